@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.c: small pieces every part of the framework uses: UUIDv4 stream ids,
+ * the GMT time format of the wire API, clocks, and OpenSSL-backed hashing,
+ * randomness and constant-time comparison.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "bc_internal.h"
+
+enum bc_status bc_random(void *buf, size_t len)
+{
+	if (len == 0)
+		return BC_OK;
+	if (len > (size_t)INT32_MAX || RAND_bytes(buf, (int)len) != 1)
+		return BC_E_INTERNAL;
+	return BC_OK;
+}
+
+enum bc_status bc_uuid4(char out[37])
+{
+	unsigned char b[16];
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (bc_random(b, sizeof b) != BC_OK)
+		return BC_E_INTERNAL;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0xf];
+	}
+	out[o] = '\0';
+	return BC_OK;
+}
+
+int bc_uuid_valid(const char *s)
+{
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (size_t i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void bc_format_gmt(int64_t ms, char out[20])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+int64_t bc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t bc_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int bc_secure_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+	/* Lengths of tokens and digests are not secret; contents are. */
+	if (a_len != b_len)
+		return 0;
+	if (a_len == 0)
+		return 1;
+	return CRYPTO_memcmp(a, b, a_len) == 0;
+}
+
+void bc_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
+		memset(out, '0', 64);
+		out[64] = '\0';
+		return;
+	}
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
+}
+
+void bc_fingerprint(const char *secret, char out[17])
+{
+	char full[65];
+
+	bc_sha256_hex(secret != NULL ? secret : "", secret != NULL ? strlen(secret) : 0, full);
+	memcpy(out, full, 16);
+	out[16] = '\0';
+}
+
+char *bc_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}

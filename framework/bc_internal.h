@@ -19,6 +19,9 @@
 
 #include <broadcast/broadcast.h>
 
+struct bc_context; /* context.c: one loaded configuration, see broadcast/embed.h */
+struct bc_loaded_so; /* loader.c */
+
 /* ------------------------------------------------------------------------
  * error.c: struct bc_error, the failure description every call fills.
  */
@@ -186,5 +189,151 @@ void bc_vlog(enum bc_log_level level, const char *who, const char *fmt, va_list 
 void bc_log_add_secret(const char *secret);
 /* Forget every registered secret (before a reload registers the new set). */
 void bc_log_clear_secrets(void);
+
+
+/* ------------------------------------------------------------------------
+ * tokens.c: bearer tokens of a frontend's `tokens_file`. Each line is
+ * "name:sha256-hex-of-token"; '#' starts a comment; blank lines are ignored.
+ * The file keeps only hashes, so reading it leaks no token.
+ */
+struct bc_tokens;
+
+/* Load a tokens file. On failure -1 and *errmsg (malloc'd) "FILE:LINE: what
+ * is wrong; the fix" (bad name, hash not 64 hex digits, duplicate name,
+ * unreadable file, or a file other users may write). An empty file is valid
+ * (nobody gets in). */
+int bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg);
+/* The name whose token is `bearer`, or NULL. Hashes bearer once and compares
+ * with every entry in constant time, without stopping at a match. The
+ * returned name is borrowed from t. */
+const char *bc_tokens_check(const struct bc_tokens *t, const char *bearer);
+size_t bc_tokens_count(const struct bc_tokens *t);
+void bc_tokens_free(struct bc_tokens *t);
+/* Make a new random token (32 bytes of CSPRNG, base64url without padding)
+ * and its tokens-file line "name:sha256hex". Both malloc'd. -1 on a bad name
+ * ([A-Za-z0-9_.@-]{1,64}) or failure. */
+int bc_tokens_generate(const char *name, char **token, char **line);
+
+/* ------------------------------------------------------------------------
+ * ratelimit.c: per-caller token buckets, for a frontend's `rate_limit`.
+ */
+struct bc_ratelimit;
+
+/* rate: requests per second refilled; burst: bucket size (>= 1). NULL on
+ * failure. Thread-safe; memory stays bounded (idle buckets are evicted). */
+struct bc_ratelimit *bc_ratelimit_create(double rate, double burst);
+/* Take one request for `key` at time now_ms. 1: allowed. 0: limited, and
+ * *retry_after_s is the whole seconds (>= 1) until one is available. */
+int bc_ratelimit_take(struct bc_ratelimit *rl, const char *key, int64_t now_ms,
+                      unsigned *retry_after_s);
+void bc_ratelimit_free(struct bc_ratelimit *rl);
+/* The number of buckets held now (for the bounded-memory test). */
+size_t bc_ratelimit_size(struct bc_ratelimit *rl);
+
+
+/* ------------------------------------------------------------------------
+ * loader.c: finding plugin .so files, checking their ABI, keeping them.
+ */
+struct bc_loaded_plugin {
+	struct bc_plugin desc;          /* the descriptor, zero-extended to our size */
+	union {                         /* the ops table, zero-extended to our size */
+		struct bc_provider_ops provider;
+		struct bc_store_ops store;
+		struct bc_frontend_ops frontend;
+	} ops;
+	char *path;                     /* the .so it came from */
+	struct bc_loaded_so *so;        /* shared by all descriptors of one .so */
+};
+
+struct bc_registry;
+
+/* Scan every directory of `dirs` (NULL-terminated; missing directories are
+ * skipped) for "*.so", dlopen each with RTLD_NOW | RTLD_LOCAL, call its entry
+ * and check every descriptor. Rejected files and descriptors are logged at
+ * warn level with file, plugin, both ABI versions and the fix, and kept in
+ * bc_registry_rejects(). A plugin name found twice for one kind: the first
+ * directory wins (a warning names both files). Returns NULL only when out of
+ * memory. */
+struct bc_registry *bc_registry_load(const char *const *dirs);
+void bc_registry_free(struct bc_registry *reg);
+/* The plugin of `kind` named `name`, or NULL. */
+const struct bc_loaded_plugin *bc_registry_find(const struct bc_registry *reg,
+                                                enum bc_kind kind, const char *name);
+/* All accepted plugins, in load order. */
+size_t bc_registry_count(const struct bc_registry *reg);
+const struct bc_loaded_plugin *bc_registry_at(const struct bc_registry *reg, size_t i);
+/* Messages of rejected files, in load order (each "FILE: why; fix"). */
+size_t bc_registry_reject_count(const struct bc_registry *reg);
+const char *bc_registry_reject_at(const struct bc_registry *reg, size_t i);
+/* The same check bc_registry_load applies to one file, for tests and for
+ * --list-plugins on a single path: 0 and a registry holding its plugins, or
+ * -1 with *errmsg. */
+int bc_registry_load_file(struct bc_registry *reg, const char *path, char **errmsg);
+/* The plugin search path: $BROADCAST_PLUGIN_PATH (':'-separated) if set,
+ * then `configured` (NULL-terminated, may be NULL), then BC_PLUGIN_DIR.
+ * Returns a malloc'd NULL-terminated array; free with bc_strv_free(). */
+char **bc_plugin_search_path(const char *const *configured);
+void bc_strv_free(char **v);
+/* bc_registry_load_file() as a host of ABI hmaj.hmin would do it: the
+ * version-negotiation tests play a newer host with it. */
+int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned hmaj,
+                             unsigned hmin, char **errmsg);
+/* An empty registry, for bc_registry_load_file() alone. */
+struct bc_registry *bc_registry_new_empty(void);
+/* "provider", "store" or "frontend". */
+const char *bc_kind_name(enum bc_kind kind);
+
+/* ------------------------------------------------------------------------
+ * instance.c: one configured instance of a plugin, and the host table it
+ * receives. Calls into an instance go through these wrappers, which
+ * serialise them when the plugin is not BC_PLUGIN_THREAD_SAFE.
+ */
+struct bc_instance;
+
+/* The options every instance of a kind accepts besides its plugin's own
+ * (name, type; providers: stream_types; frontends: tokens_file, rate_limit,
+ * rate_burst, max_body). */
+const struct bc_option *bc_common_options(enum bc_kind kind);
+
+/* Validate `map` (a YAML map with a `type` key) against the plugin of
+ * `kind` with that type and create the instance. On failure -1 and
+ * *errmsg "FILE:LINE:COL: ..." (or the plugin's own failure, prefixed with
+ * the instance name and dotted code). */
+int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind,
+                       const struct bc_doc *doc, const struct bc_node *map,
+                       struct bc_context *ctx, struct bc_instance **out, char **errmsg);
+void bc_instance_destroy(struct bc_instance *inst);
+const char *bc_instance_name(const struct bc_instance *inst);
+const struct bc_loaded_plugin *bc_instance_plugin(const struct bc_instance *inst);
+const struct bc_config *bc_instance_config(const struct bc_instance *inst);
+struct bc_host *bc_instance_host(struct bc_instance *inst);
+/* The plugin's own state (what its create() returned). */
+void *bc_instance_state(const struct bc_instance *inst);
+/* Take and release the instance's call lock (no-op for thread-safe plugins). */
+void bc_instance_enter(struct bc_instance *inst);
+void bc_instance_leave(struct bc_instance *inst);
+
+/* ------------------------------------------------------------------------
+ * records.c: the record sink stores write into (struct bc_record_sink), with
+ * copies the framework owns.
+ */
+struct bc_record_copy {
+	char *id, *name, *type, *provider, *owner, *meta;
+	enum bc_stream_state state;
+	int64_t start_ms, stop_ms;
+};
+
+struct bc_record_sink {
+	struct bc_record_copy *items;
+	size_t n, cap;
+	enum bc_status status; /* first failure of record_put (BC_E_NOMEM, BC_E_INVALID) */
+};
+
+void bc_record_sink_init(struct bc_record_sink *sink);
+void bc_record_sink_free(struct bc_record_sink *sink);
+/* The implementation of bc_host_api.record_put. */
+enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record *record);
+/* Fill a struct bc_record view of a copy (pointers borrowed from `copy`). */
+void bc_record_view(const struct bc_record_copy *copy, struct bc_record *view);
 
 #endif /* BC_INTERNAL_H */

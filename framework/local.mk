@@ -10,7 +10,19 @@ framework_libbroadcast_core_la_SOURCES = \
 	framework/log.c \
 	framework/yamldoc.c \
 	framework/options.c \
-	framework/params.c
+	framework/params.c \
+	framework/records.c \
+	framework/loader.c \
+	framework/instance.c \
+	framework/host.c \
+	framework/metrics.c \
+	framework/render.c \
+	framework/dispatch.c \
+	framework/context.c \
+	framework/bc_runtime.h \
+	framework/bc_render.h \
+	framework/tokens.c \
+	framework/ratelimit.c
 framework_libbroadcast_core_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 framework_libbroadcast_core_la_LIBADD = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 
@@ -21,3 +33,23 @@ pkginclude_HEADERS += \
 	include/broadcast/provider.h \
 	include/broadcast/store.h \
 	include/broadcast/frontend.h
+
+# libbroadcast.so: the embedding library. Only the bc_context_* API of
+# broadcast/embed.h is exported; plugins never link it (they get the host table).
+lib_LTLIBRARIES += framework/libbroadcast.la
+framework_libbroadcast_la_SOURCES =
+framework_libbroadcast_la_LIBADD = framework/libbroadcast_core.la
+framework_libbroadcast_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
+	-export-symbols-regex '^bc_(context|stream|response)_' $(BC_LDFLAGS)
+pkginclude_HEADERS += include/broadcast/embed.h
+
+sbin_PROGRAMS += framework/broadcastd
+framework_broadcastd_SOURCES = framework/broadcastd.c
+framework_broadcastd_CFLAGS = $(AM_CFLAGS)
+framework_broadcastd_LDADD = framework/libbroadcast_core.la
+framework_broadcastd_LDFLAGS = $(BC_LDFLAGS)
+
+bin_PROGRAMS += framework/broadcastctl
+framework_broadcastctl_SOURCES = framework/broadcastctl.c
+framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+framework_broadcastctl_LDADD = $(JANSSON_LIBS)

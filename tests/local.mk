@@ -4,21 +4,42 @@
 # (tests/integration, python3). Plugin folders add their own tests from their
 # local.mk; the environment every test gets is set here once.
 
-bc_plugin_path = $(abs_top_builddir)/tests/plugins/.libs:$(abs_top_builddir)/stores/sqlite/.libs:$(abs_top_builddir)/stores/postgres/.libs:$(abs_top_builddir)/providers/local/.libs:$(abs_top_builddir)/providers/s3/.libs:$(abs_top_builddir)/frontends/http/.libs:$(abs_top_builddir)/frontends/unix/.libs
+bc_build_plugin_path = $(abs_top_builddir)/stores/sqlite/.libs:$(abs_top_builddir)/stores/postgres/.libs:$(abs_top_builddir)/providers/local/.libs:$(abs_top_builddir)/providers/s3/.libs:$(abs_top_builddir)/frontends/http/.libs:$(abs_top_builddir)/frontends/unix/.libs
+bc_plugin_path = $(abs_top_builddir)/tests/plugins/.libs:$(bc_build_plugin_path)
 
 AM_TESTS_ENVIRONMENT = \
-	BC_BUILDDIR='$(abs_top_builddir)'; BC_SRCDIR='$(abs_top_srcdir)'; \
+	BC_BUILDDIR='$(abs_top_builddir)'; BC_SRCDIR='$(abs_top_srcdir)'; CC='$(CC)'; \
 	BROADCAST_PLUGIN_PATH='$(bc_plugin_path)'; \
 	PYTHONPATH='$(abs_top_srcdir)/tests/integration'; PYTHONDONTWRITEBYTECODE=1; \
 	CK_DEFAULT_TIMEOUT=30; \
-	export BC_BUILDDIR BC_SRCDIR BROADCAST_PLUGIN_PATH PYTHONPATH PYTHONDONTWRITEBYTECODE CK_DEFAULT_TIMEOUT;
-TEST_EXTENSIONS = .py
-PY_LOG_COMPILER = python3
+	export CC BC_BUILDDIR BC_SRCDIR BROADCAST_PLUGIN_PATH PYTHONPATH PYTHONDONTWRITEBYTECODE CK_DEFAULT_TIMEOUT;
+TEST_EXTENSIONS = .py .sh
+SH_LOG_COMPILER = $(SHELL)
+PY_LOG_COMPILER = $(PYTHON3)
 
 # Flags for a Check unit test linked with the whole framework.
 bc_unit_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS) $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 bc_unit_ldadd = framework/libbroadcast_core.la $(CHECK_LIBS)
 
+# A stub host for unit tests of one plugin (tests/support/stubhost.h).
+if HAVE_CHECK
+check_LTLIBRARIES += tests/support/libstubhost.la
+tests_support_libstubhost_la_SOURCES = tests/support/stubhost.c tests/support/stubhost.h
+tests_support_libstubhost_la_CFLAGS = $(bc_unit_cflags)
+tests_support_libstubhost_la_LIBADD = framework/libbroadcast_core.la $(CHECK_LIBS)
+endif
+# For a plugin's Check test: CPPFLAGS, CFLAGS and LDADD.
+bc_plugin_test_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/support
+bc_plugin_test_ldadd = tests/support/libstubhost.la framework/libbroadcast_core.la $(CHECK_LIBS)
+
 include tests/unit/core.mk
 include tests/unit/config.mk
 include tests/unit/params.mk
+include tests/plugins/local.mk
+include tests/integration/local.mk
+
+# Whole-tree checks: exported symbols, the ABI history, a plugin built from
+# the installed headers alone.
+TESTS += tests/check-exports.sh tests/check-abi-history.py tests/check-installed-headers.sh
+EXTRA_DIST += tests/check-exports.sh tests/check-abi-history.py \
+	tests/check-installed-headers.sh tests/support

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bc_render.h: the JSON shapes of API responses (render.c). The seed's
+ * shapes (start, stop) are fixed byte for byte: key names and order.
+ */
+#ifndef BC_RENDER_H
+#define BC_RENDER_H
+
+#include <jansson.h>
+
+#include "bc_internal.h"
+
+/* {"error":{"code":..,"message":..}} */
+json_t *bc_render_error(const char *code, const char *message);
+/* {"stream":{"id","name","start_date"},"endpoint":sections} (sections is
+ * borrowed, copied) */
+json_t *bc_render_start(const struct bc_record_copy *r, json_t *sections);
+/* {"stream":{"id","name","start_date","stop_date"}} */
+json_t *bc_render_stop(const struct bc_record_copy *r);
+/* 409 body: the error plus the stored stream in stop's shape. */
+json_t *bc_render_conflict(const struct bc_record_copy *r);
+/* One record with state and owner: {"id","name","start_date","stop_date"
+ * (null while live),"type","state","provider","owner"} */
+json_t *bc_render_record(const struct bc_record_copy *r);
+/* {"stream": bc_render_record(r)} */
+json_t *bc_render_record_wrapped(const struct bc_record_copy *r);
+/* {"streams":[...],"next_cursor":..|null} */
+json_t *bc_render_list(const struct bc_record_copy *items, size_t n, const char *next_cursor);
+/* {"name":..,"status":"ok"} or with "code" and "message" when st != BC_OK */
+json_t *bc_render_health_item(const char *name, enum bc_status st, const struct bc_error *err);
+/* {"plugins":[{"name","kind","version","abi","description","path"}],"rejected":[..]} */
+json_t *bc_render_plugins(const struct bc_registry *reg);
+
+#endif /* BC_RENDER_H */

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * context.c: struct bc_context, one running configuration, and the embedding
+ * API of broadcast/embed.h.
+ *
+ * The top level of the YAML (log, plugin_dir, store, providers, frontends)
+ * is read here; each instance map is instance.c's. A context holds a
+ * *generation*: the store, providers and frontends of one version of the
+ * file. A reload builds a new generation, carrying over every instance whose
+ * options are unchanged (same kind, name, type and values), swaps it in, and
+ * frees the old one on this thread once the requests that began on it have
+ * finished, so no request ever sees half of each.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bc_runtime.h"
+
+#define DRAIN_TIMEOUT_MS 10000
+#define RETIRE_TIMEOUT_MS 30000
+
+struct bc_context {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *path;                 /* NULL when opened from a string */
+	struct bc_registry *reg;
+	struct bc_metrics *metrics;
+	struct bc_generation *gen;
+	int serving;                /* bc_context_serve() ran */
+	int check_only;             /* --check-config: validate, never create() */
+	int drained;
+	/* reload requests from the API (op "reload"), run by the opening thread */
+	int wake_fd;                /* -1: nobody to ask */
+	unsigned reload_seq;        /* bumped when a reload finished */
+	enum bc_status reload_status;
+	char reload_msg[512];
+};
+
+static void set_err(char *buf, size_t len, const char *fmt, ...) BC_PRINTF(3, 4);
+
+static void set_err(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	if (buf == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- generations ------------------------------------------------------------ */
+
+static void gen_free(struct bc_generation *gen)
+{
+	if (gen == NULL)
+		return;
+	for (size_t i = 0; i < gen->n_frontends; i++) {
+		bc_tokens_free(gen->frontends[i].tokens);
+		bc_ratelimit_free(gen->frontends[i].limiter);
+		bc_instance_destroy(gen->frontends[i].inst);
+	}
+	for (size_t i = 0; i < gen->n_providers; i++)
+		bc_instance_destroy(gen->providers[i]);
+	bc_instance_destroy(gen->store);
+	free(gen->frontends);
+	free(gen->providers);
+	bc_doc_free(gen->doc);
+	free(gen);
+}
+
+/* An instance of `old` to carry over for `map`: same kind, name, type and
+ * option values. Returns it with a new reference, or NULL. */
+static struct bc_instance *reusable(const struct bc_registry *reg, struct bc_generation *old,
+                                    enum bc_kind kind, const struct bc_doc *doc,
+                                    const struct bc_node *map)
+{
+	struct bc_instance *cands[256];
+	size_t n = 0;
+	const struct bc_node *type = bc_node_get(map, "type");
+	const struct bc_loaded_plugin *plugin;
+	struct bc_config *cfg = NULL;
+	char *msg = NULL;
+	struct bc_instance *found = NULL;
+
+	if (old == NULL || type == NULL || type->kind != BC_NODE_SCALAR)
+		return NULL;
+	plugin = bc_registry_find(reg, kind, type->value);
+	if (plugin == NULL)
+		return NULL;
+	if (kind == BC_KIND_STORE && old->store)
+		cands[n++] = old->store;
+	for (size_t i = 0; kind == BC_KIND_PROVIDER && i < old->n_providers && n < 256; i++)
+		cands[n++] = old->providers[i];
+	for (size_t i = 0; kind == BC_KIND_FRONTEND && i < old->n_frontends && n < 256; i++)
+		cands[n++] = old->frontends[i].inst;
+	if (bc_config_build(doc, map, "reload", plugin->desc.options, bc_common_options(kind),
+	                    &cfg, &msg) != 0) {
+		free(msg);
+		return NULL;
+	}
+	for (size_t i = 0; i < n && found == NULL; i++)
+		if (bc_instance_plugin(cands[i]) == plugin &&
+		    bc_config_equal(bc_instance_config(cands[i]), cfg))
+			found = cands[i];
+	bc_config_free(cfg);
+	if (found != NULL)
+		bc_instance_ref(found);
+	return found;
+}
+
+static int get_instance(struct bc_context *ctx, struct bc_generation *old, enum bc_kind kind,
+                        const struct bc_doc *doc, const struct bc_node *map,
+                        struct bc_instance **out, char **errmsg)
+{
+	*out = reusable(ctx->reg, old, kind, doc, map);
+	if (*out != NULL) {
+		bc_log(BC_LOG_DEBUG, bc_instance_name(*out), "unchanged, kept");
+		return 0;
+	}
+	return bc_instance_create(ctx->reg, kind, doc, map, ctx, out, errmsg);
+}
+
+static int check_unique_name(const struct bc_doc *doc, const struct bc_node *map,
+                             struct bc_instance *const *others, size_t n,
+                             struct bc_instance *inst, char **errmsg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(bc_instance_name(others[i]), bc_instance_name(inst)) == 0) {
+			const struct bc_node *nm = bc_node_get(map, "name");
+			*errmsg = bc_doc_error_at(doc, nm ? nm : map,
+			                          "two instances are named '%s'; give each a "
+			                          "distinct `name:`", bc_instance_name(inst));
+			return -1;
+		}
+	return 0;
+}
+
+static int frontend_auth_init(const struct bc_doc *doc, const struct bc_node *map,
+                              struct bc_frontend_auth *a, char **errmsg)
+{
+	const struct bc_config *cfg = bc_instance_config(a->inst);
+	a->max_body = (size_t)bc_config_int(cfg, "max_body");
+	if (bc_config_is_set(cfg, "tokens_file")) {
+		char *why = NULL;
+		if (bc_tokens_load(bc_config_str(cfg, "tokens_file"), &a->tokens, &why) != 0) {
+			const struct bc_node *n = bc_node_get(map, "tokens_file");
+			*errmsg = bc_doc_error_at(doc, n ? n : map, "frontend %s: tokens_file: %s",
+			                          bc_instance_name(a->inst), why ? why : "unreadable");
+			free(why);
+			return -1;
+		}
+	}
+	if (bc_config_is_set(cfg, "rate_limit")) {
+		double rate = 1, burst;
+		bc_parse_rate(bc_config_str(cfg, "rate_limit"), &rate);
+		burst = bc_config_is_set(cfg, "rate_burst") ? (double)bc_config_int(cfg, "rate_burst")
+		                                             : (rate < 1 ? 1 : rate);
+		a->limiter = bc_ratelimit_create(rate, burst);
+		if (a->limiter == NULL) {
+			*errmsg = strdup("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *const top_keys[] = { "log", "plugin_dir", "store", "providers", "frontends",
+	                                NULL };
+
+static int check_top_level(const struct bc_doc *doc, char **errmsg)
+{
+	const struct bc_node *root = doc->root;
+	if (root->kind != BC_NODE_MAP) {
+		*errmsg = bc_doc_error_at(doc, root, "the configuration must be a map with store, "
+		                          "providers and frontends");
+		return -1;
+	}
+	for (size_t i = 0; i < root->n_items; i++) {
+		int known = 0;
+		for (size_t k = 0; top_keys[k] && !known; k++)
+			known = strcmp(root->items[i]->key, top_keys[k]) == 0;
+		if (!known) {
+			*errmsg = bc_doc_error_at_key(doc, root->items[i],
+			                              "unknown top-level key '%s'; valid keys: log, "
+			                              "plugin_dir, store, providers, frontends",
+			                              root->items[i]->key);
+			return -1;
+		}
+	}
+	const struct bc_node *log = bc_node_get(root, "log");
+	if (log != NULL) {
+		if (log->kind != BC_NODE_MAP) {
+			*errmsg = bc_doc_error_at(doc, log, "`log` must be a map, e.g. `log: {level: info}`");
+			return -1;
+		}
+		for (size_t i = 0; i < log->n_items; i++) {
+			const struct bc_node *it = log->items[i];
+			if (strcmp(it->key, "level") != 0) {
+				*errmsg = bc_doc_error_at_key(doc, it, "unknown key '%s' in log; valid "
+				                              "keys: level", it->key);
+				return -1;
+			}
+			if (it->kind != BC_NODE_SCALAR || bc_log_level_parse(it->value) < 0) {
+				*errmsg = bc_doc_error_at(doc, it, "log level must be one of error, warn, "
+				                          "info, debug");
+				return -1;
+			}
+		}
+	}
+	const struct bc_node *pd = bc_node_get(root, "plugin_dir");
+	if (pd != NULL && pd->kind == BC_NODE_MAP) {
+		*errmsg = bc_doc_error_at(doc, pd, "plugin_dir must be a directory or a list of them");
+		return -1;
+	}
+	const struct bc_node *store = bc_node_get(root, "store");
+	if (store == NULL) {
+		*errmsg = bc_doc_error_at(doc, root, "no `store` configured; add e.g. `store: {type: "
+		                          "sqlite, path: /var/lib/broadcast/streams.db}`");
+		return -1;
+	}
+	const struct bc_node *prov = bc_node_get(root, "providers");
+	if (prov == NULL || prov->kind != BC_NODE_SEQ || prov->n_items == 0) {
+		*errmsg = bc_doc_error_at(doc, prov ? prov : root,
+		                          "`providers` must be a non-empty list, e.g. `providers: "
+		                          "[{type: local}]`");
+		return -1;
+	}
+	const struct bc_node *fe = bc_node_get(root, "frontends");
+	if (fe != NULL && fe->kind != BC_NODE_SEQ) {
+		*errmsg = bc_doc_error_at(doc, fe, "`frontends` must be a list, e.g. `frontends: "
+		                          "[{type: http, listen: \"127.0.0.1:8080\"}]`");
+		return -1;
+	}
+	return 0;
+}
+
+/* Build a generation from `doc` (taken over), carrying instances of `old`. */
+static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_generation *old,
+                     struct bc_generation **out, char **errmsg)
+{
+	struct bc_generation *gen = calloc(1, sizeof *gen);
+	const struct bc_node *root = doc->root, *prov, *fe;
+	struct bc_instance *inst = NULL;
+
+	*out = NULL;
+	*errmsg = NULL;
+	if (gen == NULL) {
+		bc_doc_free(doc);
+		*errmsg = strdup("out of memory");
+		return -1;
+	}
+	gen->doc = doc;
+	if (check_top_level(doc, errmsg) != 0)
+		goto fail;
+	{
+		const struct bc_node *log = bc_node_get(root, "log");
+		const struct bc_node *lv = log ? bc_node_get(log, "level") : NULL;
+		bc_log_set_level(lv ? (enum bc_log_level)bc_log_level_parse(lv->value) : BC_LOG_INFO);
+	}
+	if (get_instance(ctx, old, BC_KIND_STORE, doc, bc_node_get(root, "store"), &gen->store,
+	                 errmsg) != 0)
+		goto fail;
+
+	prov = bc_node_get(root, "providers");
+	gen->providers = calloc(prov->n_items, sizeof *gen->providers);
+	if (gen->providers == NULL)
+		goto nomem;
+	for (size_t i = 0; i < prov->n_items; i++) {
+		if (get_instance(ctx, old, BC_KIND_PROVIDER, doc, prov->items[i], &inst, errmsg) != 0)
+			goto fail;
+		if (check_unique_name(doc, prov->items[i], gen->providers, gen->n_providers, inst,
+		                      errmsg) != 0) {
+			bc_instance_destroy(inst);
+			goto fail;
+		}
+		gen->providers[gen->n_providers++] = inst;
+	}
+
+	fe = bc_node_get(root, "frontends");
+	if (fe != NULL && fe->n_items > 0) {
+		gen->frontends = calloc(fe->n_items, sizeof *gen->frontends);
+		if (gen->frontends == NULL)
+			goto nomem;
+	}
+	for (size_t i = 0; fe != NULL && i < fe->n_items; i++) {
+		struct bc_frontend_auth *a = &gen->frontends[gen->n_frontends];
+		if (get_instance(ctx, old, BC_KIND_FRONTEND, doc, fe->items[i], &inst, errmsg) != 0)
+			goto fail;
+		for (size_t k = 0; k < gen->n_frontends; k++)
+			if (strcmp(bc_instance_name(gen->frontends[k].inst), bc_instance_name(inst)) == 0) {
+				const struct bc_node *nm = bc_node_get(fe->items[i], "name");
+				*errmsg = bc_doc_error_at(doc, nm ? nm : fe->items[i],
+				                          "two frontends are named '%s'; give each a "
+				                          "distinct `name:`", bc_instance_name(inst));
+				bc_instance_destroy(inst);
+				goto fail;
+			}
+		a->inst = inst;
+		gen->n_frontends++;
+		if (frontend_auth_init(doc, fe->items[i], a, errmsg) != 0)
+			goto fail;
+	}
+	*out = gen;
+	return 0;
+nomem:
+	if (*errmsg == NULL)
+		*errmsg = strdup("out of memory");
+fail:
+	gen_free(gen);
+	return -1;
+}
+
+/* Start the frontends of gen that are not serving yet. */
+static enum bc_status gen_serve(struct bc_generation *gen, char *errbuf, size_t errlen)
+{
+	for (size_t i = 0; i < gen->n_frontends; i++) {
+		struct bc_instance *f = gen->frontends[i].inst;
+		struct bc_error err;
+		enum bc_status st;
+		if (bc_instance_started(f))
+			continue;
+		bc_error_clear(&err);
+		st = bc_instance_plugin(f)->ops.frontend.start(bc_instance_state(f), &err);
+		if (st != BC_OK) {
+			set_err(errbuf, errlen, "frontend %s: %s: %s", bc_instance_name(f),
+			        err.code[0] ? err.code : bc_status_name(st), err.message);
+			return st;
+		}
+		bc_instance_set_started(f, 1);
+	}
+	return BC_OK;
+}
+
+static void drain_frontend(struct bc_instance *f, int64_t timeout_ms)
+{
+	if (!bc_instance_started(f))
+		return;
+	bc_instance_plugin(f)->ops.frontend.drain(bc_instance_state(f), timeout_ms);
+	bc_instance_set_started(f, 0);
+}
+
+static int gen_holds(const struct bc_generation *gen, const struct bc_instance *f)
+{
+	for (size_t i = 0; gen != NULL && i < gen->n_frontends; i++)
+		if (gen->frontends[i].inst == f)
+			return 1;
+	return 0;
+}
+
+/* ---- the context ------------------------------------------------------------ */
+
+static char **plugin_dirs(const struct bc_doc *doc)
+{
+	const struct bc_node *pd = bc_node_get(doc->root, "plugin_dir");
+	const char *dirs[65];
+	size_t n = 0;
+	if (pd != NULL && pd->kind == BC_NODE_SCALAR)
+		dirs[n++] = pd->value;
+	for (size_t i = 0; pd != NULL && pd->kind == BC_NODE_SEQ && i < pd->n_items && n < 64; i++)
+		if (pd->items[i]->kind == BC_NODE_SCALAR)
+			dirs[n++] = pd->items[i]->value;
+	dirs[n] = NULL;
+	return bc_plugin_search_path(dirs);
+}
+
+static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_only,
+                               struct bc_context **out, char *errbuf, size_t errlen)
+{
+	struct bc_context *ctx = calloc(1, sizeof *ctx);
+	char **dirs = NULL, *msg = NULL;
+
+	*out = NULL;
+	if (ctx == NULL) {
+		bc_doc_free(doc);
+		set_err(errbuf, errlen, "out of memory");
+		return BC_E_NOMEM;
+	}
+	ctx->check_only = check_only;
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_cond_init(&ctx->cond, NULL);
+	ctx->wake_fd = -1;
+	ctx->metrics = bc_metrics_create();
+	ctx->path = path ? strdup(path) : NULL;
+	dirs = plugin_dirs(doc);
+	ctx->reg = dirs ? bc_registry_load((const char *const *)dirs) : NULL;
+	bc_strv_free(dirs);
+	if (ctx->metrics == NULL || ctx->reg == NULL || (path && ctx->path == NULL)) {
+		bc_doc_free(doc);
+		set_err(errbuf, errlen, "out of memory");
+		bc_context_close(ctx);
+		return BC_E_NOMEM;
+	}
+	if (gen_build(ctx, doc, NULL, &ctx->gen, &msg) != 0) {
+		set_err(errbuf, errlen, "%s", msg ? msg : "out of memory");
+		free(msg);
+		bc_context_close(ctx);
+		return BC_E_INVALID;
+	}
+	*out = ctx;
+	return BC_OK;
+}
+
+enum bc_status bc_context_open(const char *path, struct bc_context **out, char *errbuf,
+                               size_t errlen)
+{
+	return bc_context_open_checked(path, 0, out, errbuf, errlen);
+}
+
+enum bc_status bc_context_open_checked(const char *path, int check_only,
+                                       struct bc_context **out, char *errbuf, size_t errlen)
+{
+	struct bc_doc *doc = NULL;
+	char *msg = NULL;
+	*out = NULL;
+	if (bc_doc_load_file(path, &doc, &msg) != 0) {
+		set_err(errbuf, errlen, "%s", msg ? msg : "cannot read the configuration");
+		free(msg);
+		return BC_E_INVALID;
+	}
+	return open_doc(doc, path, check_only, out, errbuf, errlen);
+}
+
+enum bc_status bc_context_open_string(const char *name, const char *text, size_t len,
+                                      struct bc_context **out, char *errbuf, size_t errlen)
+{
+	struct bc_doc *doc = NULL;
+	char *msg = NULL;
+	*out = NULL;
+	if (bc_doc_load_string(name, text, len, &doc, &msg) != 0) {
+		set_err(errbuf, errlen, "%s", msg ? msg : "cannot parse the configuration");
+		free(msg);
+		return BC_E_INVALID;
+	}
+	return open_doc(doc, NULL, 0, out, errbuf, errlen);
+}
+
+enum bc_status bc_context_serve(struct bc_context *ctx, char *errbuf, size_t errlen)
+{
+	ctx->serving = 1;
+	return gen_serve(ctx->gen, errbuf, errlen);
+}
+
+/* Wait until nothing runs on gen any more, then free it. */
+static void retire(struct bc_context *ctx, struct bc_generation *old)
+{
+	struct timespec until;
+	int timed_out = 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += RETIRE_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&ctx->lock);
+	while (old->inflight > 0 && !timed_out)
+		timed_out = pthread_cond_timedwait(&ctx->cond, &ctx->lock, &until) == ETIMEDOUT;
+	pthread_mutex_unlock(&ctx->lock);
+	if (old->inflight > 0) {
+		/* Freeing it under a running request would crash; leaking it is
+		 * the lesser harm, and says so. */
+		bc_log(BC_LOG_ERROR, "context", "%u request(s) still run on the old configuration "
+		       "after %d s; its memory is not freed", old->inflight, RETIRE_TIMEOUT_MS / 1000);
+		return;
+	}
+	gen_free(old);
+}
+
+static void publish_reload(struct bc_context *ctx, enum bc_status st, const char *msg)
+{
+	pthread_mutex_lock(&ctx->lock);
+	ctx->reload_status = st;
+	snprintf(ctx->reload_msg, sizeof ctx->reload_msg, "%s", msg ? msg : "");
+	ctx->reload_seq++;
+	pthread_cond_broadcast(&ctx->cond);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t errlen)
+{
+	struct bc_doc *doc = NULL;
+	struct bc_generation *gen = NULL, *old;
+	char *msg = NULL;
+	char buf[512];
+	enum bc_status st;
+	enum bc_log_level saved_level = bc_log_get_level();
+
+	if (ctx->path == NULL) {
+		set_err(errbuf, errlen, "this context was not opened from a file; nothing to re-read");
+		publish_reload(ctx, BC_E_UNSUPPORTED, "the configuration was not read from a file");
+		return BC_E_UNSUPPORTED;
+	}
+	if (bc_doc_load_file(ctx->path, &doc, &msg) != 0 ||
+	    gen_build(ctx, doc, ctx->gen, &gen, &msg) != 0) {
+		bc_log(BC_LOG_ERROR, "broadcastd", "reload failed: %s; the running configuration "
+		       "stays in force", msg ? msg : "out of memory");
+		set_err(errbuf, errlen, "%s", msg ? msg : "out of memory");
+		publish_reload(ctx, BC_E_INVALID, msg);
+		free(msg);
+		bc_log_set_level(saved_level);
+		return BC_E_INVALID;
+	}
+	if (ctx->serving && (st = gen_serve(gen, buf, sizeof buf)) != BC_OK) {
+		bc_log(BC_LOG_ERROR, "broadcastd", "reload failed: %s; the running configuration "
+		       "stays in force", buf);
+		set_err(errbuf, errlen, "%s", buf);
+		/* Stop what this attempt started before freeing it. */
+		for (size_t i = 0; i < gen->n_frontends; i++)
+			if (!gen_holds(ctx->gen, gen->frontends[i].inst))
+				drain_frontend(gen->frontends[i].inst, 0);
+		gen_free(gen);
+		bc_log_set_level(saved_level);
+		publish_reload(ctx, st, buf);
+		return st;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	old = ctx->gen;
+	ctx->gen = gen;
+	pthread_mutex_unlock(&ctx->lock);
+	bc_log(BC_LOG_INFO, "broadcastd", "configuration reloaded");
+	publish_reload(ctx, BC_OK, NULL);
+	for (size_t i = 0; i < old->n_frontends; i++)
+		if (!gen_holds(gen, old->frontends[i].inst))
+			drain_frontend(old->frontends[i].inst, DRAIN_TIMEOUT_MS);
+	retire(ctx, old);
+	return BC_OK;
+}
+
+void bc_context_drain(struct bc_context *ctx, int64_t timeout_ms)
+{
+	if (ctx == NULL || ctx->gen == NULL || ctx->drained)
+		return;
+	for (size_t i = 0; i < ctx->gen->n_frontends; i++)
+		drain_frontend(ctx->gen->frontends[i].inst, timeout_ms);
+	ctx->drained = 1;
+}
+
+void bc_context_close(struct bc_context *ctx)
+{
+	if (ctx == NULL)
+		return;
+	bc_context_drain(ctx, DRAIN_TIMEOUT_MS);
+	if (ctx->gen != NULL)
+		retire(ctx, ctx->gen);
+	bc_registry_free(ctx->reg);
+	bc_metrics_free(ctx->metrics);
+	pthread_cond_destroy(&ctx->cond);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx->path);
+	free(ctx);
+}
+
+struct bc_generation *bc_context_acquire(struct bc_context *ctx)
+{
+	struct bc_generation *gen;
+	pthread_mutex_lock(&ctx->lock);
+	gen = ctx->gen;
+	gen->inflight++;
+	pthread_mutex_unlock(&ctx->lock);
+	return gen;
+}
+
+void bc_context_release(struct bc_context *ctx, struct bc_generation *gen)
+{
+	pthread_mutex_lock(&ctx->lock);
+	if (--gen->inflight == 0)
+		pthread_cond_broadcast(&ctx->cond);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+struct bc_metrics *bc_context_metrics(struct bc_context *ctx)
+{
+	return ctx->metrics;
+}
+
+const struct bc_registry *bc_context_registry(struct bc_context *ctx)
+{
+	return ctx->reg;
+}
+
+int bc_context_check_only(const struct bc_context *ctx)
+{
+	return ctx != NULL && ctx->check_only;
+}
+
+void bc_daemon_set_wakeup(struct bc_context *ctx, int fd)
+{
+	ctx->wake_fd = fd;
+}
+
+enum bc_status bc_context_request_reload(struct bc_context *ctx, struct bc_error *err)
+{
+	unsigned seq;
+	enum bc_status st;
+	if (ctx->wake_fd < 0)
+		return bc_fail(err, BC_E_UNSUPPORTED, "api.reload_unavailable",
+		               "this process does not take reload requests; reload it the way "
+		               "it was started (SIGHUP for broadcastd)");
+	pthread_mutex_lock(&ctx->lock);
+	seq = ctx->reload_seq;
+	pthread_mutex_unlock(&ctx->lock);
+	if (write(ctx->wake_fd, "R", 1) != 1)
+		return bc_fail(err, BC_E_INTERNAL, "api.reload_failed", "cannot wake the main loop");
+	pthread_mutex_lock(&ctx->lock);
+	while (ctx->reload_seq == seq)
+		pthread_cond_wait(&ctx->cond, &ctx->lock);
+	st = ctx->reload_status;
+	if (st != BC_OK)
+		bc_fail(err, st, "config.invalid", "reload refused: %s", ctx->reload_msg);
+	pthread_mutex_unlock(&ctx->lock);
+	return st;
+}
+
+/* ---- calls ------------------------------------------------------------------------ */
+
+void bc_context_call(struct bc_context *ctx, const struct bc_request *request,
+                     struct bc_response *response)
+{
+	bc_dispatch(ctx, NULL, request, response);
+}
+
+static enum bc_status simple_call(struct bc_context *ctx, const char *op, const char *const *kv,
+                                  const char *owner, struct bc_response *response)
+{
+	struct bc_request req;
+	memset(&req, 0, sizeof req);
+	req.struct_size = sizeof req;
+	req.op = op;
+	req.params = kv;
+	req.caller = owner;
+	if (response->struct_size == 0)
+		response->struct_size = sizeof *response;
+	bc_dispatch(ctx, NULL, &req, response);
+	return response->code;
+}
+
+enum bc_status bc_stream_start(struct bc_context *ctx, const char *type, const char *name,
+                               const char *owner, struct bc_response *response)
+{
+	const char *kv[5];
+	size_t n = 0;
+	if (type != NULL) {
+		kv[n++] = "type";
+		kv[n++] = type;
+	}
+	if (name != NULL) {
+		kv[n++] = "name";
+		kv[n++] = name;
+	}
+	kv[n] = NULL;
+	return simple_call(ctx, "start", kv, owner, response);
+}
+
+enum bc_status bc_stream_stop(struct bc_context *ctx, const char *id, const char *owner,
+                              struct bc_response *response)
+{
+	const char *kv[3] = { "id", id ? id : "", NULL };
+	return simple_call(ctx, "stop", kv, owner, response);
+}
+
+void bc_response_release(struct bc_response *response)
+{
+	bc_response_free_fields(response);
+}

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * instance.c: one configured instance of a plugin (struct bc_instance).
+ *
+ * An instance is what one YAML map under `store`, `providers` or `frontends`
+ * becomes: its options validated against the plugin's declaration and the
+ * host's common options, its secrets registered with the logger, then the
+ * plugin's create(). Instances are reference counted because a reload may
+ * carry an unchanged instance into the new configuration while requests of
+ * the old one still run. The struct bc_host a plugin receives is the
+ * instance itself; host.c implements the table of functions.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bc_internal.h"
+#include "bc_runtime.h"
+
+struct bc_instance {
+	struct bc_context *ctx;
+	const struct bc_loaded_plugin *plugin;
+	enum bc_kind kind;
+	char *name;
+	struct bc_config *cfg;
+	void *state;
+	int serialise;
+	pthread_mutex_t lock;
+	atomic_uint refs;
+	int started;
+};
+
+static const struct bc_option provider_common[] = {
+	BC_OPTION(.name = "name", .type = BC_OPT_STRING,
+	          .description = "Instance name used in logs, metrics, the `provider` "
+	                         "parameter and stored records (default: the type)."),
+	BC_OPTION(.name = "type", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	          .description = "The plugin that serves this instance."),
+	BC_OPTION(.name = "stream_types", .type = BC_OPT_LIST,
+	          .description = "Stream types (the `type` parameter of start) this instance "
+	                         "serves (default: the plugin's own list)."),
+	BC_OPTION_END
+};
+
+static const struct bc_option store_common[] = {
+	BC_OPTION(.name = "name", .type = BC_OPT_STRING,
+	          .description = "Instance name used in logs and metrics (default: the type)."),
+	BC_OPTION(.name = "type", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	          .description = "The plugin that serves this instance."),
+	BC_OPTION_END
+};
+
+static const struct bc_option frontend_common[] = {
+	BC_OPTION(.name = "name", .type = BC_OPT_STRING,
+	          .description = "Instance name used in logs and metrics (default: the type)."),
+	BC_OPTION(.name = "type", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	          .description = "The plugin that serves this instance."),
+	BC_OPTION(.name = "tokens_file", .type = BC_OPT_STRING,
+	          .description = "File of bearer tokens, one `name:sha256hex` line each (make "
+	                         "one with `broadcastd --hash-token NAME`). When set, every call "
+	                         "but health needs a token and the token's name owns the "
+	                         "streams it starts. Re-read on reload."),
+	BC_OPTION(.name = "rate_limit", .type = BC_OPT_STRING,
+	          .description = "Requests each caller may make, as `N/s`, `N/m` or `N/h` "
+	                         "(token bucket; unset: no limit). Over it: 429 with "
+	                         "Retry-After."),
+	BC_OPTION(.name = "rate_burst", .type = BC_OPT_INT, .min = 1, .max = 1000000,
+	          .description = "Requests a caller may make at once before rate_limit applies "
+	                         "(default: one second's worth, at least 1)."),
+	BC_OPTION(.name = "max_body", .type = BC_OPT_SIZE, .default_value = "64k", .min = 1,
+	          .max = 64 * 1024 * 1024,
+	          .description = "Largest request body accepted; larger ones get 413."),
+	BC_OPTION_END
+};
+
+const struct bc_option *bc_common_options(enum bc_kind kind)
+{
+	switch (kind) {
+	case BC_KIND_PROVIDER: return provider_common;
+	case BC_KIND_STORE: return store_common;
+	case BC_KIND_FRONTEND: return frontend_common;
+	}
+	return NULL;
+}
+
+static int valid_instance_name(const char *s)
+{
+	size_t n = 0;
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-' || s[n] == '.'))
+			return 0;
+	return n >= 1 && n <= 64;
+}
+
+/* "test, s3, local": the plugins of a kind, for error messages. */
+static char *available_types(const struct bc_registry *reg, enum bc_kind kind)
+{
+	size_t len = 1;
+	char *out;
+	for (size_t i = 0; i < bc_registry_count(reg); i++)
+		if (bc_registry_at(reg, i)->desc.kind == kind)
+			len += strlen(bc_registry_at(reg, i)->desc.name) + 2;
+	out = calloc(1, len);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < bc_registry_count(reg); i++) {
+		const struct bc_loaded_plugin *p = bc_registry_at(reg, i);
+		if (p->desc.kind != kind)
+			continue;
+		if (out[0] != '\0')
+			strcat(out, ", ");
+		strcat(out, p->desc.name);
+	}
+	return out;
+}
+
+static void add_secret(const char *secret, void *arg)
+{
+	(void)arg;
+	bc_log_add_secret(secret);
+}
+
+int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const struct bc_doc *doc,
+                       const struct bc_node *map, struct bc_context *ctx,
+                       struct bc_instance **out, char **errmsg)
+{
+	struct bc_instance *inst = NULL;
+	const struct bc_node *type;
+	const struct bc_loaded_plugin *plugin;
+	struct bc_error err;
+	char *owner = NULL, *avail = NULL;
+	const char *name;
+	enum bc_status st;
+	int rc = -1;
+
+	*out = NULL;
+	*errmsg = NULL;
+	if (map == NULL || map->kind != BC_NODE_MAP) {
+		*errmsg = bc_doc_error_at(doc, map, "a %s must be a map with at least `type: ...`",
+		                          bc_kind_name(kind));
+		return -1;
+	}
+	type = bc_node_get(map, "type");
+	if (type == NULL || type->kind != BC_NODE_SCALAR || type->value[0] == '\0') {
+		avail = available_types(reg, kind);
+		*errmsg = bc_doc_error_at(doc, type ? type : map,
+		                          "this %s has no `type`; add `type: NAME` with one of: %s",
+		                          bc_kind_name(kind), avail && avail[0] ? avail : "(none found)");
+		goto out;
+	}
+	plugin = bc_registry_find(reg, kind, type->value);
+	if (plugin == NULL) {
+		avail = available_types(reg, kind);
+		*errmsg = bc_doc_error_at(doc, type,
+		                          "unknown %s type '%s'; available: %s (plugins are found "
+		                          "in $BROADCAST_PLUGIN_PATH, `plugin_dir` and %s; see "
+		                          "`broadcastd --list-plugins`)",
+		                          bc_kind_name(kind), type->value,
+		                          avail && avail[0] ? avail : "(none)", BC_PLUGIN_DIR);
+		goto out;
+	}
+	{
+		const struct bc_node *n = bc_node_get(map, "name");
+		name = n != NULL && n->kind == BC_NODE_SCALAR ? n->value : type->value;
+		if (!valid_instance_name(name)) {
+			*errmsg = bc_doc_error_at(doc, n ? n : type,
+			                          "instance name '%s' must be 1-64 of "
+			                          "[A-Za-z0-9_.-]; rename it", name);
+			goto out;
+		}
+	}
+	owner = bc_strdup_printf("%s %s (type %s)", bc_kind_name(kind), name, type->value);
+	inst = calloc(1, sizeof *inst);
+	if (owner == NULL || inst == NULL || (inst->name = strdup(name)) == NULL) {
+		*errmsg = strdup("out of memory");
+		goto out;
+	}
+	inst->ctx = ctx;
+	inst->plugin = plugin;
+	inst->kind = kind;
+	inst->serialise = !(plugin->desc.flags & BC_PLUGIN_THREAD_SAFE);
+	pthread_mutex_init(&inst->lock, NULL);
+	atomic_init(&inst->refs, 1);
+	if (bc_config_build(doc, map, owner, plugin->desc.options, bc_common_options(kind),
+	                    &inst->cfg, errmsg) != 0)
+		goto out;
+	if (kind == BC_KIND_FRONTEND && bc_config_is_set(inst->cfg, "rate_limit")) {
+		double rate;
+		if (bc_parse_rate(bc_config_str(inst->cfg, "rate_limit"), &rate) != 0) {
+			const struct bc_node *n = bc_node_get(map, "rate_limit");
+			*errmsg = bc_doc_error_at(doc, n ? n : map,
+			                          "%s: rate_limit must be N/s, N/m or N/h with N > 0, "
+			                          "e.g. `rate_limit: 10/s`", owner);
+			goto out;
+		}
+	}
+	bc_config_each_secret(inst->cfg, add_secret, NULL);
+
+	bc_error_clear(&err);
+	st = BC_E_INTERNAL;
+	if (bc_context_check_only(ctx)) {
+		*out = inst; /* validated; state stays NULL, destroy() is not called */
+		inst = NULL;
+		rc = 0;
+		goto out;
+	}
+	switch (kind) {
+	case BC_KIND_PROVIDER:
+		st = plugin->ops.provider.create(&bc_host_api_table, (struct bc_host *)inst, inst->cfg,
+		                                 &inst->state, &err);
+		break;
+	case BC_KIND_STORE:
+		st = plugin->ops.store.create(&bc_host_api_table, (struct bc_host *)inst, inst->cfg,
+		                              &inst->state, &err);
+		break;
+	case BC_KIND_FRONTEND:
+		st = plugin->ops.frontend.create(&bc_host_api_table, (struct bc_host *)inst,
+		                                 inst->cfg, &inst->state, &err);
+		break;
+	}
+	if (st != BC_OK) {
+		*errmsg = bc_doc_error_at(doc, map, "%s: %s: %s", owner,
+		                          err.code[0] ? err.code : bc_status_name(st),
+		                          err.message[0] ? err.message : "create() failed");
+		inst->state = NULL;
+		goto out;
+	}
+	bc_log(BC_LOG_DEBUG, inst->name, "created %s", owner);
+	*out = inst;
+	inst = NULL;
+	rc = 0;
+out:
+	if (inst != NULL) {
+		bc_config_free(inst->cfg);
+		pthread_mutex_destroy(&inst->lock);
+		free(inst->name);
+		free(inst);
+	}
+	free(owner);
+	free(avail);
+	if (rc != 0 && *errmsg == NULL)
+		*errmsg = strdup("out of memory");
+	return rc;
+}
+
+void bc_instance_ref(struct bc_instance *inst)
+{
+	atomic_fetch_add(&inst->refs, 1);
+}
+
+void bc_instance_destroy(struct bc_instance *inst)
+{
+	if (inst == NULL || atomic_fetch_sub(&inst->refs, 1) != 1)
+		return;
+	if (inst->state != NULL) {
+		switch (inst->kind) {
+		case BC_KIND_PROVIDER: inst->plugin->ops.provider.destroy(inst->state); break;
+		case BC_KIND_STORE: inst->plugin->ops.store.destroy(inst->state); break;
+		case BC_KIND_FRONTEND: inst->plugin->ops.frontend.destroy(inst->state); break;
+		}
+	}
+	bc_log(BC_LOG_DEBUG, inst->name, "destroyed");
+	bc_config_free(inst->cfg);
+	pthread_mutex_destroy(&inst->lock);
+	free(inst->name);
+	free(inst);
+}
+
+const char *bc_instance_name(const struct bc_instance *inst)
+{
+	return inst->name;
+}
+
+const struct bc_loaded_plugin *bc_instance_plugin(const struct bc_instance *inst)
+{
+	return inst->plugin;
+}
+
+const struct bc_config *bc_instance_config(const struct bc_instance *inst)
+{
+	return inst->cfg;
+}
+
+struct bc_host *bc_instance_host(struct bc_instance *inst)
+{
+	return (struct bc_host *)inst;
+}
+
+struct bc_instance *bc_host_instance(const struct bc_host *host)
+{
+	return (struct bc_instance *)host;
+}
+
+struct bc_context *bc_instance_context(const struct bc_instance *inst)
+{
+	return inst->ctx;
+}
+
+void *bc_instance_state(const struct bc_instance *inst)
+{
+	return inst->state;
+}
+
+int bc_instance_started(const struct bc_instance *inst)
+{
+	return inst->started;
+}
+
+void bc_instance_set_started(struct bc_instance *inst, int started)
+{
+	inst->started = started;
+}
+
+void bc_instance_enter(struct bc_instance *inst)
+{
+	if (inst->serialise)
+		pthread_mutex_lock(&inst->lock);
+}
+
+void bc_instance_leave(struct bc_instance *inst)
+{
+	if (inst->serialise)
+		pthread_mutex_unlock(&inst->lock);
+}
+
+int bc_instance_serves_type(const struct bc_instance *inst, const char *type)
+{
+	size_t n = bc_config_list_len(inst->cfg, "stream_types");
+	if (n > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(bc_config_list_at(inst->cfg, "stream_types", i), type) == 0)
+				return 1;
+		return 0;
+	}
+	for (const char *const *t = inst->plugin->ops.provider.stream_types; t && *t; t++)
+		if (strcmp(*t, type) == 0)
+			return 1;
+	return 0;
+}
+
+size_t bc_instance_type_count(const struct bc_instance *inst)
+{
+	size_t n = bc_config_list_len(inst->cfg, "stream_types");
+	if (n > 0)
+		return n;
+	for (const char *const *t = inst->plugin->ops.provider.stream_types; t && *t; t++)
+		n++;
+	return n;
+}
+
+const char *bc_instance_type_at(const struct bc_instance *inst, size_t i)
+{
+	if (bc_config_list_len(inst->cfg, "stream_types") > 0)
+		return bc_config_list_at(inst->cfg, "stream_types", i);
+	return inst->plugin->ops.provider.stream_types[i];
+}

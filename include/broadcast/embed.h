@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * broadcast/embed.h: libbroadcast's API for programs that embed the
+ * framework instead of running broadcastd, the way a Django app called
+ * django-broadcast's start_hls_stream() and then
+ * prepare_start_hls_stream_response().
+ *
+ * A program opens a context from a YAML configuration (the same file
+ * broadcastd reads; `frontends` may be empty), then starts and stops streams
+ * through the same dispatcher every frontend uses, and gets the standard JSON
+ * response to send to its own client. Link with `pkg-config --libs
+ * broadcast` (-lbroadcast). These functions are the only symbols
+ * libbroadcast.so exports.
+ *
+ * Thread-safety: after bc_context_open() returns, bc_context_call(),
+ * bc_stream_start() and bc_stream_stop() may be called from any number of
+ * threads at once. bc_context_serve(), bc_context_reload(),
+ * bc_context_drain() and bc_context_close() must be called from one thread
+ * (the one that opened the context), never from inside a call.
+ *
+ * Since ABI 1.0.
+ */
+#ifndef BROADCAST_EMBED_H
+#define BROADCAST_EMBED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <broadcast/frontend.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct bc_context;
+
+/**
+ * Open a context: read the YAML file at `path`, load plugins, validate every
+ * option, create the store, providers and frontends (frontends bind their
+ * listeners but do not serve until bc_context_serve()).
+ *
+ * path: borrowed. out: receives the context, to free with bc_context_close().
+ * errbuf/errlen: on failure, a message "FILE:LINE:COLUMN: what; the fix"
+ * (errbuf may be NULL).
+ * Returns BC_OK, BC_E_INVALID (configuration), BC_E_UNAVAILABLE (a store or
+ * listener could not be opened) or BC_E_NOMEM. Nothing is left open on failure.
+ * Since ABI 1.0.
+ */
+enum bc_status bc_context_open(const char *path, struct bc_context **out, char *errbuf,
+                               size_t errlen);
+
+/**
+ * The same from YAML text in memory; `name` stands for the file name in
+ * messages. text need not be NUL-terminated. Since ABI 1.0.
+ */
+enum bc_status bc_context_open_string(const char *name, const char *text, size_t len,
+                                      struct bc_context **out, char *errbuf, size_t errlen);
+
+/**
+ * Start every frontend's listener (their own threads serve requests).
+ * Returns BC_OK or the first frontend's failure, described in errbuf.
+ * Opening thread only. Since ABI 1.0.
+ */
+enum bc_status bc_context_serve(struct bc_context *ctx, char *errbuf, size_t errlen);
+
+/**
+ * Re-read the configuration file and switch to it: instances whose options
+ * did not change keep running; new ones are created (and served when
+ * bc_context_serve() ran); removed ones are drained and freed once requests
+ * that began before the switch have finished. A bad new configuration is
+ * refused with its error in errbuf and the old one stays in force.
+ * Opening thread only; never from inside a call. Since ABI 1.0.
+ */
+enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t errlen);
+
+/**
+ * Stop accepting requests on every frontend and wait up to timeout_ms for
+ * those in flight. Opening thread only. Since ABI 1.0.
+ */
+void bc_context_drain(struct bc_context *ctx, int64_t timeout_ms);
+
+/**
+ * Drain (if not yet done) and free everything of the context. NULL is a
+ * no-op. Opening thread only. Since ABI 1.0.
+ */
+void bc_context_close(struct bc_context *ctx);
+
+/**
+ * Run one API operation as a trusted local caller: no token or rate limit
+ * applies; `request->caller` (may be NULL: "anonymous") is the owner of
+ * streams it starts, and it may use any stream. Fills `response` (set its
+ * struct_size first); free it with bc_response_release(). Any thread.
+ * Since ABI 1.0.
+ */
+void bc_context_call(struct bc_context *ctx, const struct bc_request *request,
+                     struct bc_response *response);
+
+/**
+ * Start a stream, like django-broadcast's start_hls_stream() followed by
+ * prepare_start_hls_stream_response(): `type` (NULL: "hls"), `name` (NULL or
+ * ""), `owner` (NULL: "anonymous"), all borrowed. response receives the
+ * standard JSON body and HTTP status, success or not; free it with
+ * bc_response_release(). Returns the status behind it (BC_OK on success).
+ * Any thread. Since ABI 1.0.
+ */
+enum bc_status bc_stream_start(struct bc_context *ctx, const char *type, const char *name,
+                               const char *owner, struct bc_response *response);
+
+/**
+ * Stop the stream `id` (borrowed), finishing its endpoint at the provider;
+ * response as for bc_stream_start() (409 with the stored record when it was
+ * already stopped). Any thread. Since ABI 1.0.
+ */
+enum bc_status bc_stream_stop(struct bc_context *ctx, const char *id, const char *owner,
+                              struct bc_response *response);
+
+/**
+ * Free what a call put into `response` and zero it (keeping struct_size).
+ * NULL is a no-op. Since ABI 1.0.
+ */
+void bc_response_release(struct bc_response *response);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BROADCAST_EMBED_H */

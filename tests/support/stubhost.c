@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stubhost.c: the test host of stubhost.h. Simple on purpose: linear
+ * lists, no locking beyond one mutex for logs and counters.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stubhost.h"
+
+struct bc_config {
+	size_t n;
+	char **keys, **values;
+};
+
+struct stub_counter {
+	char *name, *labels;
+	uint64_t value;
+};
+
+struct stubhost {
+	char *name;
+	struct bc_config cfg;
+	pthread_mutex_t lock;
+	char *log;
+	size_t log_len;
+	struct stub_counter *counters;
+	size_t n_counters;
+};
+
+struct ep_field {
+	char *section, *field, *value;
+	unsigned flags;
+};
+
+struct bc_endpoint {
+	struct ep_field *fields;
+	size_t n;
+	char **meta_keys, **meta_values;
+	size_t n_meta;
+};
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+const struct bc_plugin *stubhost_load_plugin(const char *so_path, enum bc_kind kind,
+                                             const char *name)
+{
+	void *so = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+	if (so == NULL)
+		ck_abort_msg("dlopen %s: %s", so_path, dlerror());
+	bc_plugin_entry_fn entry = (bc_plugin_entry_fn)(uintptr_t)dlsym(so, BC_PLUGIN_ENTRY_SYMBOL);
+	ck_assert_msg(entry != NULL, "%s has no %s", so_path, BC_PLUGIN_ENTRY_SYMBOL);
+	const struct bc_plugin *const *list = entry(BC_ABI_MAJOR, BC_ABI_MINOR);
+	ck_assert_ptr_nonnull(list);
+	for (size_t i = 0; list[i] != NULL; i++) {
+		if (list[i]->kind == kind && strcmp(list[i]->name, name) == 0) {
+			ck_assert_uint_eq(list[i]->abi_major, BC_ABI_MAJOR);
+			ck_assert_uint_le(list[i]->abi_minor, BC_ABI_MINOR);
+			return list[i]; /* the .so stays loaded for the test process */
+		}
+	}
+	ck_abort_msg("%s has no plugin %s", so_path, name);
+	return NULL;
+}
+
+static void cfg_add(struct bc_config *cfg, const char *key, const char *value)
+{
+	cfg->keys = realloc(cfg->keys, (cfg->n + 1) * sizeof *cfg->keys);
+	cfg->values = realloc(cfg->values, (cfg->n + 1) * sizeof *cfg->values);
+	ck_assert(cfg->keys != NULL && cfg->values != NULL);
+	cfg->keys[cfg->n] = xstrdup(key);
+	cfg->values[cfg->n] = xstrdup(value);
+	cfg->n++;
+}
+
+static const char *cfg_find(const struct bc_config *cfg, const char *key, size_t index)
+{
+	for (size_t i = 0; i < cfg->n; i++)
+		if (strcmp(cfg->keys[i], key) == 0 && index-- == 0)
+			return cfg->values[i];
+	return NULL;
+}
+
+struct stubhost *stubhost_new(const char *instance_name, const struct bc_option *opts,
+                              const char *const *kv)
+{
+	struct stubhost *sh = xcalloc(1, sizeof *sh);
+	sh->name = xstrdup(instance_name);
+	pthread_mutex_init(&sh->lock, NULL);
+	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2) {
+		ck_assert_msg(kv[i + 1] != NULL, "stubhost_new: key %s has no value", kv[i]);
+		cfg_add(&sh->cfg, kv[i], kv[i + 1]);
+	}
+	for (const struct bc_option *o = opts; o != NULL && o->struct_size != 0;
+	     o = (const struct bc_option *)((const char *)o + o->struct_size))
+		if (o->default_value != NULL && cfg_find(&sh->cfg, o->name, 0) == NULL)
+			cfg_add(&sh->cfg, o->name, o->default_value);
+	return sh;
+}
+
+void stubhost_free(struct stubhost *sh)
+{
+	if (sh == NULL)
+		return;
+	for (size_t i = 0; i < sh->cfg.n; i++) {
+		free(sh->cfg.keys[i]);
+		free(sh->cfg.values[i]);
+	}
+	free(sh->cfg.keys);
+	free(sh->cfg.values);
+	for (size_t i = 0; i < sh->n_counters; i++) {
+		free(sh->counters[i].name);
+		free(sh->counters[i].labels);
+	}
+	free(sh->counters);
+	free(sh->log);
+	free(sh->name);
+	pthread_mutex_destroy(&sh->lock);
+	free(sh);
+}
+
+struct bc_host *stubhost_host(struct stubhost *sh)
+{
+	return (struct bc_host *)sh;
+}
+
+const struct bc_config *stubhost_config(struct stubhost *sh)
+{
+	return &sh->cfg;
+}
+
+int stubhost_log_contains(const struct stubhost *sh, const char *needle)
+{
+	return sh->log != NULL && strstr(sh->log, needle) != NULL;
+}
+
+const char *stubhost_log_text(const struct stubhost *sh)
+{
+	return sh->log != NULL ? sh->log : "";
+}
+
+uint64_t stubhost_counter(const struct stubhost *sh, const char *name, const char *labels)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < sh->n_counters; i++)
+		if (strcmp(sh->counters[i].name, name) == 0 &&
+		    (labels == NULL || strcmp(sh->counters[i].labels, labels) == 0))
+			sum += sh->counters[i].value;
+	return sum;
+}
+
+/* ---- the host table --------------------------------------------------- */
+
+static const char *stub_cfg_str(const struct bc_config *cfg, const char *key)
+{
+	return cfg_find(cfg, key, 0);
+}
+
+static int64_t stub_cfg_int(const struct bc_config *cfg, const char *key)
+{
+	const char *v = cfg_find(cfg, key, 0);
+	int64_t n = 0;
+	if (v == NULL)
+		return 0;
+	if (bc_parse_size(v, &n) == 0 && strpbrk(v, "kKMG") != NULL)
+		return n;
+	if (strpbrk(v, "smhd") != NULL && bc_parse_duration_ms(v, &n) == 0)
+		return n;
+	return strtoll(v, NULL, 10);
+}
+
+static int stub_cfg_bool(const struct bc_config *cfg, const char *key)
+{
+	const char *v = cfg_find(cfg, key, 0);
+	return v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+	                     strcmp(v, "on") == 0 || strcmp(v, "1") == 0);
+}
+
+static int stub_cfg_is_set(const struct bc_config *cfg, const char *key)
+{
+	return cfg_find(cfg, key, 0) != NULL;
+}
+
+static size_t stub_cfg_list_len(const struct bc_config *cfg, const char *key)
+{
+	size_t n = 0;
+	while (cfg_find(cfg, key, n) != NULL)
+		n++;
+	return n;
+}
+
+static const char *stub_cfg_list_at(const struct bc_config *cfg, const char *key, size_t i)
+{
+	return cfg_find(cfg, key, i);
+}
+
+static const char *stub_instance_name(const struct bc_host *host)
+{
+	return ((const struct stubhost *)host)->name;
+}
+
+static void stub_log(struct bc_host *host, enum bc_log_level level, const char *fmt, ...)
+{
+	struct stubhost *sh = (struct stubhost *)host;
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (getenv("STUBHOST_VERBOSE") != NULL)
+		fprintf(stderr, "stubhost %d [%s] %s\n", (int)level, sh->name, line);
+	pthread_mutex_lock(&sh->lock);
+	size_t len = strlen(line);
+	sh->log = realloc(sh->log, sh->log_len + len + 2);
+	ck_assert_ptr_nonnull(sh->log);
+	memcpy(sh->log + sh->log_len, line, len);
+	sh->log_len += len;
+	sh->log[sh->log_len++] = '\n';
+	sh->log[sh->log_len] = '\0';
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static int stub_log_enabled(const struct bc_host *host, enum bc_log_level level)
+{
+	(void)host;
+	(void)level;
+	return 1;
+}
+
+static enum bc_status stub_fail(struct bc_error *err, enum bc_status status, const char *code,
+                                const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bc_vfail(err, status, code, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static void stub_counter_add(struct bc_host *host, const char *name, const char *labels,
+                             uint64_t delta)
+{
+	struct stubhost *sh = (struct stubhost *)host;
+	const char *l = labels != NULL ? labels : "";
+	pthread_mutex_lock(&sh->lock);
+	for (size_t i = 0; i < sh->n_counters; i++)
+		if (strcmp(sh->counters[i].name, name) == 0 && strcmp(sh->counters[i].labels, l) == 0) {
+			sh->counters[i].value += delta;
+			pthread_mutex_unlock(&sh->lock);
+			return;
+		}
+	sh->counters = realloc(sh->counters, (sh->n_counters + 1) * sizeof *sh->counters);
+	ck_assert_ptr_nonnull(sh->counters);
+	sh->counters[sh->n_counters].name = xstrdup(name);
+	sh->counters[sh->n_counters].labels = xstrdup(l);
+	sh->counters[sh->n_counters].value = delta;
+	sh->n_counters++;
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void stub_gauge_set(struct bc_host *host, const char *name, const char *labels,
+                           double value)
+{
+	(void)host;
+	(void)name;
+	(void)labels;
+	(void)value;
+}
+
+static enum bc_status ep_put(struct bc_endpoint *ep, const char *section, const char *field,
+                             const char *value, unsigned flags)
+{
+	if (ep == NULL || section == NULL || field == NULL || value == NULL)
+		return BC_E_INVALID;
+	for (size_t i = 0; i < ep->n; i++)
+		if (strcmp(ep->fields[i].section, section) == 0 &&
+		    strcmp(ep->fields[i].field, field) == 0) {
+			free(ep->fields[i].value);
+			ep->fields[i].value = xstrdup(value);
+			ep->fields[i].flags = flags;
+			return BC_OK;
+		}
+	ep->fields = realloc(ep->fields, (ep->n + 1) * sizeof *ep->fields);
+	ck_assert_ptr_nonnull(ep->fields);
+	ep->fields[ep->n].section = xstrdup(section);
+	ep->fields[ep->n].field = xstrdup(field);
+	ep->fields[ep->n].value = xstrdup(value);
+	ep->fields[ep->n].flags = flags;
+	ep->n++;
+	return BC_OK;
+}
+
+static enum bc_status stub_ep_str(struct bc_endpoint *ep, const char *section, const char *field,
+                                  const char *value, unsigned flags)
+{
+	return ep_put(ep, section, field, value, flags);
+}
+
+static enum bc_status stub_ep_real(struct bc_endpoint *ep, const char *section,
+                                   const char *field, double value)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%.1f", value);
+	return ep_put(ep, section, field, buf, 0);
+}
+
+static enum bc_status stub_ep_int(struct bc_endpoint *ep, const char *section,
+                                  const char *field, int64_t value)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%" PRId64, value);
+	return ep_put(ep, section, field, buf, 0);
+}
+
+static enum bc_status stub_ep_bool(struct bc_endpoint *ep, const char *section,
+                                   const char *field, int value)
+{
+	return ep_put(ep, section, field, value ? "true" : "false", 0);
+}
+
+static enum bc_status stub_meta_set(struct bc_endpoint *ep, const char *key, const char *value)
+{
+	if (ep == NULL || key == NULL || value == NULL)
+		return BC_E_INVALID;
+	for (size_t i = 0; i < ep->n_meta; i++)
+		if (strcmp(ep->meta_keys[i], key) == 0) {
+			free(ep->meta_values[i]);
+			ep->meta_values[i] = xstrdup(value);
+			return BC_OK;
+		}
+	ep->meta_keys = realloc(ep->meta_keys, (ep->n_meta + 1) * sizeof(char *));
+	ep->meta_values = realloc(ep->meta_values, (ep->n_meta + 1) * sizeof(char *));
+	ck_assert(ep->meta_keys != NULL && ep->meta_values != NULL);
+	ep->meta_keys[ep->n_meta] = xstrdup(key);
+	ep->meta_values[ep->n_meta] = xstrdup(value);
+	ep->n_meta++;
+	return BC_OK;
+}
+
+static const char *stub_meta_get(const struct bc_stream_info *stream, const char *key)
+{
+	if (stream == NULL || stream->host_private == NULL)
+		return NULL;
+	return stubhost_ep_meta(stream->host_private, key);
+}
+
+static void stub_call(struct bc_host *host, const struct bc_request *req,
+                      struct bc_response *resp)
+{
+	(void)host;
+	(void)req;
+	resp->status = 500;
+	resp->body = xstrdup("{\"error\":{\"code\":\"stubhost.no_dispatcher\",\"message\":\"x\"}}");
+	resp->body_len = strlen(resp->body);
+	resp->content_type = "application/json";
+	resp->code = BC_E_INTERNAL;
+}
+
+static void stub_response_release(struct bc_response *resp)
+{
+	if (resp == NULL)
+		return;
+	free(resp->body);
+	free(resp->caller);
+	size_t size = resp->struct_size;
+	memset(resp, 0, sizeof *resp);
+	resp->struct_size = size;
+}
+
+static const struct bc_host_api stub_api = {
+	.struct_size = sizeof(struct bc_host_api),
+	.abi_major = BC_ABI_MAJOR,
+	.abi_minor = BC_ABI_MINOR,
+	.cfg_str = stub_cfg_str,
+	.cfg_int = stub_cfg_int,
+	.cfg_bool = stub_cfg_bool,
+	.cfg_is_set = stub_cfg_is_set,
+	.cfg_list_len = stub_cfg_list_len,
+	.cfg_list_at = stub_cfg_list_at,
+	.instance_name = stub_instance_name,
+	.log = stub_log,
+	.log_enabled = stub_log_enabled,
+	.fail = stub_fail,
+	.random = bc_random,
+	.now_ms = bc_now_ms,
+	.monotonic_ms = bc_monotonic_ms,
+	.secure_equal = bc_secure_equal,
+	.sha256_hex = bc_sha256_hex,
+	.fingerprint = bc_fingerprint,
+	.counter_add = stub_counter_add,
+	.gauge_set = stub_gauge_set,
+	.ep_str = stub_ep_str,
+	.ep_real = stub_ep_real,
+	.ep_int = stub_ep_int,
+	.ep_bool = stub_ep_bool,
+	.meta_set = stub_meta_set,
+	.meta_get = stub_meta_get,
+	.record_put = bc_record_put,
+	.call = stub_call,
+	.response_release = stub_response_release,
+};
+
+const struct bc_host_api *stubhost_api(void)
+{
+	return &stub_api;
+}
+
+struct bc_endpoint *stubhost_endpoint_new(void)
+{
+	return xcalloc(1, sizeof(struct bc_endpoint));
+}
+
+void stubhost_endpoint_free(struct bc_endpoint *ep)
+{
+	if (ep == NULL)
+		return;
+	for (size_t i = 0; i < ep->n; i++) {
+		free(ep->fields[i].section);
+		free(ep->fields[i].field);
+		free(ep->fields[i].value);
+	}
+	for (size_t i = 0; i < ep->n_meta; i++) {
+		free(ep->meta_keys[i]);
+		free(ep->meta_values[i]);
+	}
+	free(ep->fields);
+	free(ep->meta_keys);
+	free(ep->meta_values);
+	free(ep);
+}
+
+static const struct ep_field *ep_find(const struct bc_endpoint *ep, const char *section,
+                                      const char *field)
+{
+	for (size_t i = 0; ep != NULL && i < ep->n; i++)
+		if (strcmp(ep->fields[i].section, section) == 0 &&
+		    strcmp(ep->fields[i].field, field) == 0)
+			return &ep->fields[i];
+	return NULL;
+}
+
+const char *stubhost_ep_value(const struct bc_endpoint *ep, const char *section,
+                              const char *field)
+{
+	const struct ep_field *f = ep_find(ep, section, field);
+	return f != NULL ? f->value : NULL;
+}
+
+unsigned stubhost_ep_flags(const struct bc_endpoint *ep, const char *section, const char *field)
+{
+	const struct ep_field *f = ep_find(ep, section, field);
+	return f != NULL ? f->flags : 0;
+}
+
+const char *stubhost_ep_meta(const struct bc_endpoint *ep, const char *key)
+{
+	for (size_t i = 0; ep != NULL && i < ep->n_meta; i++)
+		if (strcmp(ep->meta_keys[i], key) == 0)
+			return ep->meta_values[i];
+	return NULL;
+}
+
+void stubhost_stream_info(struct bc_stream_info *info, const char *id, const char *name,
+                          const char *type, const char *owner, const struct bc_endpoint *ep)
+{
+	memset(info, 0, sizeof *info);
+	info->struct_size = sizeof *info;
+	info->id = id;
+	info->name = name;
+	info->type = type;
+	info->owner = owner;
+	info->start_ms = bc_now_ms();
+	info->host_private = ep;
+}

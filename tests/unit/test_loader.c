@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_loader.c: Check suite "loader": version negotiation and every
+ * reject path of framework/loader.c, with real .so files built from
+ * tests/plugins/abi/abi_plugin.c.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bc_internal.h"
+
+static char *so_path(const char *name)
+{
+	const char *b = getenv("BC_BUILDDIR");
+	char *p = bc_strdup_printf("%s/tests/plugins/abi/.libs/%s.so", b ? b : ".", name);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* Load one file as a host of ABI maj.min; returns 0 or -1 with *msg. */
+static int load_as(const char *name, unsigned maj, unsigned min, struct bc_registry **reg,
+                   char **msg)
+{
+	char *path = so_path(name);
+	*reg = bc_registry_new_empty();
+	ck_assert_ptr_nonnull(*reg);
+	*msg = NULL;
+	int rc = bc_registry_load_file_as(*reg, path, maj, min, msg);
+	free(path);
+	return rc;
+}
+
+START_TEST(same_version_loads)
+{
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), 0);
+	ck_assert_ptr_null(msg);
+	const struct bc_loaded_plugin *p = bc_registry_find(reg, BC_KIND_PROVIDER, "abi-same");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->desc.struct_size, sizeof(struct bc_plugin));
+	ck_assert_ptr_nonnull(p->ops.provider.start);
+	ck_assert_ptr_null(p->ops.provider.health); /* zero-extended, optional */
+	ck_assert_uint_eq(bc_registry_reject_count(reg), 0);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(older_minor_loads_on_newer_host)
+{
+	/* The plugin needs minor BC_ABI_MINOR; a host one minor newer takes it. */
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, BC_ABI_MINOR + 1, &reg, &msg), 0);
+	ck_assert_ptr_nonnull(bc_registry_find(reg, BC_KIND_PROVIDER, "abi-same"));
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(newer_minor_refused)
+{
+	struct bc_registry *reg;
+	char *msg, want[128];
+	ck_assert_int_eq(load_as("abi_newer_minor", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_ptr_nonnull(msg);
+	snprintf(want, sizeof want, "needs ABI %d.%d but this broadcastd has ABI %d.%d",
+	         BC_ABI_MAJOR, BC_ABI_MINOR + 1, BC_ABI_MAJOR, BC_ABI_MINOR);
+	ck_assert_msg(strstr(msg, want) != NULL, "message: %s", msg);
+	ck_assert_msg(strstr(msg, "abi_newer_minor.so") != NULL, "no file in: %s", msg);
+	ck_assert_msg(strstr(msg, "abi-newer-minor") != NULL, "no plugin in: %s", msg);
+	ck_assert_msg(strstr(msg, "upgrade broadcast") != NULL, "no fix in: %s", msg);
+	ck_assert_uint_eq(bc_registry_count(reg), 0);
+	ck_assert_uint_eq(bc_registry_reject_count(reg), 1);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(other_major_refused)
+{
+	struct bc_registry *reg;
+	char *msg, want[128];
+	ck_assert_int_eq(load_as("abi_other_major", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	snprintf(want, sizeof want, "built for ABI %d.%d but this broadcastd has ABI %d.%d",
+	         BC_ABI_MAJOR + 1, BC_ABI_MINOR, BC_ABI_MAJOR, BC_ABI_MINOR);
+	ck_assert_msg(strstr(msg, want) != NULL, "message: %s", msg);
+	ck_assert_msg(strstr(msg, "majors must be equal") != NULL, "message: %s", msg);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(missing_symbol_refused)
+{
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_no_entry", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_msg(strstr(msg, "no bc_plugin_entry symbol") != NULL, "message: %s", msg);
+	ck_assert_msg(strstr(msg, "abi_no_entry.so") != NULL, "message: %s", msg);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(short_struct_refused)
+{
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_short_struct", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_msg(strstr(msg, "descriptor is 8 bytes") != NULL, "message: %s", msg);
+	ck_assert_msg(strstr(msg, "rebuild the plugin") != NULL, "message: %s", msg);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(missing_op_refused)
+{
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_missing_op", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_msg(strstr(msg, "required operation stop()") != NULL, "message: %s", msg);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(decline_refused)
+{
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_decline", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_msg(strstr(msg, "declined to load") != NULL, "message: %s", msg);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(not_a_shared_object_refused)
+{
+	struct bc_registry *reg = bc_registry_new_empty();
+	char *msg = NULL;
+	char path[] = "/tmp/bc-loader-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "not elf", 7), 7);
+	close(fd);
+	ck_assert_int_eq(bc_registry_load_file(reg, path, &msg), -1);
+	ck_assert_msg(strstr(msg, "cannot load") != NULL, "message: %s", msg);
+	unlink(path);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
+START_TEST(directory_scan_and_duplicates)
+{
+	const char *b = getenv("BC_BUILDDIR");
+	char *dir = bc_strdup_printf("%s/tests/plugins/abi/.libs", b ? b : ".");
+	const char *dirs[] = { dir, dir, "/nonexistent/dir", NULL };
+	struct bc_registry *reg = bc_registry_load(dirs);
+	ck_assert_ptr_nonnull(reg);
+	/* abi-same loads once; its second copy (same dir twice) is a reject
+	 * naming both files; the bad ones are rejected each time. */
+	ck_assert_ptr_nonnull(bc_registry_find(reg, BC_KIND_PROVIDER, "abi-same"));
+	ck_assert_uint_eq(bc_registry_count(reg), 1);
+	int dup = 0;
+	for (size_t i = 0; i < bc_registry_reject_count(reg); i++)
+		dup += strstr(bc_registry_reject_at(reg, i), "was already loaded from") != NULL;
+	ck_assert_int_eq(dup, 1);
+	bc_registry_free(reg);
+	free(dir);
+}
+END_TEST
+
+START_TEST(search_path_order)
+{
+	const char *conf[] = { "/conf/a", NULL };
+	setenv("BROADCAST_PLUGIN_PATH", "/env/1:/env/2", 1);
+	char **v = bc_plugin_search_path(conf);
+	ck_assert_str_eq(v[0], "/env/1");
+	ck_assert_str_eq(v[1], "/env/2");
+	ck_assert_str_eq(v[2], "/conf/a");
+	ck_assert_str_eq(v[3], BC_PLUGIN_DIR);
+	ck_assert_ptr_null(v[4]);
+	bc_strv_free(v);
+}
+END_TEST
+
+static Suite *loader_suite(void)
+{
+	Suite *s = suite_create("loader");
+	TCase *tc = tcase_create("negotiation");
+	tcase_add_test(tc, same_version_loads);
+	tcase_add_test(tc, older_minor_loads_on_newer_host);
+	tcase_add_test(tc, newer_minor_refused);
+	tcase_add_test(tc, other_major_refused);
+	tcase_add_test(tc, missing_symbol_refused);
+	tcase_add_test(tc, short_struct_refused);
+	tcase_add_test(tc, missing_op_refused);
+	tcase_add_test(tc, decline_refused);
+	tcase_add_test(tc, not_a_shared_object_refused);
+	tcase_add_test(tc, directory_scan_and_duplicates);
+	tcase_add_test(tc, search_path_order);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(loader_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

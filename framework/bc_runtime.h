@@ -81,23 +81,23 @@ struct bc_generation {
  * trusted and `req->caller` is the owner). */
 void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
                  const struct bc_request *req, struct bc_response *resp);
-void bc_response_free_fields(struct bc_response *resp);
+void bc_resp_free_fields(struct bc_response *resp);
 
 /* Take the current generation for a request, and give it back. */
-struct bc_generation *bc_context_acquire(struct bc_context *ctx);
-void bc_context_release(struct bc_context *ctx, struct bc_generation *gen);
-struct bc_metrics *bc_context_metrics(struct bc_context *ctx);
-const struct bc_registry *bc_context_registry(struct bc_context *ctx);
+struct bc_generation *bc_gen_acquire(struct bc_context *ctx);
+void bc_gen_release(struct bc_context *ctx, struct bc_generation *gen);
+struct bc_metrics *bc_ctx_metrics(struct bc_context *ctx);
+const struct bc_registry *bc_ctx_registry(struct bc_context *ctx);
 /* The reload operation: ask whoever owns the main loop (broadcastd) to
  * reload and wait for the result. BC_E_UNSUPPORTED without such an owner. */
-enum bc_status bc_context_request_reload(struct bc_context *ctx, struct bc_error *err);
+enum bc_status bc_ctx_request_reload(struct bc_context *ctx, struct bc_error *err);
 /* broadcastd: the fd its main loop polls; a reload request writes "R". */
 void bc_daemon_set_wakeup(struct bc_context *ctx, int fd);
 /* bc_context_open() that, with check_only, validates everything but never
  * calls a plugin's create() (--check-config must not bind ports or open
  * databases a running daemon holds). */
-enum bc_status bc_context_open_checked(const char *path, int check_only,
+enum bc_status bc_ctx_open_checked(const char *path, int check_only,
                                        struct bc_context **out, char *errbuf, size_t errlen);
-int bc_context_check_only(const struct bc_context *ctx);
+int bc_ctx_check_only(const struct bc_context *ctx);
 
 #endif /* BC_RUNTIME_H */

@@ -135,7 +135,7 @@ static int run(const char *path, int check_only)
 	char err[1024];
 	int rc = 1;
 
-	if (bc_context_open_checked(path, check_only, &ctx, err, sizeof err) != BC_OK) {
+	if (bc_ctx_open_checked(path, check_only, &ctx, err, sizeof err) != BC_OK) {
 		bc_log(BC_LOG_ERROR, "broadcastd", "%s", err);
 		return 1;
 	}

@@ -408,10 +408,10 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 enum bc_status bc_context_open(const char *path, struct bc_context **out, char *errbuf,
                                size_t errlen)
 {
-	return bc_context_open_checked(path, 0, out, errbuf, errlen);
+	return bc_ctx_open_checked(path, 0, out, errbuf, errlen);
 }
 
-enum bc_status bc_context_open_checked(const char *path, int check_only,
+enum bc_status bc_ctx_open_checked(const char *path, int check_only,
                                        struct bc_context **out, char *errbuf, size_t errlen)
 {
 	struct bc_doc *doc = NULL;
@@ -550,7 +550,7 @@ void bc_context_close(struct bc_context *ctx)
 	free(ctx);
 }
 
-struct bc_generation *bc_context_acquire(struct bc_context *ctx)
+struct bc_generation *bc_gen_acquire(struct bc_context *ctx)
 {
 	struct bc_generation *gen;
 	pthread_mutex_lock(&ctx->lock);
@@ -560,7 +560,7 @@ struct bc_generation *bc_context_acquire(struct bc_context *ctx)
 	return gen;
 }
 
-void bc_context_release(struct bc_context *ctx, struct bc_generation *gen)
+void bc_gen_release(struct bc_context *ctx, struct bc_generation *gen)
 {
 	pthread_mutex_lock(&ctx->lock);
 	if (--gen->inflight == 0)
@@ -568,17 +568,17 @@ void bc_context_release(struct bc_context *ctx, struct bc_generation *gen)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
-struct bc_metrics *bc_context_metrics(struct bc_context *ctx)
+struct bc_metrics *bc_ctx_metrics(struct bc_context *ctx)
 {
 	return ctx->metrics;
 }
 
-const struct bc_registry *bc_context_registry(struct bc_context *ctx)
+const struct bc_registry *bc_ctx_registry(struct bc_context *ctx)
 {
 	return ctx->reg;
 }
 
-int bc_context_check_only(const struct bc_context *ctx)
+int bc_ctx_check_only(const struct bc_context *ctx)
 {
 	return ctx != NULL && ctx->check_only;
 }
@@ -588,7 +588,7 @@ void bc_daemon_set_wakeup(struct bc_context *ctx, int fd)
 	ctx->wake_fd = fd;
 }
 
-enum bc_status bc_context_request_reload(struct bc_context *ctx, struct bc_error *err)
+enum bc_status bc_ctx_request_reload(struct bc_context *ctx, struct bc_error *err)
 {
 	unsigned seq;
 	enum bc_status st;
@@ -660,5 +660,5 @@ enum bc_status bc_stream_stop(struct bc_context *ctx, const char *id, const char
 
 void bc_response_release(struct bc_response *response)
 {
-	bc_response_free_fields(response);
+	bc_resp_free_fields(response);
 }

@@ -215,7 +215,7 @@ static void count_error(struct call *c, struct bc_instance *inst, const struct b
 	char labels[160];
 	snprintf(labels, sizeof labels, "op=\"%s\",code=\"%s\"", what,
 	         err->code[0] ? err->code : "unknown");
-	bc_metrics_counter_add(bc_context_metrics(c->ctx),
+	bc_metrics_counter_add(bc_ctx_metrics(c->ctx),
 	                       what[0] == 's' && what[1] == 't' && what[2] == 'o' && what[3] == 'r'
 	                               ? "store_errors_total"
 	                               : "provider_errors_total",
@@ -393,7 +393,7 @@ static void op_start(struct call *c)
 	reserved = minted = 0;
 
 	snprintf(labels, sizeof labels, "type=\"%s\"", type);
-	bc_metrics_counter_add(bc_context_metrics(c->ctx), "streams_started_total",
+	bc_metrics_counter_add(bc_ctx_metrics(c->ctx), "streams_started_total",
 	                       bc_instance_name(prov), labels, 1);
 	bc_log(BC_LOG_INFO, bc_instance_name(prov), "stream %s started (type %s, owner %s)", id,
 	       type, c->caller);
@@ -496,7 +496,7 @@ static void op_stop(struct call *c)
 		fail_from(c, &err, st, "store.error");
 		goto out;
 	}
-	bc_metrics_counter_add(bc_context_metrics(c->ctx), "streams_stopped_total",
+	bc_metrics_counter_add(bc_ctx_metrics(c->ctx), "streams_stopped_total",
 	                       sink.items[0].provider, NULL, 1);
 	bc_log(BC_LOG_INFO, sink.items[0].provider, "stream %s stopped", id);
 	ok(c, bc_render_stop(&stopped.items[0]));
@@ -683,13 +683,13 @@ static void update_live_gauge(struct call *c)
 		q.after_id = after;
 		bc_record_sink_free(&sink);
 	}
-	bc_metrics_gauge_set(bc_context_metrics(c->ctx), "streams_live", NULL, NULL, live);
+	bc_metrics_gauge_set(bc_ctx_metrics(c->ctx), "streams_live", NULL, NULL, live);
 }
 
 static void op_metrics(struct call *c)
 {
 	update_live_gauge(c);
-	c->text = bc_metrics_render(bc_context_metrics(c->ctx), &c->text_len);
+	c->text = bc_metrics_render(bc_ctx_metrics(c->ctx), &c->text_len);
 	if (c->text == NULL) {
 		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
 		return;
@@ -700,7 +700,7 @@ static void op_metrics(struct call *c)
 
 static void op_plugins(struct call *c)
 {
-	ok(c, bc_render_plugins(bc_context_registry(c->ctx)));
+	ok(c, bc_render_plugins(bc_ctx_registry(c->ctx)));
 }
 
 static void op_reload(struct call *c)
@@ -715,10 +715,10 @@ static void op_reload(struct call *c)
 	}
 	/* The reload waits for requests on the old configuration to finish:
 	 * this one must not hold it while waiting. */
-	bc_context_release(c->ctx, c->gen);
+	bc_gen_release(c->ctx, c->gen);
 	c->gen = NULL;
 	bc_error_clear(&err);
-	st = bc_context_request_reload(c->ctx, &err);
+	st = bc_ctx_request_reload(c->ctx, &err);
 	if (st != BC_OK) {
 		fail_from(c, &err, st, "api.reload_failed");
 		return;
@@ -775,7 +775,7 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 	memset(&c, 0, sizeof c);
 	c.ctx = ctx;
 	c.caller = "anonymous";
-	c.gen = bc_context_acquire(ctx);
+	c.gen = bc_gen_acquire(ctx);
 	auth = auth_of(c.gen, frontend);
 
 	for (size_t i = 0; req.op != NULL && i < sizeof ops / sizeof ops[0]; i++)
@@ -801,6 +801,10 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 		if (req.caller != NULL && valid_caller(req.caller))
 			c.caller = req.caller;
 		c.is_admin = 1;
+	} else if (req.caller != NULL && valid_caller(req.caller)) {
+		/* The transport verified who this is (frontend.h): no token. */
+		c.caller = req.caller;
+		c.is_admin = is_admin_caller(req.caller);
 	} else if (auth != NULL && auth->tokens != NULL) {
 		const char *who = bc_tokens_check(auth->tokens, req.bearer);
 		if (who != NULL) {
@@ -815,9 +819,6 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 			                           : "Bearer realm=\"broadcast\"";
 			goto answer;
 		}
-	} else if (req.caller != NULL && valid_caller(req.caller)) {
-		c.caller = req.caller;
-		c.is_admin = is_admin_caller(req.caller);
 	}
 
 	if (auth != NULL && auth->limiter != NULL && !op->is_public) {
@@ -873,9 +874,9 @@ answer:
 
 	snprintf(labels, sizeof labels, "op=\"%s\",status=\"%d\"", op ? op->name : "unknown",
 	         out.status);
-	bc_metrics_counter_add(bc_context_metrics(ctx), "requests_total",
+	bc_metrics_counter_add(bc_ctx_metrics(ctx), "requests_total",
 	                       frontend ? bc_instance_name(frontend) : "embedded", labels, 1);
-	bc_metrics_observe_request(bc_context_metrics(ctx), op ? op->name : "unknown",
+	bc_metrics_observe_request(bc_ctx_metrics(ctx), op ? op->name : "unknown",
 	                           (double)(bc_monotonic_ms() - t0) / 1000.0);
 	bc_log(BC_LOG_DEBUG, frontend ? bc_instance_name(frontend) : "embedded",
 	       "%s %s -> %d %s (caller %s, %lld ms)", req.method ? req.method : "-",
@@ -896,10 +897,10 @@ answer:
 	json_decref(c.body);
 	bc_params_free(&c.params);
 	if (c.gen != NULL)
-		bc_context_release(ctx, c.gen);
+		bc_gen_release(ctx, c.gen);
 }
 
-void bc_response_free_fields(struct bc_response *resp)
+void bc_resp_free_fields(struct bc_response *resp)
 {
 	size_t size;
 	if (resp == NULL)

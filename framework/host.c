@@ -64,7 +64,7 @@ static void host_counter_add(struct bc_host *host, const char *name, const char 
 		       "[a-z_][a-z0-9_]*; ignored (plugin bug)", name ? name : "(null)");
 		return;
 	}
-	bc_metrics_counter_add(bc_context_metrics(bc_instance_context(inst)), name,
+	bc_metrics_counter_add(bc_ctx_metrics(bc_instance_context(inst)), name,
 	                       bc_instance_name(inst), labels, delta);
 }
 
@@ -77,7 +77,7 @@ static void host_gauge_set(struct bc_host *host, const char *name, const char *l
 		       "[a-z_][a-z0-9_]*; ignored (plugin bug)", name ? name : "(null)");
 		return;
 	}
-	bc_metrics_gauge_set(bc_context_metrics(bc_instance_context(inst)), name,
+	bc_metrics_gauge_set(bc_ctx_metrics(bc_instance_context(inst)), name,
 	                     bc_instance_name(inst), labels, value);
 }
 
@@ -207,7 +207,7 @@ static void host_call(struct bc_host *host, const struct bc_request *req, struct
 
 static void host_response_release(struct bc_response *resp)
 {
-	bc_response_free_fields(resp);
+	bc_resp_free_fields(resp);
 }
 
 const struct bc_host_api bc_host_api_table = {

@@ -202,7 +202,7 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 
 	bc_error_clear(&err);
 	st = BC_E_INTERNAL;
-	if (bc_context_check_only(ctx)) {
+	if (bc_ctx_check_only(ctx)) {
 		*out = inst; /* validated; state stays NULL, destroy() is not called */
 		inst = NULL;
 		rc = 0;

@@ -53,3 +53,5 @@ bin_PROGRAMS += framework/broadcastctl
 framework_broadcastctl_SOURCES = framework/broadcastctl.c
 framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 framework_broadcastctl_LDADD = $(JANSSON_LIBS)
+
+dist_man_MANS += docs/broadcastd.8

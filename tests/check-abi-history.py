@@ -53,6 +53,24 @@ def members(text):
     return out
 
 
+def enums(text):
+    """[(enum, "NAME=VALUE")]: the frozen numbering of every enum."""
+    out = []
+    for m in re.finditer(r"enum\s+(bc_\w+)\s*\{(.*?)\};", text, flags=re.S):
+        value = -1
+        for item in m.group(2).split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if "=" in item:
+                name, v = (x.strip() for x in item.split("=", 1))
+                value = int(v, 0)
+            else:
+                name, value = item, value + 1
+            out.append((m.group(1), "%s=%d" % (name, value)))
+    return out
+
+
 def abi_version(text):
     major = int(re.search(r"#define BC_ABI_MAJOR (\d+)", text).group(1))
     minor = int(re.search(r"#define BC_ABI_MINOR (\d+)", text).group(1))
@@ -64,7 +82,7 @@ def main():
     for h in HEADERS:
         with open(os.path.join(SRC, "include", "broadcast", h)) as f:
             texts[h] = f.read()
-        found += members(strip_comments(texts[h]))
+        found += members(strip_comments(texts[h])) + enums(strip_comments(texts[h]))
     major, minor = abi_version(texts["plugin.h"])
     if "--generate" in sys.argv:
         for s, m in found:

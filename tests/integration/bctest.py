@@ -92,7 +92,10 @@ class Daemon:
     # -- lifecycle -----------------------------------------------------------
     def start(self):
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BROADCASTD, "-c", self.config_path] + self.args,
+        # BC_DAEMON_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the
+        # daemon under a tool; `make check-valgrind` sets it.
+        wrapper = os.environ.get("BC_DAEMON_WRAPPER", "").split()
+        self.proc = subprocess.Popen(wrapper + [BROADCASTD, "-c", self.config_path] + self.args,
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      env=self.env, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self.ready_timeout
@@ -100,10 +103,12 @@ class Daemon:
             if "broadcastd ready" in self.log_text():
                 return self
             if self.proc.poll() is not None:
+                self._log.close()
                 raise DaemonError("broadcastd exited with %s before ready:\n%s"
                                   % (self.proc.returncode, self.log_text()))
             time.sleep(0.02)
         self.kill()
+        self._log.close()
         raise DaemonError("broadcastd not ready after %ss:\n%s" % (self.ready_timeout, self.log_text()))
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):
@@ -112,7 +117,10 @@ class Daemon:
             return None if self.proc is None else self.proc.returncode
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
+            if getattr(self, "_log", None):
+                self._log.close()
+            return rc
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

@@ -1,1 +1,28 @@
 # SPDX-License-Identifier: Apache-2.0
+# The HTTP frontend (frontend_http.so): the django-broadcast wire API and the
+# read-only additions, on CivetWeb. Only translates; the dispatcher decides.
+
+if BUILD_PLUGIN_FRONTEND_HTTP
+pkglib_LTLIBRARIES += frontends/http/frontend_http.la
+frontends_http_frontend_http_la_SOURCES = \
+	frontends/http/http.c \
+	frontends/http/http_routes.c \
+	frontends/http/http_routes.h \
+	frontends/http/http_tls.c \
+	frontends/http/http_tls.h
+frontends_http_frontend_http_la_CFLAGS = $(AM_CFLAGS)
+frontends_http_frontend_http_la_LIBADD = $(CIVETWEB_LIBS)
+frontends_http_frontend_http_la_LDFLAGS = $(bc_plugin_ldflags)
+
+# Integration tests: the real broadcastd with the test provider, real clients
+# (python http.client and curl), one concern a file.
+bc_http_tests = \
+	tests/integration/test_http_api.py \
+	tests/integration/test_http_params.py \
+	tests/integration/test_http_errors.py \
+	tests/integration/test_http_auth.py \
+	tests/integration/test_http_transport.py \
+	tests/integration/test_http_security.py
+TESTS += $(bc_http_tests)
+endif
+# docs/ and tests/integration/ are distributed whole by the top Makefile.am.

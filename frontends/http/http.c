@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http.c: the HTTP frontend (frontend_http.so, YAML `type: http`), on
+ * CivetWeb.
+ *
+ * The frontend only translates (STYLE rule 12): an HTTP request becomes a
+ * struct bc_request (operation from the path, method, raw query string, body
+ * as read, bearer token, peer address), api->call() answers it, and the
+ * struct bc_response goes back as status, headers and body, unchanged.
+ * Parameters, authentication, limits, methods and every error body are the
+ * dispatcher's. What stays here is what only a transport can know: which
+ * addresses to listen on and whether that is safe, TLS, how much body to
+ * read, timeouts, CORS preflights and an access log line.
+ *
+ * The central type is struct http_frontend, one per YAML instance. create()
+ * checks the options, refuses an unsafe listener and test-binds each address
+ * so configuration errors surface before the daemon says it is ready;
+ * start() starts CivetWeb's listener and worker threads; drain() waits for
+ * requests in flight and stops CivetWeb; destroy() frees. The route table is
+ * http_routes.c's, TLS staging http_tls.c's.
+ *
+ * Threads: CivetWeb calls http_handle() from its `threads` workers; each
+ * keep-alive connection holds one worker while it lives (DESIGN.md §9), so
+ * idle connections are closed after keep_alive_timeout.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include <broadcast/frontend.h>
+
+#include "http_routes.h"
+#include "http_tls.h"
+
+/* Longest `listen` entry we take ("[v6 address]:port"). */
+#define HTTP_ADDR_MAX 80
+/* How much of a path an access log line shows. */
+#define HTTP_LOG_PATH_MAX 200
+
+struct http_frontend {
+	const struct bc_host_api *api;
+	struct bc_host *host;
+
+	/* options, as CivetWeb wants them */
+	char *ports;          /* "127.0.0.1:8080,127.0.0.1:8443s" */
+	char threads[16];
+	char request_timeout_ms[24];
+	char keep_alive_ms[24];
+	size_t max_body;
+	int access_log;
+	char **cors;          /* allowed origins, NULL-terminated; NULL: CORS off */
+	int is_tls;
+	struct http_tls tls;
+
+	/* CivetWeb */
+	unsigned lib_features; /* what mg_init_library() initialised */
+	int lib_ready;         /* paired with mg_exit_library() in destroy */
+	struct mg_context *mg;
+
+	/* requests in flight, for drain() */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned inflight;
+};
+
+static void http_destroy(void *instance);
+
+/* ---- options ---------------------------------------------------------------- */
+
+/* One `listen` item: "A.B.C.D:port" or "[v6]:port". Writes CivetWeb's form
+ * of it to `out` and whether the address is loopback. 0, or -1 with a
+ * reason in `why`. */
+static int http_parse_listen(const char *item, int is_tls, char *out, size_t out_len,
+                             int *is_loopback, int *is_v6, const char **why)
+{
+	char host[HTTP_ADDR_MAX];
+	const char *colon, *port_s;
+	char *end = NULL;
+	long port;
+	size_t hl;
+
+	*why = NULL;
+	if (item == NULL || item[0] == '\0' || strlen(item) >= HTTP_ADDR_MAX) {
+		*why = "is empty or too long";
+		return -1;
+	}
+	if (item[0] == '[') {
+		const char *close = strchr(item, ']');
+		if (close == NULL || close[1] != ':') {
+			*why = "must be \"[IPv6 address]:port\"";
+			return -1;
+		}
+		hl = (size_t)(close - item - 1);
+		memcpy(host, item + 1, hl);
+		host[hl] = '\0';
+		port_s = close + 2;
+		*is_v6 = 1;
+	} else {
+		colon = strrchr(item, ':');
+		if (colon == NULL) {
+			*why = "needs a host: write \"127.0.0.1:PORT\" (or \"0.0.0.0:PORT\" for "
+			       "every interface)";
+			return -1;
+		}
+		hl = (size_t)(colon - item);
+		memcpy(host, item, hl);
+		host[hl] = '\0';
+		port_s = colon + 1;
+		*is_v6 = 0;
+	}
+	errno = 0;
+	port = strtol(port_s, &end, 10);
+	if (port_s[0] == '\0' || *end != '\0' || errno != 0 || port < 1 || port > 65535) {
+		*why = "has no valid port (1-65535)";
+		return -1;
+	}
+	if (*is_v6) {
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, host, &a6) != 1) {
+			*why = "has no valid IPv6 address between the brackets";
+			return -1;
+		}
+		*is_loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+		snprintf(out, out_len, "[%s]:%ld%s", host, port, is_tls ? "s" : "");
+	} else {
+		struct in_addr a4;
+		if (inet_pton(AF_INET, host, &a4) != 1) {
+			*why = "needs a numeric IPv4 address (127.0.0.1, 0.0.0.0) or a bracketed "
+			       "IPv6 one ([::1]); host names are not resolved";
+			return -1;
+		}
+		*is_loopback = (ntohl(a4.s_addr) >> 24) == 127;
+		snprintf(out, out_len, "%s:%ld%s", host, port, is_tls ? "s" : "");
+	}
+	return 0;
+}
+
+/* Bind `item` (already parsed) once and let go, so that a port in use or an
+ * address this host does not have is reported by create(), before the daemon
+ * says it is ready, rather than by start(). */
+static int http_probe_bind(const char *item, int is_v6, const char **why)
+{
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} sa;
+	char host[HTTP_ADDR_MAX];
+	const char *port_s;
+	socklen_t len;
+	int one = 1, fd, rc = 0;
+
+	memset(&sa, 0, sizeof sa);
+	if (is_v6) {
+		const char *close = strchr(item, ']');
+		memcpy(host, item + 1, (size_t)(close - item - 1));
+		host[close - item - 1] = '\0';
+		port_s = close + 2;
+		sa.v6.sin6_family = AF_INET6;
+		sa.v6.sin6_port = htons((uint16_t)atoi(port_s));
+		inet_pton(AF_INET6, host, &sa.v6.sin6_addr);
+		len = sizeof sa.v6;
+	} else {
+		const char *colon = strrchr(item, ':');
+		memcpy(host, item, (size_t)(colon - item));
+		host[colon - item] = '\0';
+		sa.v4.sin_family = AF_INET;
+		sa.v4.sin_port = htons((uint16_t)atoi(colon + 1));
+		inet_pton(AF_INET, host, &sa.v4.sin_addr);
+		len = sizeof sa.v4;
+	}
+	fd = socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	/* as CivetWeb does: TIME_WAIT leftovers of a previous run are no conflict */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+		*why = strerror(errno);
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Read `listen` into fe->ports, check each address, and apply the rule of
+ * issue 4: a listener others can reach needs tokens and TLS, unless the
+ * operator says `insecure: true`. */
+static enum bc_status http_read_listen(struct http_frontend *fe, const struct bc_config *cfg,
+                                       struct bc_error *err)
+{
+	const struct bc_host_api *api = fe->api;
+	size_t n = api->cfg_list_len(cfg, "listen");
+	int has_tokens = api->cfg_is_set(cfg, "tokens_file");
+	int insecure = api->cfg_bool(cfg, "insecure");
+	char one[2 * HTTP_ADDR_MAX];
+	size_t cap, used = 0;
+
+	if (n == 0)
+		return api->fail(err, BC_E_INVALID, "http.no_listen",
+		                 "listen is empty; give at least one address such as "
+		                 "\"127.0.0.1:8080\"");
+	cap = n * (2 * HTTP_ADDR_MAX + 1) + 1;
+	fe->ports = calloc(1, cap);
+	if (fe->ports == NULL)
+		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *item = api->cfg_list_at(cfg, "listen", i);
+		const char *why = NULL;
+		int is_loopback = 0, is_v6 = 0;
+		if (http_parse_listen(item, fe->is_tls, one, sizeof one, &is_loopback, &is_v6,
+		                      &why) < 0)
+			return api->fail(err, BC_E_INVALID, "http.bad_listen",
+			                 "listen \"%s\" %s", item != NULL ? item : "", why);
+		if (is_v6 && !mg_check_feature(MG_FEATURES_IPV6))
+			return api->fail(err, BC_E_UNSUPPORTED, "http.no_ipv6",
+			                 "listen \"%s\": this CivetWeb (libcivetweb %s) was built "
+			                 "without IPv6 (USE_IPV6); listen on an IPv4 address or put "
+			                 "an IPv6-capable proxy in front",
+			                 item, mg_version());
+		if (!is_loopback && !insecure && (!has_tokens || !fe->is_tls))
+			return api->fail(err, BC_E_INVALID, "http.insecure_listen",
+			                 "listen \"%s\" is not a loopback address, and this instance "
+			                 "has %s: anyone who reaches it could start streams and read "
+			                 "the credentials they return. Set tokens_file and tls (cert, "
+			                 "key), or listen on 127.0.0.1 behind a proxy that does both, "
+			                 "or set insecure: true to accept the risk",
+			                 item,
+			                 !has_tokens && !fe->is_tls ? "neither tokens_file nor tls"
+			                 : !has_tokens             ? "no tokens_file"
+			                                           : "no tls (cert, key)");
+		if (http_probe_bind(item, is_v6, &why) < 0)
+			return api->fail(err, BC_E_UNAVAILABLE, "http.listen_failed",
+			                 "cannot listen on %s: %s; choose a free address:port", item,
+			                 why);
+		used += (size_t)snprintf(fe->ports + used, cap - used, "%s%s", i ? "," : "", one);
+	}
+	return BC_OK;
+}
+
+static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_config *cfg,
+                                     struct bc_error *err)
+{
+	const struct bc_host_api *api = fe->api;
+	size_t n = api->cfg_list_len(cfg, "cors_origins");
+	if (n == 0)
+		return BC_OK;
+	fe->cors = calloc(n + 1, sizeof *fe->cors);
+	if (fe->cors == NULL)
+		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *o = api->cfg_list_at(cfg, "cors_origins", i);
+		if (o == NULL || strcmp(o, "*") == 0 || strchr(o, ',') != NULL ||
+		    strncmp(o, "http", 4) != 0)
+			return api->fail(err, BC_E_INVALID, "http.bad_cors_origin",
+			                 "cors_origins: \"%s\" is not an origin; list each one as "
+			                 "scheme://host[:port] (\"*\" is not allowed: the API takes "
+			                 "credentials)",
+			                 o != NULL ? o : "");
+		fe->cors[i] = strdup(o);
+		if (fe->cors[i] == NULL)
+			return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	}
+	return BC_OK;
+}
+
+/* ---- serving -------------------------------------------------------------------- */
+
+/* The allowed origin this request comes from, or NULL. */
+static const char *http_cors_origin(const struct http_frontend *fe, struct mg_connection *conn)
+{
+	const char *origin;
+	if (fe->cors == NULL || (origin = mg_get_header(conn, "Origin")) == NULL)
+		return NULL;
+	for (size_t i = 0; fe->cors[i] != NULL; i++)
+		if (strcmp(fe->cors[i], origin) == 0)
+			return fe->cors[i];
+	return NULL;
+}
+
+/* The token of "Authorization: Bearer TOKEN"; "" for any other scheme (so
+ * the dispatcher answers 401 rather than treating the caller as anonymous);
+ * NULL without the header. Points into CivetWeb's request buffer. */
+static const char *http_bearer(struct mg_connection *conn)
+{
+	const char *h = mg_get_header(conn, "Authorization");
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ')
+		h++;
+	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+		return "";
+	h += 6;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	return h;
+}
+
+/* Copy `path` for a log line: printable ASCII as is, anything else as %XX,
+ * cut at HTTP_LOG_PATH_MAX, so a client cannot forge or flood log lines. */
+static void http_log_path(const char *path, char *out, size_t out_len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)path; *p && o + 4 < out_len; p++) {
+		if (o >= HTTP_LOG_PATH_MAX) {
+			out[o++] = '.';
+			out[o++] = '.';
+			out[o++] = '.';
+			break;
+		}
+		if (*p > 0x20 && *p < 0x7f && *p != '%') {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 0xf];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Read the body: at most max_body + 1 bytes, enough for the dispatcher to
+ * see it is too large. *complete is 1 when the whole body was read (the
+ * connection may then be kept alive), *failed when the client stopped
+ * sending (request_timeout) or went away. Returns a malloc'd buffer or NULL
+ * when there is no body. */
+static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn,
+                            const struct mg_request_info *ri, size_t *len, int *complete,
+                            int *failed)
+{
+	size_t cap = fe->max_body + 1, n = 0;
+	const char *expect = mg_get_header(conn, "Expect");
+	char *buf;
+
+	*len = 0;
+	*complete = 1;
+	*failed = 0;
+	if (ri->content_length == 0)
+		return NULL;
+	/* No body (GET without Content-Length) reads 0 at once. CivetWeb does not
+	 * answer "Expect: 100-continue" for request handlers; without this the
+	 * client waits a second or so before sending the body. */
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0)
+		mg_printf(conn, "HTTP/1.1 100 Continue\r\n\r\n");
+	if (ri->content_length > 0 && (unsigned long long)ri->content_length < cap)
+		cap = (size_t)ri->content_length;
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		*failed = 1;
+		return NULL;
+	}
+	while (n < cap) {
+		int r = mg_read(conn, buf + n, cap - n);
+		if (r < 0) {
+			*failed = 1;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (*failed || n > fe->max_body ||
+	    (ri->content_length > 0 && (long long)n < ri->content_length))
+		*complete = 0;
+	if (ri->content_length > 0 && (long long)n < ri->content_length && n <= fe->max_body)
+		*failed = 1; /* the connection ended before the announced length */
+	buf[n] = '\0';
+	*len = n;
+	if (n == 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Write one complete response. `extra` is a NULL-terminated name/value list. */
+static void http_send(struct mg_connection *conn, int status, const char *content_type,
+                      const char *body, size_t body_len, int is_head, int must_close,
+                      const char *cors_origin, const char *const *extra)
+{
+	char clen[32];
+	snprintf(clen, sizeof clen, "%zu", body_len);
+	mg_response_header_start(conn, status);
+	if (content_type != NULL)
+		mg_response_header_add(conn, "Content-Type", content_type, -1);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i += 2)
+		if (extra[i + 1] != NULL)
+			mg_response_header_add(conn, extra[i], extra[i + 1], -1);
+	if (cors_origin != NULL) {
+		mg_response_header_add(conn, "Access-Control-Allow-Origin", cors_origin, -1);
+		mg_response_header_add(conn, "Vary", "Origin", -1);
+	}
+	/* unread body bytes would be taken for the next request: end here */
+	if (must_close)
+		mg_response_header_add(conn, "Connection", "close", -1);
+	mg_response_header_send(conn);
+	if (!is_head && body_len > 0)
+		mg_write(conn, body, body_len);
+}
+
+static void http_access_log(struct http_frontend *fe, const char *method, const char *path,
+                            int status, const char *caller, int64_t t0)
+{
+	char shown[HTTP_LOG_PATH_MAX * 3 + 8];
+	if (!fe->access_log)
+		return;
+	/* the path only: the query string may carry tokens or names */
+	http_log_path(path, shown, sizeof shown);
+	fe->api->log(fe->host, BC_LOG_INFO, "%s %s %d %s %" PRId64 "ms", method, shown, status,
+	             caller != NULL ? caller : "-", fe->api->monotonic_ms() - t0);
+}
+
+/* Answer a CORS preflight from an allowed origin for a routed path. */
+static int http_preflight(struct http_frontend *fe, struct mg_connection *conn,
+                          const char *origin, const char *path, int64_t t0)
+{
+	const char *const extra[] = {
+		"Access-Control-Allow-Methods", "GET, POST, HEAD",
+		"Access-Control-Allow-Headers", "Authorization, Content-Type",
+		"Access-Control-Max-Age", "600",
+		NULL,
+	};
+	http_send(conn, 204, NULL, NULL, 0, 1, 0, origin, extra);
+	http_access_log(fe, "OPTIONS", path, 204, "-", t0);
+	return 204;
+}
+
+/* A body that stopped arriving (request_timeout) or a connection that broke
+ * before the announced length: nothing the dispatcher could judge. */
+static int http_body_failed(struct http_frontend *fe, struct mg_connection *conn,
+                            const char *method, const char *path, int64_t t0)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":\"http.request_timeout\",\"message\":\"the request body did "
+		"not arrive in full within request_timeout; send it at once\"}}";
+	http_send(conn, 408, "application/json", body, sizeof body - 1, 0, 1, NULL, NULL);
+	http_access_log(fe, method, path, 408, "-", t0);
+	return 408;
+}
+
+static int http_handle(struct mg_connection *conn, void *cbdata)
+{
+	struct http_frontend *fe = cbdata;
+	const struct bc_host_api *api = fe->api;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int64_t t0 = api->monotonic_ms();
+	struct http_route route;
+	struct bc_request req;
+	struct bc_response resp;
+	const char *path, *method, *origin;
+	char peer[64], retry[16];
+	char *body = NULL;
+	size_t body_len = 0;
+	int complete = 1, failed = 0, status;
+
+	pthread_mutex_lock(&fe->lock);
+	fe->inflight++;
+	pthread_mutex_unlock(&fe->lock);
+
+	path = ri->local_uri_raw != NULL ? ri->local_uri_raw
+	       : ri->local_uri != NULL   ? ri->local_uri
+	                                 : "";
+	method = ri->request_method != NULL ? ri->request_method : "";
+	http_route_match(path, &route);
+	origin = http_cors_origin(fe, conn);
+	if (origin != NULL && route.op != NULL && strcmp(method, "OPTIONS") == 0 &&
+	    mg_get_header(conn, "Access-Control-Request-Method") != NULL) {
+		status = http_preflight(fe, conn, origin, path, t0);
+		goto out;
+	}
+
+	body = http_read_body(fe, conn, ri, &body_len, &complete, &failed);
+	if (failed) {
+		status = http_body_failed(fe, conn, method, path, t0);
+		goto out;
+	}
+
+	if (strchr(ri->remote_addr, ':') != NULL)
+		snprintf(peer, sizeof peer, "[%s]", ri->remote_addr);
+	else
+		snprintf(peer, sizeof peer, "%s", ri->remote_addr);
+
+	memset(&req, 0, sizeof req);
+	req.struct_size = sizeof req;
+	req.op = route.op;
+	req.method = method;
+	req.query = ri->query_string;
+	req.body = body;
+	req.body_len = body_len;
+	req.content_type = mg_get_header(conn, "Content-Type");
+	req.params = route.params[0] != NULL ? route.params : NULL;
+	req.bearer = http_bearer(conn);
+	req.caller = NULL; /* HTTP verifies no identity itself: the token does */
+	req.peer = peer;
+
+	memset(&resp, 0, sizeof resp);
+	resp.struct_size = sizeof resp;
+	api->call(fe->host, &req, &resp);
+
+	retry[0] = '\0';
+	if (resp.retry_after > 0)
+		snprintf(retry, sizeof retry, "%u", resp.retry_after);
+	{
+		const char *const extra[] = {
+			"Allow", resp.allow,
+			"WWW-Authenticate", resp.www_authenticate,
+			"Retry-After", retry[0] ? retry : NULL,
+			NULL,
+		};
+		http_send(conn, resp.status, resp.content_type, resp.body, resp.body_len,
+		          strcmp(method, "HEAD") == 0, !complete, origin, extra);
+	}
+	status = resp.status;
+	http_access_log(fe, method, path, status, resp.caller, t0);
+	api->response_release(&resp);
+out:
+	free(body);
+	pthread_mutex_lock(&fe->lock);
+	if (--fe->inflight == 0)
+		pthread_cond_broadcast(&fe->idle);
+	pthread_mutex_unlock(&fe->lock);
+	return status;
+}
+
+/* CivetWeb's own complaints (malformed requests, accept errors). Its
+ * messages can quote a request line: the query string is cut off. */
+static int http_log_message(const struct mg_connection *conn, const char *message)
+{
+	struct mg_context *ctx = mg_get_context(conn);
+	struct http_frontend *fe = ctx != NULL ? mg_get_user_data(ctx) : NULL;
+	char shown[512];
+	if (fe == NULL)
+		return 1;
+	snprintf(shown, sizeof shown, "%s", message);
+	shown[strcspn(shown, "?\r\n")] = '\0';
+	fe->api->log(fe->host, BC_LOG_WARN, "civetweb: %s", shown);
+	return 1;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static enum bc_status http_create(const struct bc_host_api *api, struct bc_host *host,
+                                  const struct bc_config *cfg, void **instance,
+                                  struct bc_error *err)
+{
+	enum bc_status rc = BC_OK;
+	struct http_frontend *fe = calloc(1, sizeof *fe);
+	const char *cert, *key;
+
+	if (fe == NULL)
+		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	fe->api = api;
+	fe->host = host;
+	fe->tls.memfd = -1;
+	pthread_mutex_init(&fe->lock, NULL);
+	pthread_cond_init(&fe->idle, NULL);
+
+	cert = api->cfg_is_set(cfg, "tls.cert") ? api->cfg_str(cfg, "tls.cert") : NULL;
+	key = api->cfg_is_set(cfg, "tls.key") ? api->cfg_str(cfg, "tls.key") : NULL;
+	fe->is_tls = cert != NULL || key != NULL;
+
+	/* Reference-counted inside CivetWeb, so the local provider in the same
+	 * process may call it too. TLS is asked for only when configured: the
+	 * answer says whether OpenSSL could really be loaded. */
+	fe->lib_features = mg_init_library(fe->is_tls ? MG_FEATURES_TLS : 0);
+	fe->lib_ready = 1;
+
+	snprintf(fe->threads, sizeof fe->threads, "%" PRId64, api->cfg_int(cfg, "threads"));
+	snprintf(fe->request_timeout_ms, sizeof fe->request_timeout_ms, "%" PRId64,
+	         api->cfg_int(cfg, "request_timeout"));
+	snprintf(fe->keep_alive_ms, sizeof fe->keep_alive_ms, "%" PRId64,
+	         api->cfg_int(cfg, "keep_alive_timeout"));
+	fe->max_body = (size_t)api->cfg_int(cfg, "max_body");
+	if (fe->max_body == 0)
+		fe->max_body = 64 * 1024;
+	fe->access_log = api->cfg_bool(cfg, "access_log");
+
+	if (fe->is_tls) {
+		rc = http_tls_prepare(api, fe->lib_features, cert, key, &fe->tls, err);
+		if (rc != BC_OK)
+			goto out;
+	}
+	rc = http_read_listen(fe, cfg, err);
+	if (rc != BC_OK)
+		goto out;
+	rc = http_read_cors(fe, cfg, err);
+out:
+	if (rc != BC_OK) {
+		http_destroy(fe);
+		return rc;
+	}
+	*instance = fe;
+	return BC_OK;
+}
+
+static enum bc_status http_start(void *instance, struct bc_error *err)
+{
+	struct http_frontend *fe = instance;
+	const struct bc_host_api *api = fe->api;
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data edata;
+	char etext[256] = "";
+	unsigned ecode = 0;
+	const char *options[32];
+	size_t n = 0;
+
+	options[n++] = "listening_ports";
+	options[n++] = fe->ports;
+	options[n++] = "num_threads";
+	options[n++] = fe->threads;
+	options[n++] = "request_timeout_ms";
+	options[n++] = fe->request_timeout_ms;
+	options[n++] = "enable_keep_alive";
+	options[n++] = "yes";
+	options[n++] = "keep_alive_timeout_ms";
+	options[n++] = fe->keep_alive_ms;
+	/* DESIGN.md §9: a response in two writes otherwise waits ~40 ms for the
+	 * client's delayed ACK */
+	options[n++] = "tcp_nodelay";
+	options[n++] = "1";
+	/* CivetWeb answers OPTIONS preflights itself, for any origin, before
+	 * request handlers run, unless these are empty: CORS is ours to decide */
+	options[n++] = "access_control_allow_methods";
+	options[n++] = "";
+	options[n++] = "access_control_allow_origin";
+	options[n++] = "";
+	if (fe->is_tls) {
+		options[n++] = "ssl_certificate";
+		options[n++] = fe->tls.pem_path;
+		/* 4: TLS 1.2 and newer only */
+		options[n++] = "ssl_protocol_version";
+		options[n++] = "4";
+	}
+	options[n] = NULL;
+
+	memset(&cb, 0, sizeof cb);
+	cb.log_message = http_log_message;
+	memset(&init, 0, sizeof init);
+	init.callbacks = &cb;
+	init.user_data = fe;
+	init.configuration_options = options;
+	memset(&edata, 0, sizeof edata);
+	edata.code = &ecode;
+	edata.text = etext;
+	edata.text_buffer_size = sizeof etext;
+	fe->mg = mg_start2(&init, &edata);
+	http_tls_release(&fe->tls);
+	if (fe->mg == NULL)
+		return api->fail(err, BC_E_UNAVAILABLE, "http.listen_failed",
+		                 "cannot serve on %s: %s", fe->ports,
+		                 etext[0] ? etext : "CivetWeb did not start");
+	mg_set_request_handler(fe->mg, "/", http_handle, fe);
+	api->log(fe->host, BC_LOG_INFO, "listening on %s (%s threads%s)", fe->ports, fe->threads,
+	         fe->is_tls ? ", TLS 1.2+" : "");
+	return BC_OK;
+}
+
+static void http_drain(void *instance, int64_t timeout_ms)
+{
+	struct http_frontend *fe = instance;
+	struct timespec until;
+
+	if (fe->mg == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(timeout_ms / 1000);
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&fe->lock);
+	if (fe->inflight > 0)
+		fe->api->log(fe->host, BC_LOG_INFO, "draining %u request(s)", fe->inflight);
+	while (fe->inflight > 0 && timeout_ms > 0)
+		if (pthread_cond_timedwait(&fe->idle, &fe->lock, &until) == ETIMEDOUT)
+			break;
+	if (fe->inflight > 0)
+		fe->api->log(fe->host, BC_LOG_WARN, "%u request(s) still running after %" PRId64
+		             " ms; waiting for them to end", fe->inflight, timeout_ms);
+	pthread_mutex_unlock(&fe->lock);
+	/* closes the listeners and idle keep-alive connections, and joins every
+	 * worker: a call() in flight finishes first, so none runs afterwards */
+	mg_stop(fe->mg);
+	fe->mg = NULL;
+}
+
+static void http_destroy(void *instance)
+{
+	struct http_frontend *fe = instance;
+	if (fe == NULL)
+		return;
+	if (fe->mg != NULL)
+		http_drain(fe, 0);
+	http_tls_release(&fe->tls);
+	if (fe->lib_ready)
+		mg_exit_library();
+	for (size_t i = 0; fe->cors != NULL && fe->cors[i] != NULL; i++)
+		free(fe->cors[i]);
+	free(fe->cors);
+	free(fe->ports);
+	pthread_cond_destroy(&fe->idle);
+	pthread_mutex_destroy(&fe->lock);
+	free(fe);
+}
+
+/* ---- option table, descriptor, entry ------------------------------------------------ */
+
+static const struct bc_option http_options[] = {
+	BC_OPTION(.name = "listen", .type = BC_OPT_LIST, .default_value = "127.0.0.1:8080",
+	          .description = "Addresses to serve on, each \"A.B.C.D:PORT\" or "
+	                         "\"[IPv6]:PORT\" (numeric). An address other than loopback "
+	                         "needs tokens_file and tls, or insecure: true."),
+	BC_OPTION(.name = "threads", .type = BC_OPT_INT, .default_value = "32", .min = 2,
+	          .max = 4096,
+	          .description = "Worker threads. Each open keep-alive connection holds one, so "
+	                         "size it for the clients you expect at once."),
+	BC_OPTION(.name = "tls.cert", .type = BC_OPT_STRING,
+	          .description = "PEM certificate chain file; with tls.key, serves HTTPS "
+	                         "(TLS 1.2 and newer) on every listen address."),
+	BC_OPTION(.name = "tls.key", .type = BC_OPT_STRING,
+	          .description = "PEM private key file of tls.cert (keep it mode 0600)."),
+	BC_OPTION(.name = "request_timeout", .type = BC_OPT_DURATION, .default_value = "30s",
+	          .min = 100, .max = 3600000,
+	          .description = "How long a client may take to send a request (headers and "
+	                         "body); a slower one is disconnected."),
+	BC_OPTION(.name = "keep_alive_timeout", .type = BC_OPT_DURATION, .default_value = "5s",
+	          .min = 100, .max = 3600000,
+	          .description = "How long an idle keep-alive connection stays open (it holds a "
+	                         "worker thread meanwhile)."),
+	BC_OPTION(.name = "cors_origins", .type = BC_OPT_LIST,
+	          .description = "Browser origins (scheme://host[:port]) allowed to call the API; "
+	                         "preflights from others are not answered. Unset: CORS off."),
+	BC_OPTION(.name = "access_log", .type = BC_OPT_BOOL, .default_value = "true",
+	          .description = "Log one info line per request: method, path (never the query "
+	                         "string), status, caller, duration."),
+	BC_OPTION(.name = "insecure", .type = BC_OPT_BOOL, .default_value = "false",
+	          .description = "Allow a non-loopback listen address without tokens_file or "
+	                         "without tls (for a trusted network or a TLS proxy)."),
+	BC_OPTION_END,
+};
+
+static const struct bc_frontend_ops http_ops = {
+	.struct_size = sizeof(struct bc_frontend_ops),
+	.create = http_create,
+	.start = http_start,
+	.drain = http_drain,
+	.destroy = http_destroy,
+};
+
+static const struct bc_plugin http_plugin = BC_PLUGIN_INIT(
+	.kind = BC_KIND_FRONTEND,
+	.name = "http",
+	.version = PACKAGE_VERSION,
+	.description = "The HTTP API (django-broadcast's wire format) on CivetWeb",
+	.flags = BC_PLUGIN_THREAD_SAFE,
+	.options = http_options,
+	.ops = &http_ops);
+
+static const struct bc_plugin *const http_plugins[] = { &http_plugin, NULL };
+
+const struct bc_plugin *const *bc_plugin_entry(unsigned host_major, unsigned host_minor)
+{
+	(void)host_minor;
+	if (host_major != BC_ABI_MAJOR)
+		return NULL;
+	return http_plugins;
+}

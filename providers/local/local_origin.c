@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * local_origin.c: the local origin's HTTP listener (see local_origin.h for
+ * the routes). The only file of the plugin that includes civetweb.h.
+ *
+ * Every request goes through local_origin_handle(): it rejects paths that
+ * are not already canonical (any "." or ".." segment, before or after
+ * CivetWeb's percent-decoding, so "%2e%2e" is caught too), then routes.
+ * Uploads are checked in an order that writes nothing for a bad request:
+ * name and extension, then the bearer token against the stream's hash (in
+ * constant time, local_streams_authorize()), then the declared length; only
+ * then is the body streamed into a temporary file, bounded by
+ * max_segment_bytes whatever the client declared (chunked bodies have no
+ * length), fsync()ed, and published by local_streams_commit().
+ * Errors are JSON {"error": {"code", "message"}} like the API's.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include "local_origin.h"
+
+#define LOCAL_PLAYER_PREFIX "/player/"
+#define LOCAL_IO_BUF 65536
+
+struct local_origin {
+	const struct bc_host_api *api;
+	struct bc_host *host;
+	struct local_streams *streams;
+	struct mg_context *ctx;
+	uint64_t max_segment_bytes;
+	char *playlist;
+	char **cors;        /* NULL-terminated copies */
+	int cors_any;
+	int library_ready;  /* mg_init_library() succeeded: pair it with mg_exit_library() */
+};
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static const char *local_content_type(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (dot == NULL)
+		return "application/octet-stream";
+	if (strcmp(dot, ".m3u8") == 0)
+		return "application/vnd.apple.mpegurl";
+	if (strcmp(dot, ".ts") == 0)
+		return "video/mp2t";
+	if (strcmp(dot, ".m4s") == 0)
+		return "video/iso.segment";
+	if (strcmp(dot, ".mp4") == 0)
+		return "video/mp4";
+	if (strcmp(dot, ".aac") == 0)
+		return "audio/aac";
+	if (strcmp(dot, ".vtt") == 0)
+		return "text/vtt; charset=utf-8";
+	return "application/octet-stream";
+}
+
+/* Add the CORS headers a player on another origin needs. */
+static void local_add_cors(struct local_origin *o, struct mg_connection *conn)
+{
+	const char *origin = mg_get_header(conn, "Origin");
+	size_t i;
+
+	if (o->cors_any) {
+		mg_response_header_add(conn, "Access-Control-Allow-Origin", "*", -1);
+	} else if (origin != NULL) {
+		for (i = 0; o->cors[i] != NULL; i++) {
+			if (strcmp(o->cors[i], origin) == 0) {
+				mg_response_header_add(conn, "Access-Control-Allow-Origin", origin, -1);
+				break;
+			}
+		}
+		mg_response_header_add(conn, "Vary", "Origin", -1);
+	}
+	mg_response_header_add(conn, "Access-Control-Expose-Headers", "Content-Length", -1);
+}
+
+/* A complete response with a small body. Returns status for CivetWeb. */
+static int local_reply(struct local_origin *o, struct mg_connection *conn, int status,
+                       const char *content_type, const char *body, size_t len,
+                       const char *extra_name, const char *extra_value)
+{
+	char clen[32];
+
+	snprintf(clen, sizeof(clen), "%zu", len);
+	mg_response_header_start(conn, status);
+	if (content_type != NULL)
+		mg_response_header_add(conn, "Content-Type", content_type, -1);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+	if (extra_name != NULL)
+		mg_response_header_add(conn, extra_name, extra_value, -1);
+	local_add_cors(o, conn);
+	mg_response_header_send(conn);
+	if (len > 0 && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
+		mg_write(conn, body, len);
+	return status;
+}
+
+/* An error in the API's shape. code and message are our own constant text
+ * (no request data), so they need no JSON escaping. */
+static int local_error(struct local_origin *o, struct mg_connection *conn, int status,
+                       const char *code, const char *message)
+{
+	char body[512];
+	int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+	                 code, message);
+	char labels[96];
+
+	if (n < 0 || (size_t)n >= sizeof(body))
+		n = 0;
+	snprintf(labels, sizeof(labels), "code=\"%s\"", code);
+	o->api->counter_add(o->host, "local_rejected_total", labels, 1);
+	o->api->log(o->host, BC_LOG_DEBUG, "%s %s from %s: %d %s",
+	            mg_get_request_info(conn)->request_method,
+	            mg_get_request_info(conn)->local_uri ? mg_get_request_info(conn)->local_uri : "?",
+	            mg_get_request_info(conn)->remote_addr, status, code);
+	if (status == 401)
+		return local_reply(o, conn, status, "application/json", body, (size_t)n,
+		                   "WWW-Authenticate", "Bearer realm=\"broadcast-local\"");
+	return local_reply(o, conn, status, "application/json", body, (size_t)n, NULL, NULL);
+}
+
+/* 1 when the path has an empty-after-decoding, "." or ".." segment or a
+ * backslash: such a path is refused instead of normalised, so a request
+ * always means what it says. */
+static int local_path_is_suspicious(const char *p)
+{
+	const char *seg = p;
+
+	if (p == NULL || p[0] != '/' || strchr(p, '\\') != NULL)
+		return 1;
+	while (seg != NULL) {
+		const char *next = strchr(seg + 1, '/');
+		size_t len = next ? (size_t)(next - seg - 1) : strlen(seg + 1);
+		if ((len == 1 && seg[1] == '.') || (len == 2 && seg[1] == '.' && seg[2] == '.'))
+			return 1;
+		seg = next;
+	}
+	return 0;
+}
+
+/* The bearer token of the request, copied into buf, or NULL. */
+static const char *local_bearer(struct mg_connection *conn, char *buf, size_t len)
+{
+	const char *h = mg_get_header(conn, "Authorization");
+	size_t n;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	n = strcspn(h, " \t\r\n");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- playback ------------------------------------------------------------------- */
+
+static int local_serve_file(struct local_origin *o, struct mg_connection *conn, const char *id,
+                            const char *name)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int is_head = strcmp(ri->request_method, "HEAD") == 0;
+	int fd = local_streams_open_file(o->streams, id, name);
+	struct stat st;
+	char clen[32], *buf = NULL;
+	int is_playlist = strcmp(strrchr(name, '.'), ".m3u8") == 0;
+	off_t left;
+
+	if (fd < 0)
+		return local_error(o, conn, 404, "local.not_found", "no such file");
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return local_error(o, conn, 404, "local.not_found", "no such file");
+	}
+	snprintf(clen, sizeof(clen), "%lld", (long long)st.st_size);
+	mg_response_header_start(conn, 200);
+	mg_response_header_add(conn, "Content-Type", local_content_type(name), -1);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	/* A live playlist changes every segment; a segment never changes once
+	 * published (broadcasters write new names). */
+	mg_response_header_add(conn, "Cache-Control",
+	                       is_playlist ? "no-cache" : "public, max-age=86400", -1);
+	local_add_cors(o, conn);
+	mg_response_header_send(conn);
+	if (is_head)
+		goto out;
+	buf = malloc(LOCAL_IO_BUF);
+	if (buf == NULL)
+		goto out;
+	for (left = st.st_size; left > 0;) {
+		ssize_t r = read(fd, buf, (size_t)(left < LOCAL_IO_BUF ? left : LOCAL_IO_BUF));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || mg_write(conn, buf, (size_t)r) <= 0)
+			break;
+		left -= r;
+	}
+out:
+	free(buf);
+	close(fd);
+	return 200;
+}
+
+static int local_serve_page(struct local_origin *o, struct mg_connection *conn, const char *id)
+{
+	/* The playlist name passed local_name_is_valid() at create(), and ids are
+	 * [0-9a-f-]: neither can break out of the HTML or the JS string. */
+	static const char fmt[] =
+		"<!doctype html>\n"
+		"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+		"<title>Stream %s</title>\n"
+		"<style>body{margin:0;background:#111;color:#ddd;font:14px sans-serif}"
+		"video{display:block;width:100%%;max-height:85vh;background:#000}"
+		"p{margin:.6em 1em}a{color:#9cf}</style>\n"
+		"</head><body>\n"
+		"<video id=\"video\" controls autoplay muted playsinline></video>\n"
+		"<p id=\"status\">Waiting for the stream&hellip;</p>\n"
+		"<p>Stream %s &middot; <a href=\"%s\">%s</a> &middot; player: "
+		"<a href=\"/player/hls.js-LICENSE\">hls.js</a> (Apache-2.0)</p>\n"
+		"<script src=\"/player/hls.light.min.js\"></script>\n"
+		"<script>\n"
+		"(function () {\n"
+		"  var video = document.getElementById('video');\n"
+		"  var status = document.getElementById('status');\n"
+		"  var src = '%s';\n"
+		"  function say(t) { status.textContent = t; }\n"
+		"  video.addEventListener('playing', function () { say('Playing'); });\n"
+		"  video.addEventListener('ended', function () { say('The stream has ended'); });\n"
+		"  function start() {\n"
+		"    var hls = new Hls();\n"
+		"    hls.on(Hls.Events.MANIFEST_PARSED, function () {\n"
+		"      video.play().catch(function () { say('Press play'); });\n"
+		"    });\n"
+		"    hls.on(Hls.Events.ERROR, function (ev, d) {\n"
+		"      if (!d.fatal) return;\n"
+		"      if (d.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }\n"
+		"      say('Waiting for the stream (' + d.details + ')');\n"
+		"      hls.destroy();\n"
+		"      setTimeout(start, 2000);\n"
+		"    });\n"
+		"    hls.loadSource(src);\n"
+		"    hls.attachMedia(video);\n"
+		"  }\n"
+		"  if (window.Hls && Hls.isSupported()) start();\n"
+		"  else if (video.canPlayType('application/vnd.apple.mpegurl')) video.src = src;\n"
+		"  else say('This browser cannot play HLS.');\n"
+		"})();\n"
+		"</script>\n"
+		"</body></html>\n";
+	char page[sizeof(fmt) + 4 * LOCAL_NAME_MAX + 2 * LOCAL_ID_LEN];
+	int n;
+
+	if (!local_streams_exists(o->streams, id))
+		return local_error(o, conn, 404, "local.unknown_stream", "no such stream");
+	n = snprintf(page, sizeof(page), fmt, id, id, o->playlist, o->playlist, o->playlist);
+	if (n < 0 || (size_t)n >= sizeof(page))
+		return local_error(o, conn, 500, "local.internal", "page too long");
+	return local_reply(o, conn, 200, "text/html; charset=utf-8", page, (size_t)n, NULL, NULL);
+}
+
+static int local_serve_asset(struct local_origin *o, struct mg_connection *conn,
+                             const char *name)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const unsigned char *data;
+	unsigned long len;
+	const char *type;
+	char clen[32];
+
+	if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0)
+		return local_error(o, conn, 405, "local.bad_method", "use GET");
+	if (strcmp(name, "hls.light.min.js") == 0) {
+		data = local_asset_hlsjs;
+		len = local_asset_hlsjs_len;
+		type = "text/javascript; charset=utf-8";
+	} else if (strcmp(name, "hls.js-LICENSE") == 0) {
+		data = local_asset_hlsjs_license;
+		len = local_asset_hlsjs_license_len;
+		type = "text/plain; charset=utf-8";
+	} else {
+		return local_error(o, conn, 404, "local.not_found", "no such file");
+	}
+	snprintf(clen, sizeof(clen), "%lu", len);
+	mg_response_header_start(conn, 200);
+	mg_response_header_add(conn, "Content-Type", type, -1);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_add(conn, "Cache-Control", "public, max-age=86400", -1);
+	local_add_cors(o, conn);
+	mg_response_header_send(conn);
+	if (strcmp(ri->request_method, "HEAD") != 0)
+		mg_write(conn, data, len);
+	return 200;
+}
+
+/* ---- uploads ----------------------------------------------------------------------- */
+
+/* Check the token; on failure answer and return the status, else 0. */
+static int local_check_token(struct local_origin *o, struct mg_connection *conn, const char *id)
+{
+	char buf[256];
+	const char *bearer = local_bearer(conn, buf, sizeof(buf));
+	enum local_auth a = local_streams_authorize(o->streams, id, bearer);
+	int status = 0;
+
+	switch (a) {
+	case LOCAL_AUTH_OK:
+		break;
+	case LOCAL_AUTH_UNKNOWN:
+		status = local_error(o, conn, 404, "local.unknown_stream", "no such stream");
+		break;
+	case LOCAL_AUTH_BAD_TOKEN:
+		status = local_error(o, conn, 401, bearer ? "local.bad_token" : "local.no_token",
+		                     bearer ? "the token is not this stream's upload token"
+		                            : "send the stream's upload token as Authorization: Bearer");
+		break;
+	case LOCAL_AUTH_EXPIRED:
+		status = local_error(o, conn, 401, "local.token_expired",
+		                     "the upload token has expired: start a new stream");
+		break;
+	case LOCAL_AUTH_STOPPED:
+		status = local_error(o, conn, 403, "local.stream_stopped",
+		                     "the stream was stopped: uploads are closed");
+		break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return status;
+}
+
+static int local_commit_error(struct local_origin *o, struct mg_connection *conn,
+                              enum bc_status st)
+{
+	switch (st) {
+	case BC_E_TOO_LARGE:
+		return local_error(o, conn, 413, "local.stream_quota",
+		                   "the stream is over max_stream_bytes: delete old segments");
+	case BC_E_CONFLICT:
+		return local_error(o, conn, 403, "local.stream_stopped",
+		                   "the stream was stopped: uploads are closed");
+	case BC_E_NOT_FOUND:
+		return local_error(o, conn, 404, "local.not_found", "no such stream or file");
+	case BC_E_INVALID:
+		return local_error(o, conn, 400, "local.bad_name", "not a file name of this origin");
+	default:
+		return local_error(o, conn, 503, "local.write_failed",
+		                   "the origin could not store the file; see its log");
+	}
+}
+
+static int local_upload(struct local_origin *o, struct mg_connection *conn, const char *id,
+                        const char *name)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char tmp[4096] = "";
+	char *buf = NULL;
+	int fd = -1, status = 0, created = 0;
+	uint64_t total = 0;
+	enum bc_status st;
+
+	if (ri->content_length > 0 && (uint64_t)ri->content_length > o->max_segment_bytes)
+		return local_error(o, conn, 413, "local.too_large",
+		                   "the file is over max_segment_bytes");
+	buf = malloc(LOCAL_IO_BUF);
+	if (buf == NULL)
+		return local_error(o, conn, 503, "local.nomem", "out of memory");
+	fd = local_streams_tmpfile(o->streams, id, tmp, sizeof(tmp));
+	if (fd < 0) {
+		tmp[0] = '\0';
+		o->api->log(o->host, BC_LOG_ERROR, "stream %s: cannot create an upload file: %s", id,
+		            strerror(errno));
+		status = local_error(o, conn, 503, "local.write_failed",
+		                     "the origin could not store the file; see its log");
+		goto out;
+	}
+	for (;;) {
+		int r = mg_read(conn, buf, LOCAL_IO_BUF);
+		char *p = buf;
+		if (r == 0)
+			break;
+		if (r < 0) {
+			status = local_error(o, conn, 400, "local.incomplete",
+			                     "the request body ended early");
+			goto out;
+		}
+		total += (uint64_t)r;
+		if (total > o->max_segment_bytes) {
+			status = local_error(o, conn, 413, "local.too_large",
+			                     "the file is over max_segment_bytes");
+			goto out;
+		}
+		while (r > 0) {
+			ssize_t w = write(fd, p, (size_t)r);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				o->api->log(o->host, BC_LOG_ERROR, "stream %s: write failed: %s", id,
+				            strerror(errno));
+				status = local_error(o, conn, 507, "local.write_failed",
+				                     "the origin could not store the file; see its log");
+				goto out;
+			}
+			p += w;
+			r -= (int)w;
+		}
+	}
+	if (ri->content_length >= 0 && total != (uint64_t)ri->content_length) {
+		status = local_error(o, conn, 400, "local.incomplete", "the request body ended early");
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		o->api->log(o->host, BC_LOG_ERROR, "stream %s: cannot sync an upload: %s", id,
+		            strerror(errno));
+		status = local_error(o, conn, 507, "local.write_failed",
+		                     "the origin could not store the file; see its log");
+		goto out;
+	}
+	fd = -1;
+	st = local_streams_commit(o->streams, id, tmp, name, total, &created, NULL);
+	tmp[0] = '\0'; /* commit removed it on failure */
+	if (st != BC_OK) {
+		status = local_commit_error(o, conn, st);
+		goto out;
+	}
+	o->api->counter_add(o->host, "local_uploads_total", NULL, 1);
+	o->api->counter_add(o->host, "local_upload_bytes_total", NULL, total);
+	o->api->log(o->host, BC_LOG_DEBUG, "stream %s: stored %s (%" PRIu64 " bytes)", id, name,
+	            total);
+	status = local_reply(o, conn, created ? 201 : 204, NULL, NULL, 0, NULL, NULL);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (status != 201 && status != 204 && tmp[0] != '\0')
+		unlink(tmp);
+	free(buf);
+	return status;
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+static int local_route_stream(struct local_origin *o, struct mg_connection *conn,
+                              const char *rest)
+{
+	const char *m = mg_get_request_info(conn)->request_method;
+	char id[LOCAL_ID_LEN + 1];
+	const char *name;
+	int bad_ext = 0, status;
+
+	if (strlen(rest) < LOCAL_ID_LEN)
+		return local_error(o, conn, 404, "local.not_found", "no such stream");
+	memcpy(id, rest, LOCAL_ID_LEN);
+	id[LOCAL_ID_LEN] = '\0';
+	if (!local_id_is_valid(id))
+		return local_error(o, conn, 404, "local.not_found", "no such stream");
+	rest += LOCAL_ID_LEN;
+	if (*rest == '\0') {
+		char loc[sizeof(LOCAL_ORIGIN_PREFIX) + LOCAL_ID_LEN + 1];
+		snprintf(loc, sizeof(loc), LOCAL_ORIGIN_PREFIX "%s/", id);
+		return local_reply(o, conn, 301, NULL, NULL, 0, "Location", loc);
+	}
+	if (*rest != '/')
+		return local_error(o, conn, 404, "local.not_found", "no such stream");
+	name = rest + 1;
+
+	if (strcmp(m, "OPTIONS") == 0) {
+		/* A CORS preflight: a page may fetch with Range, or upload. */
+		mg_response_header_start(conn, 204);
+		mg_response_header_add(conn, "Access-Control-Allow-Methods",
+		                       "GET, HEAD, PUT, POST, DELETE, OPTIONS", -1);
+		mg_response_header_add(conn, "Access-Control-Allow-Headers",
+		                       "Authorization, Content-Type, Range", -1);
+		mg_response_header_add(conn, "Access-Control-Max-Age", "600", -1);
+		mg_response_header_add(conn, "Content-Length", "0", -1);
+		local_add_cors(o, conn);
+		mg_response_header_send(conn);
+		return 204;
+	}
+	if (*name == '\0') {
+		if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+			return local_serve_page(o, conn, id);
+		return local_reply(o, conn, 405, NULL, NULL, 0, "Allow", "GET, HEAD, OPTIONS");
+	}
+	if (!local_name_is_valid(name, &bad_ext)) {
+		if (bad_ext)
+			return local_error(o, conn, 415, "local.bad_extension",
+			                   "only .m3u8 .ts .m4s .mp4 .aac .vtt files are accepted");
+		return local_error(o, conn, 400, "local.bad_name",
+		                   "file names are [A-Za-z0-9._-], not starting with a dot");
+	}
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return local_serve_file(o, conn, id, name);
+	if (strcmp(m, "PUT") != 0 && strcmp(m, "POST") != 0 && strcmp(m, "DELETE") != 0)
+		return local_reply(o, conn, 405, NULL, NULL, 0, "Allow",
+		                   "GET, HEAD, PUT, POST, DELETE, OPTIONS");
+	status = local_check_token(o, conn, id);
+	if (status != 0)
+		return status;
+	if (strcmp(m, "DELETE") == 0) {
+		enum bc_status st = local_streams_remove(o->streams, id, name, NULL);
+		if (st != BC_OK)
+			return local_commit_error(o, conn, st);
+		o->api->log(o->host, BC_LOG_DEBUG, "stream %s: deleted %s", id, name);
+		return local_reply(o, conn, 204, NULL, NULL, 0, NULL, NULL);
+	}
+	return local_upload(o, conn, id, name);
+}
+
+static int local_origin_handle(struct mg_connection *conn, void *cbdata)
+{
+	struct local_origin *o = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *path = ri->local_uri;
+	const char *raw = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+
+	/* CivetWeb hands us the path decoded (local_uri_raw) and also cleaned
+	 * of dot segments (local_uri). Both must be plain: a traversal attempt
+	 * is an error, never silently redirected to another stream's folder. */
+	if (path == NULL || local_path_is_suspicious(raw) || strcmp(raw, path) != 0)
+		return local_error(o, conn, 400, "local.bad_path",
+		                   "the path must not contain '.' or '..' segments");
+	if (strncmp(path, LOCAL_ORIGIN_PREFIX, strlen(LOCAL_ORIGIN_PREFIX)) == 0)
+		return local_route_stream(o, conn, path + strlen(LOCAL_ORIGIN_PREFIX));
+	if (strncmp(path, LOCAL_PLAYER_PREFIX, strlen(LOCAL_PLAYER_PREFIX)) == 0)
+		return local_serve_asset(o, conn, path + strlen(LOCAL_PLAYER_PREFIX));
+	if (strcmp(path, "/") == 0) {
+		static const char hello[] = "broadcast local HLS origin: streams are under "
+		                            LOCAL_ORIGIN_PREFIX "{stream_id}/\n";
+		return local_reply(o, conn, 200, "text/plain; charset=utf-8", hello,
+		                   sizeof(hello) - 1, NULL, NULL);
+	}
+	return local_error(o, conn, 404, "local.not_found", "no such path");
+}
+
+/* CivetWeb's own messages (bind failures, bad requests) go to our log. */
+static int local_origin_log(const struct mg_connection *conn, const char *message)
+{
+	struct mg_context *ctx = mg_get_context(conn);
+	struct local_origin *o = ctx ? mg_get_user_data(ctx) : NULL;
+
+	if (o != NULL)
+		o->api->log(o->host, BC_LOG_WARN, "civetweb: %s", message);
+	return 1;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+enum bc_status local_origin_start(struct local_origin **out, const struct bc_host_api *api,
+                                  struct bc_host *host, struct local_streams *streams,
+                                  const struct local_origin_cfg *cfg, struct bc_error *err)
+{
+	struct local_origin *o = NULL;
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data edata;
+	char etext[256] = "";
+	unsigned ecode = 0;
+	char threads[16];
+	const char *options[16];
+	size_t i, n = 0, k = 0;
+	enum bc_status st = BC_OK;
+
+	*out = NULL;
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+	o->api = api;
+	o->host = host;
+	o->streams = streams;
+	o->max_segment_bytes = cfg->max_segment_bytes;
+	o->playlist = strdup(cfg->playlist);
+	while (cfg->cors_origins != NULL && cfg->cors_origins[n] != NULL)
+		n++;
+	o->cors = calloc(n + 1, sizeof(char *));
+	if (o->playlist == NULL || o->cors == NULL) {
+		st = api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(cfg->cors_origins[i], "*") == 0)
+			o->cors_any = 1;
+		else if ((o->cors[k++] = strdup(cfg->cors_origins[i])) == NULL) {
+			st = api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+			goto out;
+		}
+	}
+
+	/* Reference-counted in CivetWeb, so the http frontend in the same
+	 * process may call it too. We ask for no optional feature (we serve
+	 * plain HTTP), so its answer, the features it set up, is 0 even on
+	 * success: only the pairing with mg_exit_library() matters. */
+	(void)mg_init_library(0);
+	o->library_ready = 1;
+
+	snprintf(threads, sizeof(threads), "%d", cfg->threads);
+	options[0] = "listening_ports";
+	options[1] = cfg->listen;
+	options[2] = "num_threads";
+	options[3] = threads;
+	options[4] = "enable_keep_alive";
+	options[5] = "yes";
+	/* DESIGN §9: without it a response in two writes waits ~40 ms for the
+	 * client's delayed ACK. */
+	options[6] = "tcp_nodelay";
+	options[7] = "1";
+	options[8] = "request_timeout_ms";
+	options[9] = "30000";
+	options[10] = NULL;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = local_origin_log;
+	memset(&init, 0, sizeof(init));
+	init.callbacks = &cb;
+	init.user_data = o;
+	init.configuration_options = options;
+	memset(&edata, 0, sizeof(edata));
+	edata.code = &ecode;
+	edata.text = etext;
+	edata.text_buffer_size = sizeof(etext);
+	o->ctx = mg_start2(&init, &edata);
+	if (o->ctx == NULL) {
+		st = api->fail(err, BC_E_UNAVAILABLE, "local.listen_failed",
+		               "cannot listen on %s: %s; set `listen` to a free HOST:PORT",
+		               cfg->listen, etext[0] ? etext : "unknown CivetWeb error");
+		goto out;
+	}
+	mg_set_request_handler(o->ctx, "/", local_origin_handle, o);
+	*out = o;
+	o = NULL;
+out:
+	local_origin_stop(o);
+	return st;
+}
+
+void local_origin_stop(struct local_origin *o)
+{
+	size_t i;
+
+	if (o == NULL)
+		return;
+	if (o->ctx != NULL)
+		mg_stop(o->ctx);
+	if (o->library_ready)
+		mg_exit_library();
+	for (i = 0; o->cors != NULL && o->cors[i] != NULL; i++)
+		free(o->cors[i]);
+	free(o->cors);
+	free(o->playlist);
+	free(o);
+}

@@ -1,0 +1,925 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * local_streams.c: the local origin's per-stream state and files (see
+ * local_streams.h for the model: one folder a stream under `root`, a ".stream"
+ * state file in each, an in-memory table under one mutex, a janitor thread).
+ *
+ * File system rules kept here: an upload becomes visible only by rename() of
+ * a fully written and fsync()ed temporary file from the same folder, so a
+ * player never reads half a segment; the rename happens under the table lock
+ * after re-checking that the stream is live, so nothing lands after stop();
+ * folders are flat (no sub-folders), so removal is unlink + rmdir, done with
+ * *at() calls on the folder's descriptor so a swapped symlink cannot
+ * redirect it.
+ */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "local_streams.h"
+
+#define LOCAL_STATE_FILE ".stream"
+#define LOCAL_STATE_MAGIC "broadcast-local 1"
+#define LOCAL_TMP_PREFIX ".up-"
+#define LOCAL_ENDLIST "#EXT-X-ENDLIST"
+
+struct local_stream {
+	char id[LOCAL_ID_LEN + 1];
+	char token_sha256[65]; /* "" when unknown: no token can match */
+	int64_t expires_ms;
+	int64_t stopped_ms;    /* 0 while live */
+	uint64_t bytes;        /* sum of the sizes of its published files */
+};
+
+struct local_streams {
+	const struct bc_host_api *api;
+	struct bc_host *host;
+	char *root;
+	int64_t retention_ms;
+	uint64_t max_stream_bytes;
+	uint64_t max_file_bytes;
+
+	pthread_mutex_t lock; /* guards v, n, cap, and each stream's fields */
+	struct local_stream **v;
+	size_t n, cap;
+
+	pthread_t janitor;
+	int janitor_running;
+	int quitting;         /* under lock */
+	pthread_cond_t wake;  /* CLOCK_MONOTONIC */
+};
+
+/* ---- names ----------------------------------------------------------------- */
+
+int local_id_is_valid(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || strlen(id) != LOCAL_ID_LEN)
+		return 0;
+	for (i = 0; i < LOCAL_ID_LEN; i++) {
+		char c = id[i];
+		int dash = (i == 8 || i == 13 || i == 18 || i == 23);
+		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+int local_name_is_valid(const char *name, int *bad_ext)
+{
+	static const char *const exts[] = { ".m3u8", ".ts", ".m4s", ".mp4", ".aac", ".vtt", NULL };
+	size_t len, i;
+	const char *dot;
+
+	if (bad_ext)
+		*bad_ext = 0;
+	if (name == NULL)
+		return 0;
+	len = strlen(name);
+	if (len == 0 || len > LOCAL_NAME_MAX || name[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	/* ".." cannot escape a flat folder once '/' is excluded, but a name
+	 * like "a..ts" serves no player either: keep names boring. */
+	if (strstr(name, "..") != NULL)
+		return 0;
+	dot = strrchr(name, '.');
+	for (i = 0; dot != NULL && exts[i] != NULL; i++)
+		if (strcmp(dot, exts[i]) == 0)
+			return 1;
+	if (bad_ext)
+		*bad_ext = 1;
+	return 0;
+}
+
+/* ---- small file helpers ------------------------------------------------------ */
+
+static int local_path(char *buf, size_t len, const char *root, const char *id, const char *name)
+{
+	int n;
+
+	if (name != NULL)
+		n = snprintf(buf, len, "%s/%s/%s", root, id, name);
+	else
+		n = snprintf(buf, len, "%s/%s", root, id);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+static int local_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t len = strlen(path), i;
+
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -1;
+		buf[i] = (i == len) ? '\0' : '/';
+	}
+	return 0;
+}
+
+/* Write data to dir/name through a temporary file, fsync and rename. */
+static int local_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+                              mode_t mode)
+{
+	char tmp[4096], dst[4096];
+	int fd = -1, rc = -1;
+	const char *p = data;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/" LOCAL_TMP_PREFIX "XXXXXX", dir) >= (int)sizeof(tmp) ||
+	    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -1;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dst) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = saved;
+	}
+	return rc;
+}
+
+/* Read a whole small file at dirfd/name into a NUL-terminated buffer. */
+static char *local_read_small(int dirfd, const char *name, size_t max, size_t *len_out)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+		goto out;
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL)
+		goto out;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	if (len_out)
+		*len_out = got;
+out:
+	close(fd);
+	return buf;
+}
+
+/* Remove a stream's folder: its files (flat), then itself. */
+static int local_remove_dir(const char *root, const char *id)
+{
+	char path[4096];
+	int dfd;
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (local_path(path, sizeof(path), root, id, NULL) != 0)
+		return -1;
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -1;
+	d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) != 0 && errno != ENOENT)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(path) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+/* The sum of the sizes of a folder's published (not hidden) regular files. */
+static uint64_t local_dir_bytes(int dfd, int remove_tmp)
+{
+	int dup_fd = dup(dfd);
+	DIR *d;
+	struct dirent *de;
+	uint64_t sum = 0;
+
+	if (dup_fd < 0)
+		return 0;
+	d = fdopendir(dup_fd);
+	if (d == NULL) {
+		close(dup_fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strncmp(de->d_name, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) == 0) {
+			/* A crash between mkstemp() and rename() left it. */
+			if (remove_tmp)
+				unlinkat(dfd, de->d_name, 0);
+			continue;
+		}
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			sum += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ---- the state file ------------------------------------------------------------ */
+
+static int local_state_write(const struct local_streams *ls, const struct local_stream *s)
+{
+	char dir[4096], text[256];
+	int n;
+
+	if (local_path(dir, sizeof(dir), ls->root, s->id, NULL) != 0)
+		return -1;
+	n = snprintf(text, sizeof(text),
+	             LOCAL_STATE_MAGIC "\ntoken_sha256 %s\nexpires_ms %" PRId64
+	             "\nstopped_ms %" PRId64 "\n",
+	             s->token_sha256[0] ? s->token_sha256 : "-", s->expires_ms, s->stopped_ms);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -1;
+	return local_write_atomic(dir, LOCAL_STATE_FILE, text, (size_t)n, 0600);
+}
+
+/* Fill s from the state file of folder dfd; 0 on success. */
+static int local_state_read(int dfd, struct local_stream *s)
+{
+	char *text = local_read_small(dfd, LOCAL_STATE_FILE, 4096, NULL);
+	char *line, *save = NULL;
+	int have_magic = 0, have_hash = 0;
+
+	if (text == NULL)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char hash[80];
+		long long v;
+		if (strcmp(line, LOCAL_STATE_MAGIC) == 0)
+			have_magic = 1;
+		else if (sscanf(line, "token_sha256 %79s", hash) == 1) {
+			if (strlen(hash) == 64 && strspn(hash, "0123456789abcdef") == 64) {
+				memcpy(s->token_sha256, hash, 65);
+				have_hash = 1;
+			}
+		} else if (sscanf(line, "expires_ms %lld", &v) == 1)
+			s->expires_ms = v;
+		else if (sscanf(line, "stopped_ms %lld", &v) == 1)
+			s->stopped_ms = v;
+	}
+	free(text);
+	return (have_magic && have_hash) ? 0 : -1;
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+/* Find a stream by id; caller holds the lock. */
+static struct local_stream *local_find(const struct local_streams *ls, const char *id, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		if (strcmp(ls->v[i]->id, id) == 0) {
+			if (at)
+				*at = i;
+			return ls->v[i];
+		}
+	}
+	return NULL;
+}
+
+/* Append s; caller holds the lock (or is alone, while loading). */
+static int local_append(struct local_streams *ls, struct local_stream *s)
+{
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 16;
+		struct local_stream **v = realloc(ls->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		ls->v = v;
+		ls->cap = cap;
+	}
+	ls->v[ls->n++] = s;
+	return 0;
+}
+
+static void local_remove_at(struct local_streams *ls, size_t at)
+{
+	free(ls->v[at]);
+	ls->v[at] = ls->v[--ls->n];
+}
+
+/* Load every stream folder under root. A folder without a readable state
+ * file gets no token (no upload can match) and counts as stopped at its
+ * modification time, so the janitor removes it after the retention. */
+static int local_load(struct local_streams *ls)
+{
+	DIR *d = opendir(ls->root);
+	struct dirent *de;
+	int live = 0, stopped = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		struct local_stream *s;
+		struct stat st;
+		int dfd;
+
+		if (!local_id_is_valid(de->d_name))
+			continue;
+		dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			close(dfd);
+			closedir(d);
+			return -1;
+		}
+		memcpy(s->id, de->d_name, LOCAL_ID_LEN + 1);
+		if (local_state_read(dfd, s) != 0) {
+			s->token_sha256[0] = '\0';
+			s->stopped_ms = (fstat(dfd, &st) == 0) ? (int64_t)st.st_mtime * 1000
+			                                       : ls->api->now_ms();
+			ls->api->log(ls->host, BC_LOG_WARN,
+			             "stream %s: no valid state file in its folder; uploads refused, "
+			             "removed after the retention", s->id);
+		}
+		s->bytes = local_dir_bytes(dfd, 1);
+		close(dfd);
+		if (local_append(ls, s) != 0) {
+			free(s);
+			closedir(d);
+			return -1;
+		}
+		if (s->stopped_ms == 0)
+			live++;
+		else
+			stopped++;
+	}
+	closedir(d);
+	if (live + stopped > 0)
+		ls->api->log(ls->host, BC_LOG_INFO,
+		             "recovered %d live and %d stopped streams from %s", live, stopped,
+		             ls->root);
+	return 0;
+}
+
+/* ---- janitor -------------------------------------------------------------------------- */
+
+static int64_t local_janitor_interval(int64_t retention_ms)
+{
+	int64_t t = retention_ms / 4;
+
+	if (t < 200)
+		t = 200;
+	if (t > 60000)
+		t = 60000;
+	return t;
+}
+
+static void *local_janitor_main(void *arg)
+{
+	struct local_streams *ls = arg;
+	int64_t interval = local_janitor_interval(ls->retention_ms);
+
+	pthread_mutex_lock(&ls->lock);
+	while (!ls->quitting) {
+		struct timespec ts;
+		int64_t now = ls->api->now_ms();
+		size_t i = 0;
+
+		while (i < ls->n) {
+			struct local_stream *s = ls->v[i];
+			char id[LOCAL_ID_LEN + 1];
+
+			if (s->stopped_ms == 0 || s->stopped_ms + ls->retention_ms > now) {
+				i++;
+				continue;
+			}
+			/* Forget it first, so no GET opens files we are deleting;
+			 * delete outside the lock, since it may take a while. */
+			memcpy(id, s->id, sizeof(id));
+			local_remove_at(ls, i);
+			pthread_mutex_unlock(&ls->lock);
+			if (local_remove_dir(ls->root, id) != 0)
+				ls->api->log(ls->host, BC_LOG_WARN,
+				             "stream %s: could not remove its folder: %s", id,
+				             strerror(errno));
+			else
+				ls->api->log(ls->host, BC_LOG_INFO,
+				             "stream %s: retention over, files removed", id);
+			ls->api->counter_add(ls->host, "local_streams_expired_total", NULL, 1);
+			pthread_mutex_lock(&ls->lock);
+			i = 0; /* the table may have changed meanwhile */
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += interval / 1000;
+		ts.tv_nsec += (long)(interval % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!ls->quitting)
+			pthread_cond_timedwait(&ls->wake, &ls->lock, &ts);
+	}
+	pthread_mutex_unlock(&ls->lock);
+	return NULL;
+}
+
+/* ---- public ---------------------------------------------------------------------------------- */
+
+enum bc_status local_streams_open(struct local_streams **out, const struct bc_host_api *api,
+                                  struct bc_host *host, const struct local_streams_cfg *cfg,
+                                  struct bc_error *err)
+{
+	struct local_streams *ls = NULL;
+	pthread_condattr_t ca;
+	int have_lock = 0, have_cond = 0;
+	enum bc_status st = BC_OK;
+
+	*out = NULL;
+	ls = calloc(1, sizeof(*ls));
+	if (ls == NULL || (ls->root = strdup(cfg->root)) == NULL) {
+		st = api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+		goto out;
+	}
+	ls->api = api;
+	ls->host = host;
+	ls->retention_ms = cfg->retention_ms;
+	ls->max_stream_bytes = cfg->max_stream_bytes;
+	ls->max_file_bytes = cfg->max_file_bytes;
+	if (pthread_mutex_init(&ls->lock, NULL) != 0) {
+		st = api->fail(err, BC_E_INTERNAL, "local.thread", "pthread_mutex_init failed");
+		goto out;
+	}
+	have_lock = 1;
+	if (pthread_condattr_init(&ca) != 0) {
+		st = api->fail(err, BC_E_INTERNAL, "local.thread", "pthread_condattr_init failed");
+		goto out;
+	}
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	have_cond = pthread_cond_init(&ls->wake, &ca) == 0;
+	pthread_condattr_destroy(&ca);
+	if (!have_cond) {
+		st = api->fail(err, BC_E_INTERNAL, "local.thread", "pthread_cond_init failed");
+		goto out;
+	}
+	if (local_mkdir_p(ls->root, 0755) != 0 || access(ls->root, W_OK | X_OK) != 0) {
+		st = api->fail(err, BC_E_UNAVAILABLE, "local.root_unusable",
+		               "cannot create or write the folder %s (%s): set the option `root` "
+		               "to a folder this user may write", ls->root, strerror(errno));
+		goto out;
+	}
+	if (local_load(ls) != 0) {
+		st = api->fail(err, BC_E_UNAVAILABLE, "local.root_unusable",
+		               "cannot read the folder %s: %s", ls->root, strerror(errno));
+		goto out;
+	}
+	if (ls->retention_ms > 0) {
+		if (pthread_create(&ls->janitor, NULL, local_janitor_main, ls) != 0) {
+			st = api->fail(err, BC_E_INTERNAL, "local.thread",
+			               "cannot start the janitor thread");
+			goto out;
+		}
+		ls->janitor_running = 1;
+	}
+	*out = ls;
+	ls = NULL;
+out:
+	if (ls != NULL) {
+		size_t i;
+		for (i = 0; i < ls->n; i++)
+			free(ls->v[i]);
+		free(ls->v);
+		if (have_cond)
+			pthread_cond_destroy(&ls->wake);
+		if (have_lock)
+			pthread_mutex_destroy(&ls->lock);
+		free(ls->root);
+		free(ls);
+	}
+	return st;
+}
+
+void local_streams_close(struct local_streams *ls)
+{
+	size_t i;
+
+	if (ls == NULL)
+		return;
+	if (ls->janitor_running) {
+		pthread_mutex_lock(&ls->lock);
+		ls->quitting = 1;
+		pthread_cond_signal(&ls->wake);
+		pthread_mutex_unlock(&ls->lock);
+		pthread_join(ls->janitor, NULL);
+	}
+	for (i = 0; i < ls->n; i++)
+		free(ls->v[i]);
+	free(ls->v);
+	pthread_cond_destroy(&ls->wake);
+	pthread_mutex_destroy(&ls->lock);
+	free(ls->root);
+	free(ls);
+}
+
+enum bc_status local_streams_add(struct local_streams *ls, const char *id,
+                                 const char *token_sha256, int64_t expires_ms,
+                                 struct bc_error *err)
+{
+	const struct bc_host_api *api = ls->api;
+	struct local_stream *s = NULL;
+	char dir[4096];
+	enum bc_status st = BC_OK;
+	int made_dir = 0;
+
+	if (!local_id_is_valid(id) || strlen(token_sha256) != 64)
+		return api->fail(err, BC_E_INVALID, "local.bad_id", "not a stream id: %s", id);
+	if (local_path(dir, sizeof(dir), ls->root, id, NULL) != 0)
+		return api->fail(err, BC_E_INVALID, "local.root_too_long", "root path too long");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+	memcpy(s->id, id, LOCAL_ID_LEN + 1);
+	memcpy(s->token_sha256, token_sha256, 65);
+	s->expires_ms = expires_ms;
+
+	pthread_mutex_lock(&ls->lock);
+	if (local_find(ls, id, NULL) != NULL) {
+		st = api->fail(err, BC_E_CONFLICT, "local.stream_exists",
+		               "stream %s already has a folder", id);
+		goto out;
+	}
+	if (mkdir(dir, 0755) != 0) {
+		st = api->fail(err, BC_E_UNAVAILABLE,
+		               errno == EEXIST ? "local.stream_exists" : "local.write_failed",
+		               "cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	made_dir = 1;
+	if (local_state_write(ls, s) != 0) {
+		st = api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
+		               "cannot write the state of stream %s in %s: %s", id, dir,
+		               strerror(errno));
+		goto out;
+	}
+	if (local_append(ls, s) != 0) {
+		st = api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+		goto out;
+	}
+	s = NULL;
+out:
+	pthread_mutex_unlock(&ls->lock);
+	if (s != NULL) {
+		free(s);
+		if (made_dir)
+			local_remove_dir(ls->root, id);
+	}
+	return st;
+}
+
+void local_streams_discard(struct local_streams *ls, const char *id)
+{
+	size_t at;
+	int found;
+
+	pthread_mutex_lock(&ls->lock);
+	found = local_find(ls, id, &at) != NULL;
+	if (found)
+		local_remove_at(ls, at);
+	pthread_mutex_unlock(&ls->lock);
+	if (found)
+		local_remove_dir(ls->root, id);
+}
+
+/* Append "#EXT-X-ENDLIST" to one media playlist that lacks it. Master
+ * playlists (no #EXTINF) are left alone: they have no end to mark. */
+static void local_endlist_one(struct local_streams *ls, int dfd, const char *dir,
+                              const char *name)
+{
+	size_t len = 0;
+	char *text = local_read_small(dfd, name, ls->max_file_bytes, &len);
+	char *buf = NULL;
+	size_t n;
+
+	if (text == NULL)
+		return;
+	if (strstr(text, "#EXTINF") == NULL || strstr(text, LOCAL_ENDLIST) != NULL)
+		goto out;
+	buf = malloc(len + sizeof(LOCAL_ENDLIST) + 2);
+	if (buf == NULL)
+		goto out;
+	memcpy(buf, text, len);
+	n = len;
+	if (n > 0 && buf[n - 1] != '\n')
+		buf[n++] = '\n';
+	memcpy(buf + n, LOCAL_ENDLIST "\n", sizeof(LOCAL_ENDLIST));
+	n += sizeof(LOCAL_ENDLIST);
+	if (local_write_atomic(dir, name, buf, n, 0644) != 0)
+		ls->api->log(ls->host, BC_LOG_WARN, "cannot end the playlist %s/%s: %s", dir, name,
+		             strerror(errno));
+	else
+		ls->api->log(ls->host, BC_LOG_DEBUG, "ended the playlist %s/%s", dir, name);
+out:
+	free(buf);
+	free(text);
+}
+
+static void local_endlist_all(struct local_streams *ls, const char *id)
+{
+	char dir[4096];
+	int dfd, dup_fd;
+	DIR *d;
+	struct dirent *de;
+
+	if (local_path(dir, sizeof(dir), ls->root, id, NULL) != 0)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	dup_fd = dup(dfd);
+	d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (d == NULL) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 5, ".m3u8") != 0)
+			continue;
+		local_endlist_one(ls, dfd, dir, de->d_name);
+	}
+	closedir(d);
+	close(dfd);
+}
+
+enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
+                                    const char *meta_token_sha256, struct bc_error *err)
+{
+	struct local_stream *s, saved;
+	int newly_stopped = 0;
+	enum bc_status st = BC_OK;
+
+	pthread_mutex_lock(&ls->lock);
+	s = local_find(ls, id, NULL);
+	if (s == NULL) {
+		pthread_mutex_unlock(&ls->lock);
+		ls->api->log(ls->host, BC_LOG_DEBUG, "stream %s: nothing to stop here (%s)", id,
+		             meta_token_sha256 ? "its folder is gone" : "not a stream of ours");
+		return BC_OK;
+	}
+	if (meta_token_sha256 != NULL && s->token_sha256[0] != '\0' &&
+	    strcmp(meta_token_sha256, s->token_sha256) != 0)
+		ls->api->log(ls->host, BC_LOG_WARN,
+		             "stream %s: the store's token hash differs from its folder's; "
+		             "stopping it all the same", id);
+	if (s->stopped_ms == 0) {
+		saved = *s;
+		s->stopped_ms = ls->api->now_ms();
+		if (local_state_write(ls, s) != 0) {
+			*s = saved;
+			st = ls->api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
+			                   "cannot record the stop of stream %s under %s: %s", id,
+			                   ls->root, strerror(errno));
+		} else {
+			newly_stopped = 1;
+		}
+	}
+	pthread_mutex_unlock(&ls->lock);
+	/* No upload can be published any more (commit re-checks under the
+	 * lock), so the playlists can be finished without holding it. */
+	if (newly_stopped)
+		local_endlist_all(ls, id);
+	return st;
+}
+
+enum local_auth local_streams_authorize(struct local_streams *ls, const char *id,
+                                        const char *bearer)
+{
+	char hash[65];
+	struct local_stream *s;
+	enum local_auth a;
+
+	if (bearer != NULL)
+		ls->api->sha256_hex(bearer, strlen(bearer), hash);
+	pthread_mutex_lock(&ls->lock);
+	s = local_find(ls, id, NULL);
+	if (s == NULL)
+		a = LOCAL_AUTH_UNKNOWN;
+	else if (bearer == NULL || s->token_sha256[0] == '\0' ||
+	         !ls->api->secure_equal(hash, 64, s->token_sha256, 64))
+		a = LOCAL_AUTH_BAD_TOKEN;
+	else if (s->stopped_ms != 0)
+		a = LOCAL_AUTH_STOPPED;
+	else if (s->expires_ms != 0 && ls->api->now_ms() >= s->expires_ms)
+		a = LOCAL_AUTH_EXPIRED;
+	else
+		a = LOCAL_AUTH_OK;
+	pthread_mutex_unlock(&ls->lock);
+	return a;
+}
+
+int local_streams_exists(struct local_streams *ls, const char *id)
+{
+	int found;
+
+	pthread_mutex_lock(&ls->lock);
+	found = local_find(ls, id, NULL) != NULL;
+	pthread_mutex_unlock(&ls->lock);
+	return found;
+}
+
+int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path, size_t pathlen)
+{
+	int n = snprintf(path, pathlen, "%s/%s/" LOCAL_TMP_PREFIX "XXXXXX", ls->root, id);
+
+	if (n < 0 || (size_t)n >= pathlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkostemp(path, O_CLOEXEC);
+}
+
+enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
+                                    const char *tmp_path, const char *name, uint64_t size,
+                                    int *created, struct bc_error *err)
+{
+	const struct bc_host_api *api = ls->api;
+	char dst[4096];
+	struct local_stream *s;
+	struct stat st_old;
+	uint64_t old_size = 0, total;
+	enum bc_status st = BC_OK;
+
+	*created = 0;
+	if (local_path(dst, sizeof(dst), ls->root, id, name) != 0) {
+		unlink(tmp_path);
+		return api->fail(err, BC_E_INVALID, "local.bad_name", "path too long");
+	}
+	pthread_mutex_lock(&ls->lock);
+	s = local_find(ls, id, NULL);
+	if (s == NULL) {
+		st = api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
+		goto out;
+	}
+	if (s->stopped_ms != 0) {
+		st = api->fail(err, BC_E_CONFLICT, "local.stream_stopped",
+		               "the stream was stopped: uploads are closed");
+		goto out;
+	}
+	if (lstat(dst, &st_old) == 0) {
+		if (!S_ISREG(st_old.st_mode)) {
+			st = api->fail(err, BC_E_INVALID, "local.bad_name", "not a regular file");
+			goto out;
+		}
+		old_size = (uint64_t)st_old.st_size;
+	} else {
+		*created = 1;
+	}
+	total = s->bytes - (old_size <= s->bytes ? old_size : s->bytes) + size;
+	if (ls->max_stream_bytes != 0 && total > ls->max_stream_bytes) {
+		st = api->fail(err, BC_E_TOO_LARGE, "local.stream_quota",
+		               "the stream would hold %" PRIu64 " bytes, over max_stream_bytes "
+		               "(%" PRIu64 "): delete old segments", total, ls->max_stream_bytes);
+		goto out;
+	}
+	if (rename(tmp_path, dst) != 0) {
+		st = api->fail(err, BC_E_UNAVAILABLE, "local.write_failed", "cannot store %s: %s",
+		               name, strerror(errno));
+		goto out;
+	}
+	s->bytes = total;
+out:
+	pthread_mutex_unlock(&ls->lock);
+	if (st != BC_OK)
+		unlink(tmp_path);
+	return st;
+}
+
+enum bc_status local_streams_remove(struct local_streams *ls, const char *id, const char *name,
+                                    struct bc_error *err)
+{
+	const struct bc_host_api *api = ls->api;
+	char path[4096];
+	struct local_stream *s;
+	struct stat st_old;
+	enum bc_status st = BC_OK;
+
+	if (local_path(path, sizeof(path), ls->root, id, name) != 0)
+		return api->fail(err, BC_E_INVALID, "local.bad_name", "path too long");
+	pthread_mutex_lock(&ls->lock);
+	s = local_find(ls, id, NULL);
+	if (s == NULL) {
+		st = api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
+		goto out;
+	}
+	if (s->stopped_ms != 0) {
+		st = api->fail(err, BC_E_CONFLICT, "local.stream_stopped",
+		               "the stream was stopped: its files are read-only");
+		goto out;
+	}
+	if (lstat(path, &st_old) != 0 || !S_ISREG(st_old.st_mode)) {
+		st = api->fail(err, BC_E_NOT_FOUND, "local.no_such_file", "no such file");
+		goto out;
+	}
+	if (unlink(path) != 0) {
+		st = api->fail(err, BC_E_UNAVAILABLE, "local.write_failed", "cannot delete %s: %s",
+		               name, strerror(errno));
+		goto out;
+	}
+	s->bytes -= ((uint64_t)st_old.st_size <= s->bytes) ? (uint64_t)st_old.st_size : s->bytes;
+out:
+	pthread_mutex_unlock(&ls->lock);
+	return st;
+}
+
+int local_streams_open_file(struct local_streams *ls, const char *id, const char *name)
+{
+	char path[4096];
+	int fd = -1;
+
+	if (local_path(path, sizeof(path), ls->root, id, name) != 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* Under the lock, so the janitor cannot be half-way through the
+	 * folder; once open, the descriptor outlives a later removal. */
+	pthread_mutex_lock(&ls->lock);
+	if (local_find(ls, id, NULL) != NULL)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		errno = ENOENT;
+	pthread_mutex_unlock(&ls->lock);
+	return fd;
+}
+
+size_t local_streams_live_count(struct local_streams *ls)
+{
+	size_t i, live = 0;
+
+	pthread_mutex_lock(&ls->lock);
+	for (i = 0; i < ls->n; i++)
+		live += ls->v[i]->stopped_ms == 0;
+	pthread_mutex_unlock(&ls->lock);
+	return live;
+}

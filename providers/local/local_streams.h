@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * local_streams.h: the local origin's table of streams and their folders.
+ *
+ * Central type: struct local_streams, one per provider instance. It owns the
+ * `root` directory, one folder per stream (root/{stream_id}/), the in-memory
+ * table of those streams (upload token hash, expiry, live or stopped, bytes
+ * stored) and the janitor thread that deletes stopped streams' folders once
+ * their retention has passed. Every function is safe to call from any thread:
+ * one mutex guards the table, and every change of a stream's files that must
+ * agree with its state (the rename that publishes an upload, a delete)
+ * happens under it.
+ *
+ * Each folder holds a state file ".stream" (mode 0600) with the token's
+ * SHA-256, its expiry and the stop time, so that a restarted daemon keeps
+ * accepting uploads for streams that are still live: providers cannot list
+ * the store, so the folders are the provider's own memory. The token itself
+ * is never written anywhere. Names starting with '.' are never served or
+ * accepted as uploads (local_name_is_valid()), which keeps the state file and
+ * temporary upload files private.
+ *
+ * The HTTP side (parsing requests, reading bodies, answering) is in
+ * local_origin.c; lifecycle and options in local.c.
+ */
+#ifndef BC_LOCAL_STREAMS_H
+#define BC_LOCAL_STREAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <broadcast/provider.h>
+
+/** A stream id is a lowercase UUID: 36 characters. */
+#define LOCAL_ID_LEN 36
+/** The longest file name accepted in a stream's folder. */
+#define LOCAL_NAME_MAX 128
+
+struct local_streams;
+
+/** What local_streams_open() needs; strings are borrowed for the call. */
+struct local_streams_cfg {
+	const char *root;          /**< the folder holding every stream's folder */
+	int64_t retention_ms;      /**< how long a stopped stream's files stay; 0 = forever */
+	uint64_t max_stream_bytes; /**< bytes one stream may hold; 0 = no limit */
+	uint64_t max_file_bytes;   /**< the largest file accepted (bounds playlist reads) */
+};
+
+/** The answer of local_streams_authorize(). */
+enum local_auth {
+	LOCAL_AUTH_OK = 0,     /**< a live stream and its token */
+	LOCAL_AUTH_UNKNOWN,    /**< no such stream here */
+	LOCAL_AUTH_BAD_TOKEN,  /**< no token or not this stream's */
+	LOCAL_AUTH_EXPIRED,    /**< the right token, past its expiry */
+	LOCAL_AUTH_STOPPED     /**< the right token, but the stream was stopped */
+};
+
+/**
+ * Create `root` if needed (mode 0755), load the streams found in it (removing
+ * temporary files a crash left), and start the janitor thread.
+ * Returns BC_OK and sets *out, or BC_E_UNAVAILABLE "local.root_unusable" when
+ * the folder cannot be created or written, BC_E_NOMEM, BC_E_INTERNAL.
+ * api and host are kept and must outlive the table.
+ */
+enum bc_status local_streams_open(struct local_streams **out, const struct bc_host_api *api,
+                                  struct bc_host *host, const struct local_streams_cfg *cfg,
+                                  struct bc_error *err);
+
+/** Stop the janitor and free the table; the files stay. NULL is a no-op. */
+void local_streams_close(struct local_streams *ls);
+
+/**
+ * Add a live stream: create its folder and state file. token_sha256 is the
+ * lowercase hex hash of its upload token. Returns BC_OK, BC_E_CONFLICT
+ * "local.stream_exists" when the id is already known, BC_E_UNAVAILABLE
+ * "local.write_failed" on a file system error, BC_E_NOMEM.
+ */
+enum bc_status local_streams_add(struct local_streams *ls, const char *id,
+                                 const char *token_sha256, int64_t expires_ms,
+                                 struct bc_error *err);
+
+/**
+ * Forget a stream local_streams_add() just added and remove its folder: the
+ * undo of a start() that fails after it. Unknown ids are ignored.
+ */
+void local_streams_discard(struct local_streams *ls, const char *id);
+
+/**
+ * Stop a stream: its token stops working at once, every media playlist in its
+ * folder gets "#EXT-X-ENDLIST" if it lacks one (so players see the end), and
+ * the retention clock starts. Idempotent: an unknown or already stopped
+ * stream is BC_OK. `meta_token_sha256` (may be NULL) is the hash the store
+ * kept; a mismatch with the folder's is logged. Returns BC_OK or
+ * BC_E_UNAVAILABLE "local.write_failed" when the state file cannot be written
+ * (the stream then stays live, so the host may retry).
+ */
+enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
+                                    const char *meta_token_sha256, struct bc_error *err);
+
+/**
+ * Check an upload's bearer token (NULL when the request had none) against the
+ * stream's, in constant time.
+ */
+enum local_auth local_streams_authorize(struct local_streams *ls, const char *id,
+                                        const char *bearer);
+
+/** 1 when the stream is known (live, or stopped and not yet deleted). */
+int local_streams_exists(struct local_streams *ls, const char *id);
+
+/**
+ * Open a new temporary file in the stream's folder for an upload. Writes its
+ * path into path (size pathlen) and returns the descriptor, or -1 with errno.
+ */
+int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path,
+                          size_t pathlen);
+
+/**
+ * Publish a finished upload: under the table lock, check the stream is still
+ * live and the stream's byte quota, then rename tmp_path to `name` in its
+ * folder. On any failure tmp_path is removed. *created is set to 1 when the
+ * name did not exist before.
+ * Returns BC_OK, BC_E_CONFLICT "local.stream_stopped", BC_E_NOT_FOUND,
+ * BC_E_TOO_LARGE "local.stream_quota", BC_E_UNAVAILABLE "local.write_failed".
+ */
+enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
+                                    const char *tmp_path, const char *name, uint64_t size,
+                                    int *created, struct bc_error *err);
+
+/**
+ * Delete one file of a live stream (a broadcaster's sliding window).
+ * Returns BC_OK, BC_E_NOT_FOUND (no such file), BC_E_CONFLICT when stopped,
+ * BC_E_UNAVAILABLE on a file system error.
+ */
+enum bc_status local_streams_remove(struct local_streams *ls, const char *id,
+                                    const char *name, struct bc_error *err);
+
+/**
+ * Open one file of a known stream for reading. Returns a descriptor or -1
+ * (errno ENOENT when the stream or file does not exist).
+ */
+int local_streams_open_file(struct local_streams *ls, const char *id, const char *name);
+
+/** Number of live streams, for health and metrics. */
+size_t local_streams_live_count(struct local_streams *ls);
+
+/**
+ * 1 when `name` may be a file of a stream: 1..LOCAL_NAME_MAX characters of
+ * [A-Za-z0-9._-], not starting with '.', and ending in one of .m3u8 .ts .m4s
+ * .mp4 .aac .vtt. Sets *bad_ext when only the extension is wrong.
+ */
+int local_name_is_valid(const char *name, int *bad_ext);
+
+/** 1 when `id` looks like a stream id (36 of [0-9a-f-], dashes in place). */
+int local_id_is_valid(const char *id);
+
+#endif /* BC_LOCAL_STREAMS_H */

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * s3.c: the `s3` provider: per-stream temporary AWS credentials that may
+ * write only under the stream's own folder of a bucket (django-broadcast's
+ * reason to exist, DESIGN §2).
+ *
+ * Central type: struct s3_instance, one per YAML instance. create() checks
+ * the options and builds the STS client (s3_sts.c); start() expands the path
+ * template for the stream and builds its inline policy (s3_policy.c), asks
+ * STS for credentials (GetFederationToken or AssumeRole, signed by
+ * s3_sign.c, answers parsed by s3_xml.c) and returns them under endpoint
+ * "S3" with the seed's seven fields; stop() only logs, because STS
+ * credentials cannot be revoked: `duration` bounds the exposure. This file
+ * holds the lifecycle, the option table, the descriptor and the entry point,
+ * in that order.
+ *
+ * Secrets (the base secret key and session token, the minted secret key and
+ * session token) are never logged: log lines carry api->fingerprint() of them.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <broadcast/provider.h>
+
+#include "s3_policy.h"
+#include "s3_sts.h"
+
+#define S3_SECTION "S3"
+/* STS limits on DurationSeconds (STS API Reference). */
+#define S3_FEDERATION_MIN_S 900
+#define S3_FEDERATION_MAX_S 129600
+#define S3_ASSUME_ROLE_MIN_S 900
+#define S3_ASSUME_ROLE_MAX_S 43200
+/* GetFederationToken's Name and AssumeRole's RoleSessionName lengths. */
+#define S3_FEDERATION_NAME_MAX 32
+#define S3_SESSION_NAME_MAX 64
+#define S3_UUID_LEN 36
+
+struct s3_instance {
+	const struct bc_host_api *api;
+	struct bc_host *host;
+	const char *bucket;      /* borrowed from the config view */
+	const char *region;
+	const char *path;        /* the template */
+	int assume_role;
+	const char *role_arn;
+	const char *external_id;
+	int64_t duration_s;
+	struct s3_sts *sts;
+};
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void s3_destroy(void *instance)
+{
+	struct s3_instance *in = instance;
+	if (in == NULL)
+		return;
+	s3_sts_free(in->sts);
+	free(in);
+}
+
+static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *host,
+                                const struct bc_config *cfg, void **instance,
+                                struct bc_error *err)
+{
+	struct s3_instance *in = NULL;
+	struct s3_sts_config sc;
+	char endpoint[256], path[S3_POLICY_PATH_MAX + 1], why[256];
+	const char *credentials, *akid, *secret, *token, *ca_file, *sts_endpoint;
+	int64_t duration_ms, min_s, max_s;
+	enum bc_status st;
+
+	*instance = NULL;
+	in = calloc(1, sizeof(*in));
+	if (in == NULL)
+		return api->fail(err, BC_E_NOMEM, "s3.nomem", "out of memory");
+	in->api = api;
+	in->host = host;
+	in->bucket = api->cfg_str(cfg, "bucket");
+	in->region = api->cfg_str(cfg, "region");
+	in->path = api->cfg_str(cfg, "path");
+	credentials = api->cfg_str(cfg, "credentials");
+	in->assume_role = credentials != NULL && strcmp(credentials, "assume-role") == 0;
+	in->role_arn = api->cfg_str(cfg, "role_arn");
+	in->external_id = api->cfg_str(cfg, "external_id");
+	akid = api->cfg_str(cfg, "access_key_id");
+	secret = api->cfg_str(cfg, "secret_access_key");
+	token = api->cfg_str(cfg, "session_token");
+	ca_file = api->cfg_str(cfg, "ca_file");
+	sts_endpoint = api->cfg_str(cfg, "sts_endpoint");
+	duration_ms = api->cfg_int(cfg, "duration");
+
+	if (in->bucket == NULL || *in->bucket == '\0' || strchr(in->bucket, '/') != NULL ||
+	    strpbrk(in->bucket, "*?$") != NULL) {
+		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
+		               "bucket must be a bucket name (no '/', '*', '?' or '$'), e.g. "
+		               "\"${DJ_BROADCAST_S3_BUCKET}\"");
+		goto fail;
+	}
+	if (in->region == NULL || *in->region == '\0') {
+		st = api->fail(err, BC_E_INVALID, "s3.bad_option", "region must not be empty");
+		goto fail;
+	}
+	if (akid == NULL || *akid == '\0' || secret == NULL || *secret == '\0') {
+		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
+		               "access_key_id and secret_access_key must be set, e.g. "
+		               "\"${DJ_BROADCAST_AWS_ACCESS_KEY}\" and "
+		               "\"${DJ_BROADCAST_AWS_ACCESS_SECRET}\"");
+		goto fail;
+	}
+	if (in->assume_role) {
+		if (in->role_arn == NULL || strncmp(in->role_arn, "arn:", 4) != 0) {
+			st = api->fail(err, BC_E_INVALID, "s3.bad_option",
+			               "credentials: assume-role needs role_arn, the ARN of the role "
+			               "to assume (arn:aws:iam::ACCOUNT:role/NAME)");
+			goto fail;
+		}
+		min_s = S3_ASSUME_ROLE_MIN_S;
+		max_s = S3_ASSUME_ROLE_MAX_S;
+	} else {
+		if (in->role_arn != NULL || in->external_id != NULL) {
+			st = api->fail(err, BC_E_INVALID, "s3.bad_option",
+			               "role_arn and external_id apply only to credentials: "
+			               "assume-role");
+			goto fail;
+		}
+		min_s = S3_FEDERATION_MIN_S;
+		max_s = S3_FEDERATION_MAX_S;
+	}
+	in->duration_s = duration_ms / 1000;
+	if (duration_ms % 1000 != 0 || in->duration_s < min_s || in->duration_s > max_s) {
+		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
+		               "duration must be whole seconds from %llds to %llds for "
+		               "credentials: %s (STS limits)",
+		               (long long)min_s, (long long)max_s,
+		               in->assume_role ? "assume-role" : "federation");
+		goto fail;
+	}
+	{
+		/* Every placeholder and character check, on a stream like any other. */
+		struct s3_policy_vars v = { "owner", "00000000-0000-4000-8000-000000000000",
+		                            "name", "hls" };
+		if (s3_policy_expand_path(in->path, &v, path, sizeof(path), why, sizeof(why)) != 0) {
+			st = api->fail(err, BC_E_INVALID, "s3.bad_option", "path: %s", why);
+			goto fail;
+		}
+		if (in->path[strlen(in->path) - 1] != '/')
+			api->log(host, BC_LOG_WARN, "path \"%s\" does not end with '/': the policy "
+			         "grants PATH*, which also matches names that merely begin with it",
+			         in->path);
+	}
+	if (ca_file != NULL && access(ca_file, R_OK) != 0) {
+		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
+		               "ca_file \"%s\" cannot be read", ca_file);
+		goto fail;
+	}
+	if (sts_endpoint == NULL) {
+		snprintf(endpoint, sizeof(endpoint), "https://sts.%s.amazonaws.com", in->region);
+		sts_endpoint = endpoint;
+	}
+	if (!in->assume_role && token != NULL)
+		api->log(host, BC_LOG_WARN, "session_token is set, but AWS refuses "
+		         "GetFederationToken with temporary credentials; use long-term keys or "
+		         "credentials: assume-role");
+
+	memset(&sc, 0, sizeof(sc));
+	sc.endpoint = sts_endpoint;
+	sc.region = in->region;
+	sc.access_key_id = akid;
+	sc.secret_access_key = secret;
+	sc.session_token = token;
+	sc.ca_file = ca_file;
+	sc.connect_timeout_ms = api->cfg_int(cfg, "connect_timeout");
+	sc.request_timeout_ms = api->cfg_int(cfg, "request_timeout");
+	sc.retries = (unsigned)api->cfg_int(cfg, "retries");
+	st = s3_sts_new(api, host, &sc, &in->sts, err);
+	if (st != BC_OK)
+		goto fail;
+	{
+		char fp[17];
+		api->fingerprint(secret, fp);
+		api->log(host, BC_LOG_INFO, "s3://%s/%s via %s %s as %s (secret %s), %llds",
+		         in->bucket, in->path, in->assume_role ? "AssumeRole" : "GetFederationToken",
+		         sts_endpoint, akid, fp, (long long)in->duration_s);
+	}
+	*instance = in;
+	return BC_OK;
+fail:
+	s3_destroy(in);
+	return st;
+}
+
+/* RoleSessionName: the owner (cut so the whole fits in 64) and the stream id,
+ * so CloudTrail shows which stream a session wrote for. */
+static void s3_session_name(const char *owner, const char *stream_id, char *out)
+{
+	char id[S3_UUID_LEN + 1];
+	size_t room = S3_SESSION_NAME_MAX - S3_UUID_LEN - 1;
+	s3_policy_sts_name(owner, room, out);
+	s3_policy_sts_name(stream_id, S3_UUID_LEN, id);
+	strcat(out, ".");
+	strcat(out, id);
+}
+
+static enum bc_status s3_start(void *instance, const struct bc_stream_info *stream,
+                               struct bc_endpoint *out, struct bc_error *err)
+{
+	struct s3_instance *in = instance;
+	const struct bc_host_api *api = in->api;
+	struct s3_sts_creds creds = { 0 };
+	struct s3_sts_call call;
+	struct s3_policy_vars vars = { stream->owner, stream->id, stream->name, stream->type };
+	char path[S3_POLICY_PATH_MAX + 1], why[256], name[S3_SESSION_NAME_MAX + 1];
+	char *policy = NULL;
+	enum bc_status st;
+
+	if (s3_policy_expand_path(in->path, &vars, path, sizeof(path), why, sizeof(why)) != 0) {
+		st = api->fail(err, BC_E_INVALID, "s3.bad_path",
+		               "cannot make this stream's S3 path: %s", why);
+		goto out;
+	}
+	policy = s3_policy_json(in->bucket, path);
+	if (policy == NULL) {
+		st = api->fail(err, BC_E_NOMEM, "s3.nomem", "out of memory");
+		goto out;
+	}
+	if (in->assume_role)
+		s3_session_name(stream->owner, stream->id, name);
+	else
+		s3_policy_sts_name(stream->owner, S3_FEDERATION_NAME_MAX, name);
+
+	memset(&call, 0, sizeof(call));
+	call.assume_role = in->assume_role;
+	call.name = name;
+	call.policy = policy;
+	call.duration_s = in->duration_s;
+	call.role_arn = in->role_arn;
+	call.external_id = in->external_id;
+	st = s3_sts_issue(in->sts, &call, &creds, err);
+	if (st != BC_OK) {
+		api->log(in->host, BC_LOG_WARN, "stream %s: no credentials for s3://%s/%s",
+		         stream->id, in->bucket, path);
+		goto out;
+	}
+
+	/* The seed's seven fields, in the seed's order (DESIGN §2). */
+	if ((st = api->ep_str(out, S3_SECTION, "aws_access_key_id", creds.access_key_id, 0)) ||
+	    (st = api->ep_str(out, S3_SECTION, "aws_secret_access_key", creds.secret_access_key,
+	                      BC_EP_SECRET)) ||
+	    (st = api->ep_str(out, S3_SECTION, "aws_session_token", creds.session_token,
+	                      BC_EP_SECRET)) ||
+	    (st = api->ep_real(out, S3_SECTION, "aws_expiration", (double)in->duration_s)) ||
+	    (st = api->ep_str(out, S3_SECTION, "s3_bucket_name", in->bucket, 0)) ||
+	    (st = api->ep_str(out, S3_SECTION, "s3_bucket_path", path, 0)) ||
+	    (st = api->ep_str(out, S3_SECTION, "s3_bucket_region", in->region, 0)) ||
+	    (st = api->meta_set(out, "s3_path", path)) ||
+	    (st = api->meta_set(out, "sts_access_key_id", creds.access_key_id))) {
+		st = api->fail(err, st, "s3.endpoint", "cannot write the S3 endpoint");
+		goto out;
+	}
+	{
+		char fp_secret[17], fp_token[17];
+		api->fingerprint(creds.secret_access_key, fp_secret);
+		api->fingerprint(creds.session_token, fp_token);
+		api->log(in->host, BC_LOG_INFO,
+		         "stream %s: %s credentials %s for s3://%s/%s, valid %llds "
+		         "(secret %s, token %s)",
+		         stream->id, in->assume_role ? "AssumeRole" : "federation",
+		         creds.access_key_id, in->bucket, path, (long long)in->duration_s,
+		         fp_secret, fp_token);
+	}
+	api->counter_add(in->host, "s3_streams_started_total", NULL, 1);
+out:
+	s3_sts_creds_clear(&creds);
+	free(policy);
+	return st;
+}
+
+/* STS offers no way to revoke a credential before it expires; a stop is
+ * bookkeeping the host does. Said once, at info, so operators know. */
+static enum bc_status s3_stop(void *instance, const struct bc_stream_info *stream,
+                              struct bc_error *err)
+{
+	struct s3_instance *in = instance;
+	const char *key = in->api->meta_get(stream, "sts_access_key_id");
+	const char *path = in->api->meta_get(stream, "s3_path");
+	(void)err;
+	in->api->log(in->host, BC_LOG_INFO,
+	             "stream %s stopped: STS credentials %s for s3://%s/%s cannot be revoked "
+	             "and stay valid until they expire (at most %llds after start)",
+	             stream->id, key ? key : "(unknown)", in->bucket, path ? path : "?",
+	             (long long)in->duration_s);
+	return BC_OK;
+}
+
+/* Configured means healthy: a signed STS call per health probe would cost
+ * money and rate limit for little (a failing STS shows in start errors and in
+ * s3_sts_requests_total). */
+static enum bc_status s3_health(void *instance, struct bc_error *err)
+{
+	(void)instance;
+	(void)err;
+	return BC_OK;
+}
+
+/* ---- options, descriptor, entry ---------------------------------------------- */
+
+static const char *const s3_credentials_values[] = { "federation", "assume-role", NULL };
+
+static const struct bc_option s3_options[] = {
+	BC_OPTION(.name = "bucket", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	          .description = "The S3 bucket streams are written to, e.g. "
+	                         "\"${DJ_BROADCAST_S3_BUCKET}\"."),
+	BC_OPTION(.name = "region", .type = BC_OPT_STRING, .default_value = "us-west-1",
+	          .description = "The bucket's AWS region; also the STS region signed for."),
+	BC_OPTION(.name = "path", .type = BC_OPT_STRING, .default_value = "{owner}/{stream_id}/",
+	          .description = "Template of a stream's folder in the bucket: {owner}, "
+	                         "{stream_id}, {name}, {type}. End it with '/'. Streams whose "
+	                         "path would hold \"..\", '*', '?', '$' or start with '/' are "
+	                         "refused."),
+	BC_OPTION(.name = "access_key_id", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	          .description = "Access key id of the base credentials that call STS, e.g. "
+	                         "\"${DJ_BROADCAST_AWS_ACCESS_KEY}\"."),
+	BC_OPTION(.name = "secret_access_key", .type = BC_OPT_STRING,
+	          .flags = BC_OPT_REQUIRED | BC_OPT_SECRET,
+	          .description = "Secret access key of the base credentials, e.g. "
+	                         "\"${DJ_BROADCAST_AWS_ACCESS_SECRET}\"."),
+	BC_OPTION(.name = "session_token", .type = BC_OPT_STRING, .flags = BC_OPT_SECRET,
+	          .description = "Session token when the base credentials are temporary "
+	                         "(assume-role only: GetFederationToken refuses them)."),
+	BC_OPTION(.name = "credentials", .type = BC_OPT_ENUM, .default_value = "federation",
+	          .enum_values = s3_credentials_values,
+	          .description = "How credentials are minted: federation (STS "
+	                         "GetFederationToken, as django-broadcast) or assume-role (STS "
+	                         "AssumeRole of role_arn with the stream's policy as session "
+	                         "policy)."),
+	BC_OPTION(.name = "role_arn", .type = BC_OPT_STRING,
+	          .description = "The role to assume; required with credentials: assume-role."),
+	BC_OPTION(.name = "external_id", .type = BC_OPT_STRING,
+	          .description = "ExternalId sent with AssumeRole, when the role's trust "
+	                         "policy asks for one."),
+	BC_OPTION(.name = "duration", .type = BC_OPT_DURATION, .default_value = "36h",
+	          .description = "How long minted credentials stay valid (aws_expiration): "
+	                         "15m to 36h for federation, 15m to 12h for assume-role. They "
+	                         "cannot be revoked, so this bounds exposure after stop."),
+	BC_OPTION(.name = "sts_endpoint", .type = BC_OPT_STRING,
+	          .description = "STS URL. Unset: https://sts.REGION.amazonaws.com. Set it for "
+	                         "an STS-compatible service (MinIO, Ceph RGW) or a test double."),
+	BC_OPTION(.name = "connect_timeout", .type = BC_OPT_DURATION, .default_value = "3s",
+	          .min = 100, .max = 60000,
+	          .description = "How long connecting to STS may take."),
+	BC_OPTION(.name = "request_timeout", .type = BC_OPT_DURATION, .default_value = "10s",
+	          .min = 100, .max = 120000,
+	          .description = "How long one STS request may take, connection included; a "
+	                         "start then fails with 504 s3.sts_timeout."),
+	BC_OPTION(.name = "retries", .type = BC_OPT_INT, .default_value = "2", .min = 0,
+	          .max = 10,
+	          .description = "Extra attempts after STS throttles (503 s3.sts_throttled when "
+	                         "all fail) or answers 5xx, with jittered exponential backoff."),
+	BC_OPTION(.name = "ca_file", .type = BC_OPT_STRING,
+	          .description = "PEM file of CA certificates trusted for TLS to STS (a private "
+	                         "CA). Unset: the system's store."),
+	BC_OPTION_END
+};
+
+static const char *const s3_stream_types[] = { "hls", NULL };
+
+static const struct bc_provider_ops s3_ops = {
+	.struct_size = sizeof(struct bc_provider_ops),
+	.stream_types = s3_stream_types,
+	.create = s3_create,
+	.start = s3_start,
+	.stop = s3_stop,
+	.health = s3_health,
+	.destroy = s3_destroy,
+};
+
+static const struct bc_plugin s3_plugin = BC_PLUGIN_INIT(
+	.kind = BC_KIND_PROVIDER, .name = "s3", .version = PACKAGE_VERSION,
+	.description = "per-stream temporary AWS credentials (STS) scoped to the stream's S3 path",
+	.flags = BC_PLUGIN_THREAD_SAFE, .options = s3_options, .ops = &s3_ops);
+
+static const struct bc_plugin *const s3_plugins[] = { &s3_plugin, NULL };
+
+const struct bc_plugin *const *bc_plugin_entry(unsigned host_major, unsigned host_minor)
+{
+	(void)host_minor;
+	return host_major == BC_ABI_MAJOR ? s3_plugins : NULL;
+}

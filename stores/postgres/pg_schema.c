@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pg_schema.c: the postgres store's versioned schema, its migrations and the
+ * SQL of its prepared statements (layout and rules in pg_schema.h).
+ *
+ * To change the schema: append a step to `migrations` (never edit a shipped
+ * one: nodes already ran it), bump PG_SCHEMA_VERSION, and adapt the
+ * statements. Every step runs in the same transaction as the version row it
+ * writes, so a node that dies mid-migration leaves nothing half done.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_schema.h"
+
+#define COLUMNS "id, name, type, provider, owner, state, start_ms, stop_ms, meta"
+
+/* One migration: the SQL statements (with %1$s for the quoted schema) that
+ * take the schema from version-1 to version. */
+struct migration {
+	int version;
+	const char *description;
+	const char *const *steps;
+};
+
+static const char *const v1_steps[] = {
+	"CREATE TABLE %1$s.streams ("
+	" id text COLLATE \"C\" NOT NULL PRIMARY KEY,"
+	" name text NOT NULL,"
+	" type text NOT NULL,"
+	" provider text NOT NULL,"
+	" owner text NOT NULL,"
+	" state smallint NOT NULL CHECK (state IN (1, 2, 3)),"
+	" start_ms bigint NOT NULL,"
+	" stop_ms bigint NOT NULL DEFAULT 0,"
+	" meta text NOT NULL DEFAULT '{}',"
+	" updated_at timestamptz NOT NULL DEFAULT now())",
+	"CREATE INDEX streams_recent ON %1$s.streams (start_ms DESC, id DESC)",
+	"CREATE INDEX streams_by_state ON %1$s.streams (state, start_ms DESC, id DESC)",
+	"CREATE INDEX streams_by_owner ON %1$s.streams (owner, state, start_ms DESC, id DESC)",
+	NULL
+};
+
+static const struct migration migrations[] = {
+	{ 1, "streams table with keyset, state and owner indexes", v1_steps },
+};
+
+static const char *const stmt_names[PG_STMT_COUNT] = {
+	[PG_STMT_RESERVE] = "bc_reserve",
+	[PG_STMT_COMMIT] = "bc_commit",
+	[PG_STMT_ABORT] = "bc_abort",
+	[PG_STMT_GET] = "bc_get",
+	[PG_STMT_STOP] = "bc_stop",
+	[PG_STMT_LIST] = "bc_list",
+	[PG_STMT_LIST_OWNER] = "bc_list_owner",
+	[PG_STMT_LIST_AFTER] = "bc_list_after",
+	[PG_STMT_LIST_OWNER_AFTER] = "bc_list_owner_after",
+	[PG_STMT_WRITABLE] = "bc_writable",
+};
+
+/* Statement templates; %1$s is the quoted schema. States are numbers
+ * (enum bc_stream_state), which the CHECK above pins. */
+static const char *const stmt_sql[PG_STMT_COUNT] = {
+	[PG_STMT_RESERVE] =
+		"INSERT INTO %1$s.streams (id, name, type, provider, owner, state, start_ms, "
+		"stop_ms, meta) VALUES ($1, $2, $3, $4, $5, 1, $6::bigint, 0, $7)",
+	[PG_STMT_COMMIT] =
+		"UPDATE %1$s.streams SET state = 2, meta = $2, updated_at = now() "
+		"WHERE id = $1 AND state = 1",
+	[PG_STMT_ABORT] = "DELETE FROM %1$s.streams WHERE id = $1 AND state = 1",
+	[PG_STMT_GET] = "SELECT " COLUMNS " FROM %1$s.streams WHERE id = $1",
+	/* The conditional stop: one statement, so of racing stops the row lock
+	 * lets exactly one see state = 2; the others re-check the committed row
+	 * (READ COMMITTED re-evaluates WHERE) and update nothing. */
+	[PG_STMT_STOP] =
+		"UPDATE %1$s.streams SET state = 3, stop_ms = $2::bigint, updated_at = now() "
+		"WHERE id = $1 AND state = 2 RETURNING " COLUMNS,
+	[PG_STMT_LIST] =
+		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
+		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
+	[PG_STMT_LIST_OWNER] =
+		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
+		"AND owner = $3 ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
+	[PG_STMT_LIST_AFTER] =
+		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
+		"AND (start_ms, id) < ($3::bigint, $4::text) "
+		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
+	[PG_STMT_LIST_OWNER_AFTER] =
+		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
+		"AND owner = $3 AND (start_ms, id) < ($4::bigint, $5::text) "
+		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
+	[PG_STMT_WRITABLE] = "SELECT NOT pg_is_in_recovery()",
+};
+
+static const int stmt_nparams[PG_STMT_COUNT] = {
+	[PG_STMT_RESERVE] = 7, [PG_STMT_COMMIT] = 2, [PG_STMT_ABORT] = 1, [PG_STMT_GET] = 1,
+	[PG_STMT_STOP] = 2, [PG_STMT_LIST] = 2, [PG_STMT_LIST_OWNER] = 3,
+	[PG_STMT_LIST_AFTER] = 4, [PG_STMT_LIST_OWNER_AFTER] = 5, [PG_STMT_WRITABLE] = 0,
+};
+
+int pg_schema_name_ok(const char *schema)
+{
+	size_t n = schema ? strlen(schema) : 0;
+	if (n == 0 || n > 63 || (schema[0] >= '0' && schema[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = schema[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	/* pg_* names are reserved for the system. */
+	return strncmp(schema, "pg_", 3) != 0;
+}
+
+/* A template with %1$s replaced by the quoted schema, in new memory. */
+static char *expand(const char *tmpl, const char *schema)
+{
+	char quoted[80];
+	char *out;
+	int n;
+	snprintf(quoted, sizeof quoted, "\"%s\"", schema);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	n = snprintf(NULL, 0, tmpl, quoted);
+	if (n < 0)
+		return NULL;
+	out = malloc((size_t)n + 1);
+	if (out != NULL)
+		snprintf(out, (size_t)n + 1, tmpl, quoted);
+#pragma GCC diagnostic pop
+	return out;
+}
+
+const char *pg_stmt_name(enum pg_stmt stmt)
+{
+	return stmt_names[stmt];
+}
+
+enum bc_status pg_statements_init(struct pg_statements *out, const char *schema,
+                                  const struct bc_host_api *api, struct bc_error *err)
+{
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < PG_STMT_COUNT; i++) {
+		out->sql[i] = expand(stmt_sql[i], schema);
+		if (out->sql[i] == NULL) {
+			pg_statements_free(out);
+			return api->fail(err, BC_E_NOMEM, "postgres.nomem", "out of memory");
+		}
+	}
+	return BC_OK;
+}
+
+void pg_statements_free(struct pg_statements *stmts)
+{
+	for (int i = 0; i < PG_STMT_COUNT; i++) {
+		free(stmts->sql[i]);
+		stmts->sql[i] = NULL;
+	}
+}
+
+enum bc_status pg_schema_prepare(struct pg_pool *pool, struct pg_slot *slot, void *arg,
+                                 struct bc_error *err)
+{
+	const struct pg_statements *stmts = arg;
+	for (int i = 0; i < PG_STMT_COUNT; i++) {
+		enum bc_status st = pg_pool_prepare(pool, slot, stmt_names[i], stmts->sql[i],
+		                                    stmt_nparams[i], err);
+		if (st != BC_OK)
+			return st;
+	}
+	return BC_OK;
+}
+
+/* ---- migrations ------------------------------------------------------------- */
+
+/* Run one SQL text (a template) on slot; *res gets the result when wanted. */
+static enum bc_status run(struct pg_pool *pool, struct pg_slot *slot, const struct bc_host_api *api,
+                          const char *schema, const char *tmpl, int nparams,
+                          const char *const *params, PGresult **res, struct bc_error *err)
+{
+	PGresult *r = NULL;
+	enum bc_status st;
+	char *sql = expand(tmpl, schema);
+	if (sql == NULL)
+		return api->fail(err, BC_E_NOMEM, "postgres.nomem", "out of memory");
+	st = pg_pool_exec(pool, slot, 0, sql, nparams, params, &r, err);
+	free(sql);
+	if (res != NULL)
+		*res = r;
+	else
+		PQclear(r);
+	return st;
+}
+
+/* The advisory lock key of a schema: a fixed tag in the high half (so we
+ * do not collide with other applications' small keys) and a FNV-1a hash
+ * of the name in the low half. */
+static long long lock_key(const char *schema)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)schema; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return (long long)(((uint64_t)0x62726463u << 32) | h); /* "brdc" */
+}
+
+enum bc_status pg_schema_migrate(struct pg_pool *pool, const struct bc_host_api *api,
+                                 const char *schema, int *version, struct bc_error *err)
+{
+	struct pg_slot *slot = NULL;
+	PGresult *res = NULL;
+	enum bc_status st;
+	char key[32];
+	const char *params[1];
+	int found = 0;
+	const size_t n_migrations = sizeof migrations / sizeof migrations[0];
+
+	*version = 0;
+	st = pg_pool_acquire(pool, &slot, err);
+	if (st != BC_OK)
+		return st;
+	st = run(pool, slot, api, schema, "BEGIN", 0, NULL, NULL, err);
+	if (st != BC_OK)
+		goto out;
+	/* Serialise nodes migrating the same schema; released at COMMIT. */
+	snprintf(key, sizeof key, "%lld", lock_key(schema));
+	params[0] = key;
+	st = run(pool, slot, api, schema, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params,
+	         NULL, err);
+	if (st != BC_OK)
+		goto out;
+	/* Look before CREATE SCHEMA: a role allowed to use an existing schema
+	 * need not be allowed to create one. */
+	params[0] = schema;
+	st = run(pool, slot, api, schema, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, params,
+	         &res, err);
+	if (st != BC_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		res = NULL;
+		st = run(pool, slot, api, schema, "CREATE SCHEMA %1$s", 0, NULL, NULL, err);
+		if (st != BC_OK)
+			goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	st = run(pool, slot, api, schema,
+	         "CREATE TABLE IF NOT EXISTS %1$s.schema_version ("
+	         " version integer PRIMARY KEY,"
+	         " description text NOT NULL,"
+	         " applied_at timestamptz NOT NULL DEFAULT now())",
+	         0, NULL, NULL, err);
+	if (st != BC_OK)
+		goto out;
+	st = run(pool, slot, api, schema, "SELECT coalesce(max(version), 0) FROM %1$s.schema_version",
+	         0, NULL, &res, err);
+	if (st != BC_OK)
+		goto out;
+	found = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	res = NULL;
+	*version = found;
+	if (found > PG_SCHEMA_VERSION) {
+		st = api->fail(err, BC_E_INVALID, "postgres.schema_too_new",
+		               "schema \"%s\" is at version %d but this broadcastd knows only up to "
+		               "%d: upgrade broadcastd on this node, or use another schema",
+		               schema, found, PG_SCHEMA_VERSION);
+		goto out;
+	}
+	for (size_t i = 0; i < n_migrations; i++) {
+		const struct migration *m = &migrations[i];
+		char v[16];
+		const char *vp[2];
+		if (m->version <= found)
+			continue;
+		for (const char *const *step = m->steps; *step != NULL; step++) {
+			st = run(pool, slot, api, schema, *step, 0, NULL, NULL, err);
+			if (st != BC_OK)
+				goto out;
+		}
+		snprintf(v, sizeof v, "%d", m->version);
+		vp[0] = v;
+		vp[1] = m->description;
+		st = run(pool, slot, api, schema,
+		         "INSERT INTO %1$s.schema_version (version, description) VALUES "
+		         "($1::integer, $2)", 2, vp, NULL, err);
+		if (st != BC_OK)
+			goto out;
+	}
+	st = run(pool, slot, api, schema, "COMMIT", 0, NULL, NULL, err);
+out:
+	PQclear(res);
+	if (st != BC_OK && !pg_slot_lost(slot) &&
+	    PQtransactionStatus(pg_slot_conn(slot)) != PQTRANS_IDLE) {
+		struct bc_error *none = NULL;
+		run(pool, slot, api, schema, "ROLLBACK", 0, NULL, NULL, none);
+	}
+	pg_pool_release(pool, slot);
+	return st;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pg_schema.h: the postgres store's tables and SQL: the versioned schema
+ * with its migrations, and the prepared statements postgres.c runs.
+ *
+ * Layout (in the configured schema, "broadcast" by default):
+ *   schema_version(version, description, applied_at): one row per applied
+ *       migration; the highest is the schema's version.
+ *   streams(id, name, type, provider, owner, state, start_ms, stop_ms, meta,
+ *       updated_at): one row per stream record (store.h's struct bc_record),
+ *       keyed by id, indexed for the keyset list (start_ms DESC, id DESC), by
+ *       (state, ...) and by (owner, state, ...). id uses the "C" collation so
+ *       the database orders ids byte by byte, as store.h's list asks.
+ *
+ * Several broadcastd nodes may start at once against one database: each
+ * migrates inside one transaction holding a transaction-scoped advisory
+ * lock derived from the schema name, so exactly one applies each step and
+ * the others see the result. A database migrated by a newer broadcastd
+ * (a higher version than we know) is refused rather than guessed at.
+ */
+#ifndef BC_PG_SCHEMA_H
+#define BC_PG_SCHEMA_H
+
+#include "pg_pool.h"
+
+/* The schema version this code writes and reads. */
+#define PG_SCHEMA_VERSION 1
+
+/* The store's prepared statements. */
+enum pg_stmt {
+	PG_STMT_RESERVE,         /* $1 id $2 name $3 type $4 provider $5 owner $6 start_ms $7 meta */
+	PG_STMT_COMMIT,          /* $1 id $2 meta */
+	PG_STMT_ABORT,           /* $1 id */
+	PG_STMT_GET,             /* $1 id -> COLUMNS */
+	PG_STMT_STOP,            /* $1 id $2 stop_ms -> COLUMNS of the stopped row */
+	PG_STMT_LIST,            /* $1 states (smallint[]) $2 limit */
+	PG_STMT_LIST_OWNER,      /*  ... $3 owner */
+	PG_STMT_LIST_AFTER,      /*  ... $3 after_start_ms $4 after_id */
+	PG_STMT_LIST_OWNER_AFTER,/*  ... $3 owner $4 after_start_ms $5 after_id */
+	PG_STMT_WRITABLE,        /* -> one row: 't' when the server takes writes */
+	PG_STMT_COUNT
+};
+
+/* Result columns of GET, STOP and the LISTs, in this order. */
+enum pg_col {
+	PG_COL_ID, PG_COL_NAME, PG_COL_TYPE, PG_COL_PROVIDER, PG_COL_OWNER, PG_COL_STATE,
+	PG_COL_START_MS, PG_COL_STOP_MS, PG_COL_META
+};
+
+/* The statements' SQL for one schema. */
+struct pg_statements {
+	char *sql[PG_STMT_COUNT];
+};
+
+/* 1 when `schema` is a name we accept: [a-z_][a-z0-9_]{0,62} (no quoting
+ * surprises, no case folding, within PostgreSQL's 63-byte limit). */
+int pg_schema_name_ok(const char *schema);
+
+/* Fill `out` for `schema` (already checked). Returns BC_OK or BC_E_NOMEM. */
+enum bc_status pg_statements_init(struct pg_statements *out, const char *schema,
+                                  const struct bc_host_api *api, struct bc_error *err);
+/* Free what pg_statements_init() made; safe on a zeroed struct. */
+void pg_statements_free(struct pg_statements *stmts);
+/* The prepared name of a statement ("bc_reserve", ...). */
+const char *pg_stmt_name(enum pg_stmt stmt);
+
+/* A pg_setup_fn: PREPARE every statement of `arg` (a struct pg_statements)
+ * on a new connection. */
+enum bc_status pg_schema_prepare(struct pg_pool *pool, struct pg_slot *slot, void *arg,
+                                 struct bc_error *err);
+
+/* Create `schema` and its tables or migrate them to PG_SCHEMA_VERSION, under
+ * the advisory lock. *version gets the version found before (0: new).
+ * Returns BC_OK; BC_E_INVALID "postgres.schema_too_new" when the database
+ * holds a newer version; pool statuses otherwise. Main thread (create()). */
+enum bc_status pg_schema_migrate(struct pg_pool *pool, const struct bc_host_api *api,
+                                 const char *schema, int *version, struct bc_error *err);
+
+#endif /* BC_PG_SCHEMA_H */

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sqlite.c: the `sqlite` store, the embedded default: stream records in one
+ * SQLite file in WAL mode (docs/stores.md).
+ *
+ * Central type: struct sqlite_store, one per YAML instance, holding a pool of
+ * connections (sqlite_conn.c), each with every statement prepared once.
+ * create() makes sure the file exists with mode 0600, switches it to WAL,
+ * migrates the schema (sqlite_schema.c) and opens the pool; each operation
+ * borrows one connection for its duration, which is why the plugin declares
+ * BC_PLUGIN_THREAD_SAFE: reads run in parallel, writes take turns on
+ * SQLite's write lock. This file holds the operations, then the option
+ * table, the descriptor and the entry point, in that order.
+ *
+ * Every write is one autocommit statement, so there is no multi-statement
+ * transaction to get wrong: stop() is a conditional UPDATE (state = LIVE),
+ * and a record never leaves STOPPED, so reading it back after the UPDATE
+ * gives what that UPDATE wrote. With synchronous=full each commit is on disk
+ * when the call returns, as commit() and stop() must be.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <broadcast/store.h>
+
+#include "sqlite_conn.h"
+#include "sqlite_schema.h"
+
+#ifndef BC_STATE_DIR
+#define BC_STATE_DIR "/var/lib/broadcast"
+#endif
+
+/* How per-request errors name the file: they reach API callers, who have
+ * no business knowing server paths (create() errors and the startup log
+ * line name it for the operator). */
+#define SQLITE_DB_NAME "the stream database"
+
+struct sqlite_store {
+	const struct bc_host_api *api;
+	struct bc_host *host;
+	const char *path; /* borrowed from the config view (lives as long as we do) */
+	struct sqlite_pool pool;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void sqlite_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static const char *sqlite_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	return s != NULL ? (const char *)s : "";
+}
+
+/* Hand the current row of `st` (SQLITE_RECORD_COLUMNS) to the host. */
+static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
+                                     struct bc_record_sink *out, struct bc_error *err)
+{
+	struct bc_record rec;
+	enum bc_status status;
+
+	memset(&rec, 0, sizeof rec);
+	rec.struct_size = sizeof rec;
+	rec.id = sqlite_text(st, 0);
+	rec.name = sqlite_text(st, 1);
+	rec.type = sqlite_text(st, 2);
+	rec.provider = sqlite_text(st, 3);
+	rec.owner = sqlite_text(st, 4);
+	rec.state = (enum bc_stream_state)sqlite3_column_int(st, 5);
+	rec.start_ms = sqlite3_column_int64(st, 6);
+	rec.stop_ms = sqlite3_column_int64(st, 7);
+	rec.meta = sqlite_text(st, 8);
+	status = s->api->record_put(out, &rec);
+	if (status != BC_OK)
+		return s->api->fail(err, status, status == BC_E_NOMEM ? "sqlite.nomem"
+		                                                       : "sqlite.bad_record",
+		                    "the host refused record %s", rec.id);
+	return BC_OK;
+}
+
+/* Run the prepared GET for `id`: BC_OK with the row put into `out` (only
+ * when its state is `only`, unless `only` is 0), BC_E_NOT_FOUND without
+ * touching err (the caller words it), or a failure. *state receives the
+ * row's state when found. */
+static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn *c,
+                                     const char *id, enum bc_stream_state only,
+                                     struct bc_record_sink *out, enum bc_stream_state *state,
+                                     struct bc_error *err)
+{
+	sqlite3_stmt *st = c->st[SQLITE_ST_GET];
+	enum bc_status status;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*state = (enum bc_stream_state)sqlite3_column_int(st, 5);
+		status = only == 0 || *state == only ? sqlite_row_put(s, st, out, err) : BC_OK;
+	} else if (rc == SQLITE_DONE) {
+		status = BC_E_NOT_FOUND;
+	} else {
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "reading a record");
+	}
+	sqlite_done(st);
+	return status;
+}
+
+/* ---- operations ----------------------------------------------------------- */
+
+static enum bc_status sqlite_reserve(void *instance, const struct bc_record *record,
+                                     struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c;
+	struct bc_record r;
+	sqlite3_stmt *st;
+	enum bc_status status = BC_OK;
+	int rc;
+
+	/* Zero-extend what an older host passed (ABI principle 2). */
+	memset(&r, 0, sizeof r);
+	if (record != NULL)
+		memcpy(&r, record, record->struct_size < sizeof r ? record->struct_size : sizeof r);
+	if (r.id == NULL || r.id[0] == '\0')
+		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_record",
+		                    "reserve needs a record with an id");
+	c = sqlite_pool_acquire(&s->pool);
+	st = c->st[SQLITE_ST_RESERVE];
+	sqlite3_bind_text(st, 1, r.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r.name ? r.name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r.type ? r.type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r.provider ? r.provider : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r.owner ? r.owner : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r.start_ms);
+	sqlite3_bind_text(st, 7, r.meta && r.meta[0] ? r.meta : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, s->api->now_ms());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+		status = s->api->fail(err, BC_E_CONFLICT, "sqlite.duplicate_id",
+		                      "a stream with id %s already exists", r.id);
+	else if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "reserve");
+	sqlite_done(st);
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+static enum bc_status sqlite_commit(void *instance, const char *id, const char *meta,
+                                    struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	sqlite3_stmt *st = c->st[SQLITE_ST_COMMIT];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, meta && meta[0] ? meta : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, s->api->now_ms());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "commit");
+	else if (sqlite3_changes(c->db) == 0)
+		status = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
+		                      "no pending stream with id %s to commit", id);
+	sqlite_done(st);
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+static enum bc_status sqlite_abort(void *instance, const char *id, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	sqlite3_stmt *st = c->st[SQLITE_ST_ABORT];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "abort");
+	sqlite_done(st);
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+static enum bc_status sqlite_get(void *instance, const char *id, struct bc_record_sink *out,
+                                 struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	enum bc_stream_state state;
+	enum bc_status status = sqlite_get_row(s, c, id, 0, out, &state, err);
+
+	sqlite_pool_release(&s->pool, c);
+	if (status == BC_E_NOT_FOUND)
+		return s->api->fail(err, BC_E_NOT_FOUND, "store.not_found", "no stream with id %s",
+		                    id);
+	return status;
+}
+
+static enum bc_status sqlite_stop(void *instance, const char *id, int64_t stop_ms,
+                                  struct bc_record_sink *out, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	sqlite3_stmt *st = c->st[SQLITE_ST_STOP];
+	enum bc_stream_state state = 0;
+	enum bc_status status;
+	int rc, won;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, stop_ms);
+	sqlite3_bind_int64(st, 3, s->api->now_ms());
+	rc = sqlite3_step(st);
+	won = rc == SQLITE_DONE && sqlite3_changes(c->db) > 0;
+	if (rc != SQLITE_DONE) {
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "stop");
+		sqlite_done(st);
+		goto out;
+	}
+	sqlite_done(st);
+	/* Whether we won or lost, the row is STOPPED now and stays so; a lost
+	 * race reads the winner's stop_ms, which is what the caller must see. */
+	status = sqlite_get_row(s, c, id, BC_STATE_STOPPED, out, &state, err);
+	if (status == BC_OK && !won) {
+		if (state == BC_STATE_STOPPED)
+			status = s->api->fail(err, BC_E_CONFLICT, "store.already_stopped",
+			                      "stream %s is already stopped", id);
+		else
+			status = BC_E_NOT_FOUND; /* PENDING: not a started stream yet */
+	}
+	if (status == BC_E_NOT_FOUND)
+		status = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
+		                      "no live or stopped stream with id %s", id);
+out:
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+static enum bc_status sqlite_list(void *instance, const struct bc_list_query *query,
+                                  struct bc_record_sink *out, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c;
+	struct bc_list_query q;
+	sqlite3_stmt *st;
+	enum bc_status status = BC_OK;
+	int rc, which;
+
+	memset(&q, 0, sizeof q);
+	if (query != NULL)
+		memcpy(&q, query, query->struct_size < sizeof q ? query->struct_size : sizeof q);
+	if (q.limit < 1 || q.limit > 1000)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_limit",
+		                    "list limit %u is outside 1..1000", q.limit);
+	if ((int)q.state < 0 || q.state > BC_STATE_STOPPED)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_state",
+		                    "list state %d is not a stream state", (int)q.state);
+	which = q.owner != NULL ? (q.after_id != NULL ? SQLITE_ST_LIST_OWNER_AFTER
+	                                               : SQLITE_ST_LIST_OWNER)
+	                        : (q.after_id != NULL ? SQLITE_ST_LIST_AFTER : SQLITE_ST_LIST);
+	c = sqlite_pool_acquire(&s->pool);
+	st = c->st[which];
+	if (q.owner != NULL)
+		sqlite3_bind_text(st, 1, q.owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, q.state != 0 ? (int)q.state : BC_STATE_LIVE);
+	sqlite3_bind_int(st, 3, q.state != 0 ? (int)q.state : BC_STATE_STOPPED);
+	if (q.after_id != NULL) {
+		sqlite3_bind_int64(st, 4, q.after_start_ms);
+		sqlite3_bind_text(st, 5, q.after_id, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int(st, 6, (int)q.limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		status = sqlite_row_put(s, st, out, err);
+		if (status != BC_OK)
+			break;
+	}
+	if (status == BC_OK && rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "list");
+	sqlite_done(st);
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+/* "Can take writes now": take the write lock (waiting up to busy_timeout)
+ * and give it back; this also fails on a read-only file or folder. */
+static enum bc_status sqlite_health(void *instance, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	enum bc_status status = BC_OK;
+	int rc = sqlite3_step(c->st[SQLITE_ST_BEGIN_IMMEDIATE]);
+
+	sqlite3_reset(c->st[SQLITE_ST_BEGIN_IMMEDIATE]);
+	if (rc != SQLITE_DONE) {
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "health check");
+	} else {
+		rc = sqlite3_step(c->st[SQLITE_ST_ROLLBACK]);
+		if (rc != SQLITE_DONE)
+			status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME,
+			                          "health check");
+		sqlite3_reset(c->st[SQLITE_ST_ROLLBACK]);
+	}
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+/* The file must live in an existing folder (we never create folders: a
+ * typo in `path` should fail loudly, not scatter databases) and is created
+ * 0600: stream records name owners and upstream ids, nobody else's business.
+ * SQLite gives its -wal and -shm files the database file's mode. */
+static enum bc_status sqlite_prepare_file(struct sqlite_store *s, struct bc_error *err)
+{
+	const char *slash = strrchr(s->path, '/');
+	char dir[4096];
+	struct stat sb;
+	int fd;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == s->path)
+		snprintf(dir, sizeof dir, "/");
+	else if ((size_t)(slash - s->path) >= sizeof dir)
+		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_path", "path %s is too long",
+		                    s->path);
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - s->path), s->path);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return s->api->fail(err, BC_E_INVALID, "sqlite.no_directory",
+		                    "the folder %s of path %s does not exist: create it for the "
+		                    "daemon's user (mkdir -p %s) or set `path` to a file in an "
+		                    "existing folder",
+		                    dir, s->path, dir);
+	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return s->api->fail(err, BC_E_UNAVAILABLE, "sqlite.io",
+		                    "cannot open or create %s: %s; check the folder's owner and "
+		                    "permissions",
+		                    s->path, strerror(errno));
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
+		s->api->log(s->host, BC_LOG_WARN,
+		            "%s is readable by other users (mode %03o): chmod 600 it", s->path,
+		            (unsigned)(sb.st_mode & 0777));
+	close(fd);
+	return BC_OK;
+}
+
+/* WAL: readers never block the writer and a commit is one append and fsync.
+ * It is a property of the file, so one connection sets it for all. */
+static enum bc_status sqlite_set_wal(struct sqlite_store *s, sqlite3 *db, struct bc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum bc_status status = BC_OK;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *mode = sqlite_text(st, 0);
+		if (strcmp(mode, "wal") != 0)
+			status = s->api->fail(err, BC_E_UNAVAILABLE, "sqlite.no_wal",
+			                      "%s cannot use WAL mode (it stays in %s mode); put "
+			                      "it on a local file system",
+			                      s->path, mode);
+	} else {
+		status = sqlite_conn_fail(s->api, err, db, rc, s->path, "enabling WAL");
+	}
+	sqlite3_finalize(st);
+	return status;
+}
+
+static void sqlite_destroy(void *instance)
+{
+	struct sqlite_store *s = instance;
+
+	if (s == NULL)
+		return;
+	sqlite_pool_destroy(&s->pool);
+	free(s);
+}
+
+static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_host *host,
+                                    const struct bc_config *cfg, void **instance,
+                                    struct bc_error *err)
+{
+	struct sqlite_store *s = NULL;
+	struct sqlite_conn setup;
+	struct sqlite_conn_config cc;
+	const char *sync = api->cfg_str(cfg, "synchronous");
+	int64_t connections = api->cfg_int(cfg, "pool_size");
+	enum bc_status status;
+	int from = 0;
+
+	memset(&setup, 0, sizeof setup);
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return api->fail(err, BC_E_NOMEM, "sqlite.nomem", "out of memory");
+	s->api = api;
+	s->host = host;
+	s->path = api->cfg_str(cfg, "path");
+	if (s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0) {
+		/* An in-memory database would be one per connection, and lost. */
+		status = api->fail(err, BC_E_INVALID, "sqlite.bad_path",
+		                   "`path` must name a database file");
+		goto fail;
+	}
+	memset(&cc, 0, sizeof cc);
+	cc.path = s->path;
+	cc.busy_timeout_ms = api->cfg_int(cfg, "busy_timeout");
+	cc.synchronous_full = sync == NULL || strcmp(sync, "normal") != 0;
+	if (connections < 1)
+		connections = 1;
+
+	status = sqlite_prepare_file(s, err);
+	if (status != BC_OK)
+		goto fail;
+	status = sqlite_conn_open(&setup, &cc, api, err);
+	if (status != BC_OK)
+		goto fail;
+	status = sqlite_set_wal(s, setup.db, err);
+	if (status == BC_OK)
+		status = sqlite_schema_migrate(setup.db, s->path, &from, api, err);
+	sqlite_conn_close(&setup);
+	if (status != BC_OK)
+		goto fail;
+	if (from != SQLITE_SCHEMA_VERSION)
+		api->log(host, BC_LOG_INFO, "%s: schema migrated from version %d to %d", s->path,
+		         from, SQLITE_SCHEMA_VERSION);
+	status = sqlite_pool_create(&s->pool, (size_t)connections, &cc, api, err);
+	if (status != BC_OK)
+		goto fail;
+	api->log(host, BC_LOG_INFO, "opened %s (schema version %d, WAL, synchronous=%s, "
+	         "pool_size=%lld)", s->path, SQLITE_SCHEMA_VERSION,
+	         cc.synchronous_full ? "full" : "normal", (long long)connections);
+	*instance = s;
+	return BC_OK;
+fail:
+	free(s);
+	return status;
+}
+
+/* ---- options, descriptor, entry ------------------------------------------------ */
+
+static const char *const sqlite_sync_values[] = { "full", "normal", NULL };
+
+static const struct bc_option sqlite_options[] = {
+	BC_OPTION(.name = "path", .type = BC_OPT_STRING, .default_value = BC_STATE_DIR "/streams.db",
+	          .description = "The database file, created (mode 0600) when missing; its "
+	                         "folder must exist. SQLite keeps PATH-wal and PATH-shm beside "
+	                         "it, so use a local file system."),
+	BC_OPTION(.name = "busy_timeout", .type = BC_OPT_DURATION, .default_value = "5s",
+	          .min = 0, .max = 600000,
+	          .description = "How long a write waits for another writer (another thread "
+	                         "or process on the same file) before failing with 503 "
+	                         "sqlite.busy."),
+	BC_OPTION(.name = "synchronous", .type = BC_OPT_ENUM, .default_value = "full",
+	          .enum_values = sqlite_sync_values,
+	          .description = "full: every start and stop is on disk before it is "
+	                         "acknowledged. normal: faster, but a power loss may forget "
+	                         "the last acknowledged ones (never corrupts the file)."),
+	BC_OPTION(.name = "pool_size", .type = BC_OPT_INT, .default_value = "4", .min = 1,
+	          .max = 64,
+	          .description = "Connections kept open. Reads (get, list) run in parallel on "
+	                         "them; writes take turns on SQLite's single write lock."),
+	BC_OPTION_END
+};
+
+static const struct bc_store_ops sqlite_ops = {
+	.struct_size = sizeof(struct bc_store_ops),
+	.create = sqlite_create,
+	.reserve = sqlite_reserve,
+	.commit = sqlite_commit,
+	.abort = sqlite_abort,
+	.get = sqlite_get,
+	.stop = sqlite_stop,
+	.list = sqlite_list,
+	.health = sqlite_health,
+	.destroy = sqlite_destroy,
+};
+
+static const struct bc_plugin sqlite_plugin = BC_PLUGIN_INIT(
+	.kind = BC_KIND_STORE, .name = "sqlite", .version = PACKAGE_VERSION,
+	.description = "stream records in one SQLite file (WAL), the embedded default",
+	.flags = BC_PLUGIN_THREAD_SAFE, .options = sqlite_options, .ops = &sqlite_ops);
+
+static const struct bc_plugin *const sqlite_plugins[] = { &sqlite_plugin, NULL };
+
+const struct bc_plugin *const *bc_plugin_entry(unsigned host_major, unsigned host_minor)
+{
+	(void)host_minor;
+	return host_major == BC_ABI_MAJOR ? sqlite_plugins : NULL;
+}

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+# libFuzzer targets for the parsers that take outside input (tests/fuzz/*.c),
+# their seed corpora (tests/fuzz/corpus/<target>/) and a short run of each
+# as a test (tests/fuzz/run-short.sh). docs/testing.md says how to run them
+# long and what they found.
+#
+# The targets need clang with libFuzzer (Debian: clang-14 and
+# libclang-rt-14-dev) and are compiled with it from the sources themselves,
+# not from the gcc-built libtool archives: libFuzzer needs its coverage
+# instrumentation in the code under test. Nothing here is part of `all`, so
+# plain `make` never needs clang; `make fuzz` builds every target, and
+# `make check` builds them first only when $(FUZZ_CC) can link a fuzzer,
+# otherwise run-short.sh reports a skip (exit 77).
+
+FUZZ_CC = clang-14
+bc_fuzz_sanitize = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+bc_fuzz_cppflags = -I$(top_srcdir)/include -I$(top_srcdir)/framework -I$(top_builddir) \
+	-DBC_PLUGIN_DIR='"$(pkglibdir)"' -DBC_SYSCONF_DIR='"$(sysconfdir)/broadcast"' \
+	-DBC_STATE_DIR='"$(localstatedir)/lib/broadcast"'
+bc_fuzz_cflags = -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(bc_fuzz_sanitize) \
+	$(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+bc_fuzz_libs = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) -ldl -lpthread
+
+# The framework files the targets reach. They go into one static archive so
+# a target links only the members it uses.
+bc_fuzz_core_sources = framework/error.c framework/util.c framework/log.c \
+	framework/yamldoc.c framework/options.c framework/params.c framework/tokens.c
+bc_fuzz_core_objects = $(bc_fuzz_core_sources:%.c=tests/fuzz/obj/%.o)
+bc_fuzz_targets = tests/fuzz/fuzz_params tests/fuzz/fuzz_config tests/fuzz/fuzz_tokens
+
+# Library code gets coverage instrumentation without libFuzzer's main().
+tests/fuzz/obj/%.o: $(srcdir)/%.c $(srcdir)/framework/bc_internal.h config.h
+	@$(MKDIR_P) $(@D)
+	$(AM_V_CC)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer-no-link \
+		-c -o $@ $<
+
+tests/fuzz/libfuzzcore.a: $(bc_fuzz_core_objects)
+	$(AM_V_AR)rm -f $@ && $(AR) rcs $@ $(bc_fuzz_core_objects)
+
+tests/fuzz/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c tests/fuzz/libfuzzcore.a
+	@$(MKDIR_P) $(@D)
+	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
+		-o $@ $< tests/fuzz/libfuzzcore.a $(bc_fuzz_libs)
+
+fuzz: $(bc_fuzz_targets)
+
+# Build the targets for `make check` when clang with libFuzzer is there; the
+# probe links an empty fuzzer, so a clang without libclang-rt is caught too.
+fuzz-if-possible:
+	@if printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ return 0; }\n' \
+	    | $(FUZZ_CC) -x c -fsanitize=fuzzer -o tests/fuzz-probe - >/dev/null 2>&1; then \
+	  rm -f tests/fuzz-probe; $(MAKE) $(AM_MAKEFLAGS) fuzz; \
+	else \
+	  rm -f tests/fuzz-probe; \
+	  echo "fuzz: $(FUZZ_CC) cannot link a libFuzzer target (apt-get install clang-14 libclang-rt-14-dev); fuzz tests will be skipped"; \
+	fi
+.PHONY: fuzz fuzz-if-possible
+
+TESTS += tests/fuzz/run-short.sh
+tests/fuzz/run-short.log: fuzz-if-possible
+
+CLEANFILES += $(bc_fuzz_targets) $(bc_fuzz_core_objects) tests/fuzz/libfuzzcore.a \
+	tests/fuzz/fuzz-*.log
+EXTRA_DIST += tests/fuzz/run-short.sh tests/fuzz/corpus \
+	$(bc_fuzz_targets:%=%.c)

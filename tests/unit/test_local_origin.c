@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_local_origin.c: Check suite for the `local` provider
+ * (providers/local/), loaded from provider_local.so through its entry symbol
+ * by the stub host, talking to its real CivetWeb listener on a free
+ * loopback port with a plain-socket HTTP client.
+ *
+ * Covers what a broadcaster and a player see: the endpoint start() mints,
+ * uploads with the right, wrong and missing token, path traversal (also
+ * percent-encoded), wrong extensions, size and quota limits (declared and
+ * chunked), content types, CORS, DELETE, stop (uploads refused, playlists
+ * ended), a restart that keeps live streams uploadable, and retention. The
+ * ffmpeg and browser tests run through the daemon (tests/integration).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "stubhost.h"
+
+#define ID_A "0a1b2c3d-0000-4000-8000-00000000000a"
+#define ID_B "0a1b2c3d-0000-4000-8000-00000000000b"
+
+static const struct bc_plugin *plugin;
+static const struct bc_provider_ops *ops;
+static char root[64];
+static int port;
+static char port_s[16];
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	p = ntohs(a.sin_port);
+	close(fd);
+	return p;
+}
+
+struct resp {
+	int status;
+	char head[4096];
+	char *body;
+	size_t body_len;
+};
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The value of header `name` in r->head (case-insensitive), or NULL. */
+static const char *resp_header(struct resp *r, const char *name, char *buf, size_t len)
+{
+	char *p = r->head;
+	size_t n = strlen(name);
+
+	while ((p = strchr(p, '\n')) != NULL) {
+		p++;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1;
+			size_t l;
+			while (*v == ' ')
+				v++;
+			l = strcspn(v, "\r\n");
+			if (l >= len)
+				l = len - 1;
+			memcpy(buf, v, l);
+			buf[l] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* One request on a fresh connection. `extra` is raw header lines. When
+ * chunked, the body goes in 1000-byte chunks with no Content-Length. */
+static void http(struct resp *r, const char *method, const char *path, const char *extra,
+                 const void *body, size_t len, int chunked)
+{
+	struct sockaddr_in a;
+	struct timeval tv = { 10, 0 };
+	char req[8192];
+	size_t cap = 1 << 20, got = 0;
+	char *buf = malloc(cap), *sep;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	memset(r, 0, sizeof(*r));
+	ck_assert_ptr_nonnull(buf);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (chunked)
+		n = snprintf(req, sizeof(req),
+		             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+		             "Transfer-Encoding: chunked\r\n%s\r\n",
+		             method, path, extra ? extra : "");
+	else
+		n = snprintf(req, sizeof(req),
+		             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+		             "Content-Length: %zu\r\n%s\r\n",
+		             method, path, len, extra ? extra : "");
+	ck_assert_int_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+	if (chunked) {
+		size_t off = 0;
+		while (off < len) {
+			size_t c = len - off < 1000 ? len - off : 1000;
+			n = snprintf(req, sizeof(req), "%zx\r\n", c);
+			if (send(fd, req, (size_t)n, MSG_NOSIGNAL) < 0 ||
+			    send(fd, (const char *)body + off, c, MSG_NOSIGNAL) < 0 ||
+			    send(fd, "\r\n", 2, MSG_NOSIGNAL) < 0)
+				break; /* the server may answer 413 and close early */
+			off += c;
+		}
+		send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+	} else if (len > 0) {
+		send(fd, body, len, MSG_NOSIGNAL); /* may fail after an early answer */
+	}
+	for (;;) {
+		ssize_t k = recv(fd, buf + got, cap - got - 1, 0);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		ck_assert_uint_lt(got, cap - 1);
+	}
+	close(fd);
+	buf[got] = '\0';
+	ck_assert_msg(sscanf(buf, "HTTP/1.%*d %d", &r->status) == 1, "no status line in: %s", buf);
+	sep = strstr(buf, "\r\n\r\n");
+	ck_assert_ptr_nonnull(sep);
+	ck_assert_uint_lt((size_t)(sep - buf), sizeof(r->head));
+	memcpy(r->head, buf, (size_t)(sep - buf));
+	r->head[sep - buf] = '\0';
+	r->body_len = got - (size_t)(sep + 4 - buf);
+	r->body = malloc(r->body_len + 1);
+	memcpy(r->body, sep + 4, r->body_len);
+	r->body[r->body_len] = '\0';
+	free(buf);
+}
+
+static int put(const char *token, const char *id, const char *name, const char *body,
+               size_t len)
+{
+	char path[256], auth[256] = "";
+	struct resp r;
+	int status;
+
+	snprintf(path, sizeof(path), "/live/%s/%s", id, name);
+	if (token != NULL)
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+	http(&r, "PUT", path, auth, body, len, 0);
+	status = r.status;
+	resp_free(&r);
+	return status;
+}
+
+static int get(const char *path, struct resp *r)
+{
+	http(r, "GET", path, NULL, NULL, 0, 0);
+	return r->status;
+}
+
+/* Number of non-hidden files in the stream's folder (-1 when missing). */
+static int count_files(const char *id)
+{
+	char dir[256];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* One provider instance with its stub host. */
+struct inst {
+	struct stubhost *sh;
+	void *p;
+};
+
+static enum bc_status inst_create(struct inst *in, const char *const *extra)
+{
+	const char *kv[40];
+	size_t n = 0, i;
+	struct bc_error err;
+	enum bc_status st;
+
+	kv[n++] = "listen";
+	kv[n++] = NULL; /* filled below */
+	kv[n++] = "root";
+	kv[n++] = root;
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		kv[n++] = extra[i];
+	kv[n] = NULL;
+	{
+		static char listen[64];
+		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+		kv[1] = listen;
+	}
+	memset(&err, 0, sizeof(err));
+	in->sh = stubhost_new("local", plugin->options, kv);
+	in->p = NULL;
+	st = ops->create(stubhost_api(), stubhost_host(in->sh), stubhost_config(in->sh), &in->p,
+	                 &err);
+	if (st != BC_OK)
+		fprintf(stderr, "create: %s: %s\n", err.code, err.message);
+	return st;
+}
+
+static void inst_destroy(struct inst *in)
+{
+	if (in->p != NULL)
+		ops->destroy(in->p);
+	stubhost_free(in->sh);
+	in->p = NULL;
+	in->sh = NULL;
+}
+
+/* Start stream `id`; copies its token into token (64 bytes). */
+static struct bc_endpoint *start_stream(struct inst *in, const char *id, char *token)
+{
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	struct bc_stream_info info;
+	struct bc_error err;
+
+	memset(&err, 0, sizeof(err));
+	stubhost_stream_info(&info, id, "", "hls", "alice", ep);
+	ck_assert_int_eq(ops->start(in->p, &info, ep, &err), BC_OK);
+	snprintf(token, 64, "%s", stubhost_ep_value(ep, "HTTP", "upload_token"));
+	return ep;
+}
+
+static void stop_stream(struct inst *in, const char *id, struct bc_endpoint *ep)
+{
+	struct bc_stream_info info;
+	struct bc_error err;
+
+	memset(&err, 0, sizeof(err));
+	stubhost_stream_info(&info, id, "", "hls", "alice", ep);
+	info.stop_ms = info.start_ms;
+	ck_assert_int_eq(ops->stop(in->p, &info, &err), BC_OK);
+}
+
+static void setup(void)
+{
+	char so[1024];
+	const char *b = getenv("BC_BUILDDIR");
+
+	snprintf(so, sizeof(so), "%s/providers/local/.libs/provider_local.so", b ? b : ".");
+	/* To run the built binary by hand against another build of the .so. */
+	if (getenv("LOCAL_PROVIDER_SO"))
+		snprintf(so, sizeof(so), "%s", getenv("LOCAL_PROVIDER_SO"));
+	plugin = stubhost_load_plugin(so, BC_KIND_PROVIDER, "local");
+	ops = plugin->ops;
+	snprintf(root, sizeof(root), "/tmp/bc-test-local-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	port = free_port();
+	snprintf(port_s, sizeof(port_s), "%d", port);
+}
+
+static void teardown(void)
+{
+	rm_rf(root);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+START_TEST(test_endpoint)
+{
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64], want[256], hash[65], path[256];
+	struct stat st;
+	FILE *f;
+	char state[512];
+	size_t n;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/live/" ID_A "/", port);
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "upload_url"), want);
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "watch_url"), want);
+	strcat(want, "index.m3u8");
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "playback_url"), want);
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "playlist"), "index.m3u8");
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "expires_in"), "129600");
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "method"), "PUT");
+	ck_assert_uint_eq(strlen(token), 43);
+	ck_assert_uint_eq(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                "0123456789-_"), 43);
+	ck_assert_uint_ne(stubhost_ep_flags(ep, "HTTP", "upload_token") & BC_EP_SECRET, 0);
+	ck_assert_uint_eq(stubhost_ep_flags(ep, "HTTP", "upload_url") & BC_EP_SECRET, 0);
+	stubhost_api()->sha256_hex(token, strlen(token), hash);
+	ck_assert_str_eq(stubhost_ep_meta(ep, "token_sha256"), hash);
+	ck_assert(!stubhost_log_contains(in.sh, token));
+
+	/* The folder keeps the hash, privately, and never the token. */
+	snprintf(path, sizeof(path), "%s/" ID_A "/.stream", root);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(state, 1, sizeof(state) - 1, f);
+	fclose(f);
+	state[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(state, hash));
+	ck_assert_ptr_null(strstr(state, token));
+
+	/* A second start of the same id is refused, the first stays. */
+	{
+		struct bc_endpoint *ep2 = stubhost_endpoint_new();
+		struct bc_stream_info info;
+		struct bc_error err;
+		memset(&err, 0, sizeof(err));
+		stubhost_stream_info(&info, ID_A, "", "hls", "alice", ep2);
+		ck_assert_int_eq(ops->start(in.p, &info, ep2, &err), BC_E_CONFLICT);
+		stubhost_endpoint_free(ep2);
+	}
+	ck_assert_int_eq(put(token, ID_A, "a.ts", "x", 1), 201);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_upload_and_play)
+{
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64], h[256];
+	static const char seg[] = "\x47 pretend this is an MPEG-TS segment";
+	static const char pl[] = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg0.ts\n";
+	struct resp r;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	ck_assert_int_eq(put(token, ID_A, "seg0.ts", seg, sizeof(seg) - 1), 201);
+	ck_assert_int_eq(put(token, ID_A, "seg0.ts", seg, sizeof(seg) - 1), 204);
+	ck_assert_int_eq(put(token, ID_A, "index.m3u8", pl, sizeof(pl) - 1), 201);
+
+	ck_assert_int_eq(get("/live/" ID_A "/seg0.ts", &r), 200);
+	ck_assert_uint_eq(r.body_len, sizeof(seg) - 1);
+	ck_assert_int_eq(memcmp(r.body, seg, r.body_len), 0);
+	ck_assert_str_eq(resp_header(&r, "Content-Type", h, sizeof(h)), "video/mp2t");
+	ck_assert_ptr_nonnull(strstr(resp_header(&r, "Cache-Control", h, sizeof(h)), "max-age"));
+	ck_assert_str_eq(resp_header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "*");
+	resp_free(&r);
+
+	ck_assert_int_eq(get("/live/" ID_A "/index.m3u8", &r), 200);
+	ck_assert_str_eq(r.body, pl);
+	ck_assert_str_eq(resp_header(&r, "Content-Type", h, sizeof(h)),
+	                 "application/vnd.apple.mpegurl");
+	ck_assert_str_eq(resp_header(&r, "Cache-Control", h, sizeof(h)), "no-cache");
+	resp_free(&r);
+
+	/* POST works like PUT (ffmpeg -method POST); chunked bodies too. */
+	{
+		char auth[128];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+		http(&r, "POST", "/live/" ID_A "/seg1.ts", auth, seg, sizeof(seg) - 1, 1);
+		ck_assert_int_eq(r.status, 201);
+		resp_free(&r);
+		ck_assert_int_eq(get("/live/" ID_A "/seg1.ts", &r), 200);
+		ck_assert_uint_eq(r.body_len, sizeof(seg) - 1);
+		resp_free(&r);
+		/* DELETE, for a broadcaster's sliding window */
+		http(&r, "DELETE", "/live/" ID_A "/seg1.ts", auth, NULL, 0, 0);
+		ck_assert_int_eq(r.status, 204);
+		resp_free(&r);
+		ck_assert_int_eq(get("/live/" ID_A "/seg1.ts", &r), 404);
+		resp_free(&r);
+		http(&r, "DELETE", "/live/" ID_A "/seg1.ts", NULL, NULL, 0, 0);
+		ck_assert_int_eq(r.status, 401);
+		resp_free(&r);
+	}
+
+	/* A CORS preflight. */
+	http(&r, "OPTIONS", "/live/" ID_A "/index.m3u8", "Origin: http://elsewhere.example\r\n",
+	     NULL, 0, 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_ptr_nonnull(strstr(resp_header(&r, "Access-Control-Allow-Headers", h, sizeof(h)),
+	                             "Range"));
+	ck_assert_str_eq(resp_header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "*");
+	resp_free(&r);
+
+	/* The player page, its script, a redirect to the folder, unknown things. */
+	ck_assert_int_eq(get("/live/" ID_A "/", &r), 200);
+	ck_assert_ptr_nonnull(strstr(resp_header(&r, "Content-Type", h, sizeof(h)), "text/html"));
+	ck_assert_ptr_nonnull(strstr(r.body, "/player/hls.light.min.js"));
+	ck_assert_ptr_nonnull(strstr(r.body, "'index.m3u8'"));
+	resp_free(&r);
+	ck_assert_int_eq(get("/player/hls.light.min.js", &r), 200);
+	ck_assert_uint_gt(r.body_len, 100000);
+	ck_assert_ptr_nonnull(strstr(r.body, "Hls"));
+	resp_free(&r);
+	ck_assert_int_eq(get("/player/hls.js-LICENSE", &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "Apache License"));
+	resp_free(&r);
+	ck_assert_int_eq(get("/live/" ID_A, &r), 301);
+	ck_assert_str_eq(resp_header(&r, "Location", h, sizeof(h)), "/live/" ID_A "/");
+	resp_free(&r);
+	ck_assert_int_eq(get("/live/" ID_B "/", &r), 404);
+	resp_free(&r);
+	ck_assert_int_eq(get("/live/" ID_A "/nothing.ts", &r), 404);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"local.not_found\""));
+	resp_free(&r);
+
+	ck_assert_uint_ge(stubhost_counter(in.sh, "local_uploads_total", NULL), 4);
+	ck_assert(!stubhost_log_contains(in.sh, token));
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_auth)
+{
+	struct inst in;
+	struct bc_endpoint *ea, *eb;
+	char ta[64], tb[64], h[128];
+	struct resp r;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	ck_assert_str_ne(ta, tb);
+
+	http(&r, "PUT", "/live/" ID_A "/x.ts", NULL, "abc", 3, 0);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_ptr_nonnull(resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
+	ck_assert_ptr_nonnull(strstr(r.body, "local.no_token"));
+	resp_free(&r);
+	ck_assert_int_eq(put("not-the-token", ID_A, "x.ts", "abc", 3), 401);
+	ck_assert_int_eq(put(tb, ID_A, "x.ts", "abc", 3), 401);   /* B's token on A */
+	ck_assert_int_eq(put(ta, ID_B, "x.ts", "abc", 3), 401);   /* A's token on B */
+	{
+		char t2[64];
+		/* one character off */
+		snprintf(t2, sizeof(t2), "%s", ta);
+		t2[10] = t2[10] == 'A' ? 'B' : 'A';
+		ck_assert_int_eq(put(t2, ID_A, "x.ts", "abc", 3), 401);
+	}
+	ck_assert_int_eq(put(ta, "0a1b2c3d-0000-4000-8000-0000000000ff", "x.ts", "abc", 3), 404);
+	ck_assert_int_eq(count_files(ID_A), 0);
+	ck_assert_int_eq(count_files(ID_B), 0);
+	ck_assert_int_eq(put(ta, ID_A, "x.ts", "abc", 3), 201);
+	ck_assert_int_eq(put(tb, ID_B, "x.ts", "abcd", 4), 201);
+	ck_assert_int_eq(get("/live/" ID_A "/x.ts", &r), 200);
+	ck_assert_str_eq(r.body, "abc");
+	resp_free(&r);
+	ck_assert(!stubhost_log_contains(in.sh, ta));
+	ck_assert(!stubhost_log_contains(in.sh, tb));
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_bad_paths)
+{
+	static const char *const bad[] = {
+		"/live/" ID_A "/../" ID_B "/x.ts",
+		"/live/" ID_A "/%2e%2e/" ID_B "/x.ts",
+		"/live/" ID_A "/%2E%2E/" ID_B "/x.ts",
+		"/live/" ID_A "/..%2f" ID_B "%2fx.ts",
+		"/live/" ID_A "/./x.ts",
+		"/live/" ID_A "/%2e/x.ts",
+		"/live/" ID_A "/..",
+		"/live/" ID_A "/.stream",
+		"/live/" ID_A "/.up-x.ts",
+		"/live/" ID_A "/a%2fb.ts",
+		"/live/" ID_A "/a\\b.ts",
+		"/live/" ID_A "/sub/x.ts",
+		"/live/../live/" ID_A "/x.ts",
+		"/live/" ID_A "/x..ts",
+		NULL
+	};
+	static const char *const bad_ext[] = { "x.sh", "x", "x.m3u8.php", "x.TS", "index.html",
+	                                       NULL };
+	struct inst in;
+	struct bc_endpoint *ea, *eb;
+	char ta[64], tb[64], auth[128], path[256];
+	struct resp r;
+	size_t i;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", ta);
+	for (i = 0; bad[i] != NULL; i++) {
+		http(&r, "PUT", bad[i], auth, "evil", 4, 0);
+		ck_assert_msg(r.status >= 400 && r.status < 500, "%s: %d", bad[i], r.status);
+		resp_free(&r);
+		http(&r, "GET", bad[i], NULL, NULL, 0, 0);
+		ck_assert_msg(r.status >= 400 && r.status < 500, "GET %s: %d", bad[i], r.status);
+		resp_free(&r);
+	}
+	for (i = 0; bad_ext[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "/live/" ID_A "/%s", bad_ext[i]);
+		http(&r, "PUT", path, auth, "evil", 4, 0);
+		ck_assert_msg(r.status == 415, "%s: %d", bad_ext[i], r.status);
+		ck_assert_ptr_nonnull(strstr(r.body, "local.bad_extension"));
+		resp_free(&r);
+	}
+	ck_assert_int_eq(count_files(ID_A), 0);
+	ck_assert_int_eq(count_files(ID_B), 0);
+	{
+		/* the state file is untouched and unreadable over HTTP */
+		char p[256];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/" ID_A "/.stream", root);
+		ck_assert_int_eq(stat(p, &st), 0);
+		ck_assert_int_eq(get("/live/" ID_A "/.stream", &r), 400);
+		resp_free(&r);
+	}
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	static const char *const extra[] = { "max_segment_bytes", "4k", "max_stream_bytes", "10k",
+	                                     NULL };
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64], auth[128];
+	char *big = calloc(1, 5000);
+	struct resp r;
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+
+	ck_assert_int_eq(put(token, ID_A, "big.ts", big, 5000), 413);
+	http(&r, "PUT", "/live/" ID_A "/big.ts", auth, big, 5000, 1);
+	ck_assert_int_eq(r.status, 413);
+	ck_assert_ptr_nonnull(strstr(r.body, "local.too_large"));
+	resp_free(&r);
+	ck_assert_int_eq(count_files(ID_A), 0);
+	{
+		/* no temporary file left either */
+		char dir[256];
+		DIR *d;
+		struct dirent *de;
+		snprintf(dir, sizeof(dir), "%s/" ID_A, root);
+		d = opendir(dir);
+		while ((de = readdir(d)) != NULL)
+			ck_assert_msg(strncmp(de->d_name, ".up-", 4) != 0, "left %s", de->d_name);
+		closedir(d);
+	}
+
+	/* 4096 is the limit itself: accepted. Then the stream quota (10k). */
+	ck_assert_int_eq(put(token, ID_A, "a.ts", big, 4096), 201);
+	ck_assert_int_eq(put(token, ID_A, "b.ts", big, 4096), 201);
+	ck_assert_int_eq(put(token, ID_A, "c.ts", big, 4096), 413);
+	ck_assert_int_eq(count_files(ID_A), 2);
+	/* replacing a file counts its new size only; deleting frees room */
+	ck_assert_int_eq(put(token, ID_A, "b.ts", big, 2000), 204);
+	ck_assert_int_eq(put(token, ID_A, "c.ts", big, 4000), 201);
+	http(&r, "DELETE", "/live/" ID_A "/a.ts", auth, NULL, 0, 0);
+	ck_assert_int_eq(r.status, 204);
+	resp_free(&r);
+	ck_assert_int_eq(put(token, ID_A, "d.ts", big, 4000), 201);
+
+	free(big);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_stop)
+{
+	static const char pl[] = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg0.ts";
+	static const char master[] = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nindex.m3u8\n";
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64];
+	struct resp r;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	ck_assert_int_eq(put(token, ID_A, "index.m3u8", pl, sizeof(pl) - 1), 201);
+	ck_assert_int_eq(put(token, ID_A, "master.m3u8", master, sizeof(master) - 1), 201);
+	ck_assert_int_eq(put(token, ID_A, "seg0.ts", "x", 1), 201);
+	stop_stream(&in, ID_A, ep);
+	stop_stream(&in, ID_A, ep); /* idempotent */
+
+	http(&r, "PUT", "/live/" ID_A "/seg1.ts", NULL, "x", 1, 0);
+	ck_assert_int_eq(r.status, 401);
+	resp_free(&r);
+	ck_assert_int_eq(put(token, ID_A, "seg1.ts", "x", 1), 403);
+	ck_assert_int_eq(count_files(ID_A), 3);
+
+	ck_assert_int_eq(get("/live/" ID_A "/index.m3u8", &r), 200);
+	ck_assert_str_eq(r.body, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg0.ts\n"
+	                         "#EXT-X-ENDLIST\n");
+	resp_free(&r);
+	ck_assert_int_eq(get("/live/" ID_A "/master.m3u8", &r), 200);
+	ck_assert_str_eq(r.body, master);
+	resp_free(&r);
+	ck_assert_int_eq(get("/live/" ID_A "/seg0.ts", &r), 200);
+	resp_free(&r);
+
+	/* A stream the instance never saw stops quietly. */
+	stop_stream(&in, ID_B, NULL);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_restart)
+{
+	struct inst in;
+	struct bc_endpoint *ea, *eb;
+	char ta[64], tb[64];
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "x", 1), 201);
+	stop_stream(&in, ID_B, eb);
+	inst_destroy(&in);
+
+	/* A new instance on the same root, as after a daemon restart. */
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ck_assert(stubhost_log_contains(in.sh, "recovered 1 live and 1 stopped"));
+	ck_assert_int_eq(put(ta, ID_A, "seg1.ts", "x", 1), 201);
+	ck_assert_int_eq(put(tb, ID_B, "seg1.ts", "x", 1), 403);
+	ck_assert_int_eq(put(tb, ID_A, "seg1.ts", "x", 1), 401);
+	stop_stream(&in, ID_A, ea);
+	ck_assert_int_eq(put(ta, ID_A, "seg2.ts", "x", 1), 403);
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_retention)
+{
+	static const char *const extra[] = { "retention", "1s", NULL };
+	struct inst in;
+	struct bc_endpoint *ea, *eb;
+	char ta[64], tb[64], dir[256];
+	struct resp r;
+	struct stat st;
+	int i;
+
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "x", 1), 201);
+	ck_assert_int_eq(put(tb, ID_B, "seg0.ts", "x", 1), 201);
+	stop_stream(&in, ID_A, ea);
+	ck_assert_int_eq(get("/live/" ID_A "/seg0.ts", &r), 200);
+	resp_free(&r);
+	snprintf(dir, sizeof(dir), "%s/" ID_A, root);
+	for (i = 0; i < 50 && stat(dir, &st) == 0; i++)
+		usleep(100000);
+	ck_assert_int_ne(stat(dir, &st), 0);
+	ck_assert_int_eq(get("/live/" ID_A "/seg0.ts", &r), 404);
+	resp_free(&r);
+	/* the live stream is untouched */
+	ck_assert_int_eq(get("/live/" ID_B "/seg0.ts", &r), 200);
+	resp_free(&r);
+	ck_assert(stubhost_log_contains(in.sh, "retention over"));
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	struct inst a, b;
+	static const char *const wild[] = { "public_url", "http://media.example:9/", NULL };
+	static const char *const badpl[] = { "playlist", "../x.m3u8", NULL };
+	struct bc_endpoint *ep;
+	char token[64];
+
+	/* the port is taken */
+	ck_assert_int_eq(inst_create(&a, NULL), BC_OK);
+	ck_assert_int_eq(inst_create(&b, NULL), BC_E_UNAVAILABLE);
+	ck_assert_ptr_null(b.p);
+	inst_destroy(&b);
+	inst_destroy(&a);
+
+	ck_assert_int_eq(inst_create(&a, badpl), BC_E_INVALID);
+	inst_destroy(&a);
+
+	/* public_url replaces the derived base, without its trailing slash */
+	ck_assert_int_eq(inst_create(&a, wild), BC_OK);
+	ep = start_stream(&a, ID_A, token);
+	ck_assert_str_eq(stubhost_ep_value(ep, "HTTP", "upload_url"),
+	                 "http://media.example:9/live/" ID_A "/");
+	stubhost_endpoint_free(ep);
+	inst_destroy(&a);
+}
+END_TEST
+
+static Suite *local_suite(void)
+{
+	Suite *s = suite_create("local_origin");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_endpoint);
+	tcase_add_test(tc, test_upload_and_play);
+	tcase_add_test(tc, test_auth);
+	tcase_add_test(tc, test_bad_paths);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_stop);
+	tcase_add_test(tc, test_restart);
+	tcase_add_test(tc, test_retention);
+	tcase_add_test(tc, test_config_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(local_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_s3_policy.c: Check suite of providers/s3/s3_policy.c, and of the real
+ * provider_s3.so (through the stub host) against the STS double.
+ *
+ * TCase "policy": path templates (placeholders, every refusal), the policy
+ * JSON statement by statement (parsed back with jansson), STS names.
+ * TCase "provider": loads provider_s3.so by its entry symbol, creates
+ * instances from key/value options, and starts streams against
+ * tests/integration/sts_double.py (python3 + python3-botocore), run as a
+ * child process on a free loopback port. The double verifies each request's
+ * SigV4 signature with botocore and records the call as JSON lines, which
+ * the tests read back: Name, DurationSeconds, Policy, RoleSessionName.
+ * Failure modes (wrong secret, throttling, 5xx, garbage, hang, nobody
+ * listening) are checked for their status and dotted code, and every log
+ * line for the absence of secrets.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "s3_policy.h"
+#include "stubhost.h"
+
+#define BASE_KEY "AKIDBASEEXAMPLE0001"
+#define BASE_SECRET "base/Secret+Key0123456789abcdefEXAMPLE00"
+
+/* ---- policy ---------------------------------------------------------------- */
+
+static const struct s3_policy_vars vars = { "alice", "6f1c3d52-0000-4000-8000-00000000abcd",
+                                            "my show", "hls" };
+
+static int expand(const char *tmpl, const struct s3_policy_vars *v, char *out, char *why)
+{
+	return s3_policy_expand_path(tmpl, v, out, S3_POLICY_PATH_MAX + 1, why, 256);
+}
+
+START_TEST(test_expand_ok)
+{
+	char out[S3_POLICY_PATH_MAX + 1], why[256];
+	ck_assert_int_eq(expand("{owner}/{stream_id}/", &vars, out, why), 0);
+	ck_assert_str_eq(out, "alice/6f1c3d52-0000-4000-8000-00000000abcd/");
+	ck_assert_int_eq(expand("{owner_id}/{stream_id}/", &vars, out, why), 0);
+	ck_assert_str_eq(out, "alice/6f1c3d52-0000-4000-8000-00000000abcd/");
+	ck_assert_int_eq(expand("live/{type}/{name}/{stream_id}/", &vars, out, why), 0);
+	ck_assert_str_eq(out, "live/hls/my show/6f1c3d52-0000-4000-8000-00000000abcd/");
+	ck_assert_int_eq(expand("streams/", &vars, out, why), 0);
+	ck_assert_str_eq(out, "streams/");
+}
+END_TEST
+
+START_TEST(test_expand_refused)
+{
+	char out[S3_POLICY_PATH_MAX + 1], why[256], big[700];
+	struct s3_policy_vars v = vars;
+	ck_assert_int_eq(expand("{owner}/{nope}/", &vars, out, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "unknown placeholder"));
+	ck_assert_int_eq(expand("{owner/", &vars, out, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "unclosed"));
+	ck_assert_int_eq(expand("/{owner}/", &vars, out, why), -1);
+	ck_assert_int_eq(expand("", &vars, out, why), -1);
+	ck_assert_int_eq(expand("{name}", &(struct s3_policy_vars){ "a", "b", "", "c" }, out, why),
+	                 -1);
+	const char *bad_names[] = { "..", "a/../b", "*", "x?", "${aws:username}", "a\nb", "\x7f",
+	                            NULL };
+	for (int i = 0; bad_names[i] != NULL; i++) {
+		v.name = bad_names[i];
+		ck_assert_msg(expand("{owner}/{name}/", &v, out, why) == -1, "accepted name %s",
+		              bad_names[i]);
+	}
+	v = vars;
+	v.owner = "/root";
+	ck_assert_int_eq(expand("{owner}/{stream_id}/", &v, out, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "starts with '/'"));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	v = vars;
+	v.name = big;
+	ck_assert_int_eq(expand("{name}/", &v, out, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "too long"));
+}
+END_TEST
+
+/* The policy grants exactly two statements; check each member. */
+START_TEST(test_policy_json)
+{
+	char *text = s3_policy_json("my-bucket", "alice/6f1c/");
+	json_error_t je;
+	ck_assert_ptr_nonnull(text);
+	json_t *doc = json_loads(text, 0, &je);
+	ck_assert_msg(doc != NULL, "not JSON: %s", text);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "Version")), "2012-10-17");
+	json_t *sts = json_object_get(doc, "Statement");
+	ck_assert_int_eq(json_array_size(sts), 2);
+	ck_assert_int_eq(json_object_size(doc), 2);
+
+	json_t *s0 = json_array_get(sts, 0), *s1 = json_array_get(sts, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "Effect")), "Allow");
+	json_t *a0 = json_object_get(s0, "Action");
+	const char *want0[] = { "s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload",
+	                        "s3:ListMultipartUploadParts" };
+	ck_assert_int_eq(json_array_size(a0), 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_str_eq(json_string_value(json_array_get(a0, i)), want0[i]);
+	json_t *r0 = json_object_get(s0, "Resource");
+	ck_assert_int_eq(json_array_size(r0), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(r0, 0)), "arn:aws:s3:::my-bucket/alice/6f1c/*");
+	ck_assert_ptr_null(json_object_get(s0, "Condition"));
+
+	ck_assert_str_eq(json_string_value(json_object_get(s1, "Effect")), "Allow");
+	json_t *a1 = json_object_get(s1, "Action");
+	ck_assert_int_eq(json_array_size(a1), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(a1, 0)), "s3:ListBucket");
+	json_t *r1 = json_object_get(s1, "Resource");
+	ck_assert_int_eq(json_array_size(r1), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(r1, 0)), "arn:aws:s3:::my-bucket");
+	json_t *pfx = json_object_get(json_object_get(json_object_get(s1, "Condition"),
+	                                              "StringLike"), "s3:prefix");
+	ck_assert_int_eq(json_array_size(pfx), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(pfx, 0)), "alice/6f1c/*");
+	ck_assert_int_eq(json_object_size(json_object_get(s1, "Condition")), 1);
+	json_decref(doc);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_sts_names)
+{
+	char out[65];
+	ck_assert_str_eq(s3_policy_sts_name("uid:1000", 32, out), "uid_1000");
+	ck_assert_str_eq(s3_policy_sts_name("alice@example.com", 32, out), "alice@example.com");
+	ck_assert_str_eq(s3_policy_sts_name("a", 32, out), "a_");
+	ck_assert_str_eq(s3_policy_sts_name("", 32, out), "__");
+	ck_assert_str_eq(s3_policy_sts_name("0123456789abcdef0123456789ABCDEF-tail", 32, out),
+	                 "0123456789abcdef0123456789ABCDEF");
+	ck_assert_str_eq(s3_policy_sts_name("j\xc3\xa9r\xc3\xb4me m", 32, out), "j__r__me_m");
+	ck_assert_str_eq(s3_policy_sts_name("a+b=c,d.e-f_g", 32, out), "a+b=c,d.e-f_g");
+}
+END_TEST
+
+/* ---- the provider against the double ----------------------------------------- */
+
+static const struct bc_plugin *plugin;
+static const struct bc_provider_ops *ops;
+static char tmpdir[64], record_path[128], url[64];
+static pid_t double_pid = -1;
+
+static void double_start(const char *const *extra)
+{
+	char port_file[128], script[1024];
+	const char *src = getenv("BC_SRCDIR");
+	const char *argv[32];
+	int n = 0;
+
+	snprintf(script, sizeof(script), "%s/tests/integration/sts_double.py", src ? src : ".");
+	snprintf(port_file, sizeof(port_file), "%s/port", tmpdir);
+	snprintf(record_path, sizeof(record_path), "%s/records.jsonl", tmpdir);
+	unlink(port_file);
+	unlink(record_path);
+	argv[n++] = "python3";
+	argv[n++] = script;
+	argv[n++] = "--key";
+	argv[n++] = BASE_KEY ":" BASE_SECRET;
+	argv[n++] = "--port-file";
+	argv[n++] = port_file;
+	argv[n++] = "--record";
+	argv[n++] = record_path;
+	argv[n++] = "--lifetime";
+	argv[n++] = "60";
+	for (int i = 0; extra != NULL && extra[i] != NULL; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	double_pid = fork();
+	ck_assert_int_ge(double_pid, 0);
+	if (double_pid == 0) {
+		execvp("python3", (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) { /* 10 s */
+		FILE *f = fopen(port_file, "r");
+		int port = 0;
+		if (f != NULL) {
+			int got = fscanf(f, "%d", &port);
+			fclose(f);
+			if (got == 1 && port > 0) {
+				snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+				return;
+			}
+		}
+		int status;
+		ck_assert_msg(waitpid(double_pid, &status, WNOHANG) == 0,
+		              "sts_double.py exited (is python3-botocore installed?)");
+		usleep(50000);
+	}
+	ck_abort_msg("sts_double.py did not start");
+}
+
+static void double_stop(void)
+{
+	if (double_pid > 0) {
+		kill(double_pid, SIGTERM);
+		waitpid(double_pid, NULL, 0);
+		double_pid = -1;
+	}
+}
+
+/* The double's records, a JSON array (new reference). */
+static json_t *double_records(void)
+{
+	json_t *all = json_array();
+	FILE *f = fopen(record_path, "r");
+	char line[65536];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		json_error_t je;
+		json_t *r = json_loads(line, 0, &je);
+		ck_assert_msg(r != NULL, "bad record line: %s", je.text);
+		json_array_append_new(all, r);
+	}
+	if (f != NULL)
+		fclose(f);
+	return all;
+}
+
+static const char *rec_param(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(rec, "params"), key));
+}
+
+struct inst {
+	struct stubhost *sh;
+	void *p;
+	struct bc_error err;
+};
+
+/* Create an instance pointing at the double; kv adds or overrides options. */
+static enum bc_status inst_create(struct inst *in, const char *const *kv_extra)
+{
+	const char *defaults[] = { "bucket", "stream-bucket", "access_key_id", BASE_KEY,
+		                   "secret_access_key", BASE_SECRET, "sts_endpoint", url, NULL };
+	const char *kv[48];
+	size_t n = 0;
+	for (size_t i = 0; kv_extra != NULL && kv_extra[i] != NULL; i++)
+		kv[n++] = kv_extra[i];
+	/* The stub host reads the first value of a key: defaults go after. */
+	for (size_t d = 0; defaults[d] != NULL; d += 2) {
+		int given = 0;
+		for (size_t i = 0; kv_extra != NULL && kv_extra[i] != NULL; i += 2)
+			given |= strcmp(kv_extra[i], defaults[d]) == 0;
+		if (!given) {
+			kv[n++] = defaults[d];
+			kv[n++] = defaults[d + 1];
+		}
+	}
+	kv[n] = NULL;
+	memset(&in->err, 0, sizeof(in->err));
+	in->p = NULL;
+	in->sh = stubhost_new("s3-test", plugin->options, kv);
+	return ops->create(stubhost_api(), stubhost_host(in->sh), stubhost_config(in->sh), &in->p,
+	                   &in->err);
+}
+
+static void inst_destroy(struct inst *in)
+{
+	if (in->p != NULL)
+		ops->destroy(in->p);
+	stubhost_free(in->sh);
+	memset(in, 0, sizeof(*in));
+}
+
+static enum bc_status inst_start(struct inst *in, const char *id, const char *owner,
+                                 struct bc_endpoint *ep)
+{
+	struct bc_stream_info info;
+	stubhost_stream_info(&info, id, "", "hls", owner, ep);
+	memset(&in->err, 0, sizeof(in->err));
+	return ops->start(in->p, &info, ep, &in->err);
+}
+
+#define ID1 "0b7e4f5a-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
+
+static void setup(void)
+{
+	char so[1024];
+	const char *b = getenv("BC_BUILDDIR");
+	snprintf(so, sizeof(so), "%s/providers/s3/.libs/provider_s3.so", b ? b : ".");
+	plugin = stubhost_load_plugin(so, BC_KIND_PROVIDER, "s3");
+	ops = plugin->ops;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bc-test-s3-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	double_stop();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void assert_no_secrets(struct inst *in, struct bc_endpoint *ep)
+{
+	ck_assert(!stubhost_log_contains(in->sh, BASE_SECRET));
+	if (ep != NULL) {
+		const char *s = stubhost_ep_value(ep, "S3", "aws_secret_access_key");
+		const char *t = stubhost_ep_value(ep, "S3", "aws_session_token");
+		ck_assert(s == NULL || !stubhost_log_contains(in->sh, s));
+		ck_assert(t == NULL || !stubhost_log_contains(in->sh, t));
+	}
+}
+
+START_TEST(test_federation_start_stop)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	const char *owner = "a-very-long-owner-name-that-is-over-32@example.com";
+	double_start(NULL);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "3600s", NULL }), BC_OK);
+	ck_assert_msg(inst_start(&in, ID1, owner, ep) == BC_OK, "%s: %s", in.err.code,
+	              in.err.message);
+
+	json_t *recs = double_records();
+	ck_assert_int_eq(json_array_size(recs), 1);
+	json_t *r = json_array_get(recs, 0);
+	ck_assert(json_is_true(json_object_get(r, "verified")));
+	ck_assert_str_eq(rec_param(r, "Action"), "GetFederationToken");
+	ck_assert_str_eq(rec_param(r, "Version"), "2011-06-15");
+	ck_assert_str_eq(rec_param(r, "Name"), "a-very-long-owner-name-that-is-o");
+	ck_assert_str_eq(rec_param(r, "DurationSeconds"), "3600");
+	json_t *pol = json_object_get(r, "policy");
+	json_t *res = json_object_get(json_array_get(json_object_get(pol, "Statement"), 0),
+	                              "Resource");
+	char want[256];
+	snprintf(want, sizeof(want), "arn:aws:s3:::stream-bucket/%s/%s/*", owner, ID1);
+	ck_assert_str_eq(json_string_value(json_array_get(res, 0)), want);
+
+	/* The endpoint: the seed's fields, the double's credentials. */
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "aws_access_key_id"),
+	                 json_string_value(json_object_get(r, "minted_access_key_id")));
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "aws_secret_access_key"),
+	                 json_string_value(json_object_get(r, "minted_secret")));
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "aws_session_token"),
+	                 json_string_value(json_object_get(r, "minted_token")));
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "aws_expiration"), "3600.0");
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_name"), "stream-bucket");
+	snprintf(want, sizeof(want), "%s/%s/", owner, ID1);
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_path"), want);
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_region"), "us-west-1");
+	ck_assert_uint_ne(stubhost_ep_flags(ep, "S3", "aws_secret_access_key") & BC_EP_SECRET, 0);
+	ck_assert_uint_ne(stubhost_ep_flags(ep, "S3", "aws_session_token") & BC_EP_SECRET, 0);
+	ck_assert_uint_eq(stubhost_ep_flags(ep, "S3", "aws_access_key_id") & BC_EP_SECRET, 0);
+	ck_assert_str_eq(stubhost_ep_meta(ep, "s3_path"), want);
+	ck_assert_uint_eq(stubhost_counter(in.sh, "s3_sts_requests_total", "result=\"ok\""), 1);
+
+	/* A second start reuses the pooled connection and the cached key. */
+	struct bc_endpoint *ep2 = stubhost_endpoint_new();
+	ck_assert_int_eq(inst_start(&in, "1b7e4f5a-1c2d-4e3f-8a9b-0c1d2e3f4a5b", "uid:1000", ep2),
+	                 BC_OK);
+	json_decref(recs);
+	recs = double_records();
+	ck_assert_str_eq(rec_param(json_array_get(recs, 1), "Name"), "uid_1000");
+
+	/* Stop: nothing to revoke, an info line, BC_OK, idempotent. */
+	struct bc_stream_info info;
+	stubhost_stream_info(&info, ID1, "", "hls", owner, ep);
+	ck_assert_int_eq(ops->stop(in.p, &info, &in.err), BC_OK);
+	ck_assert_int_eq(ops->stop(in.p, &info, &in.err), BC_OK);
+	ck_assert(stubhost_log_contains(in.sh, "cannot be revoked"));
+	ck_assert_int_eq(ops->health(in.p, &in.err), BC_OK);
+	assert_no_secrets(&in, ep);
+	assert_no_secrets(&in, ep2);
+	json_decref(recs);
+	stubhost_endpoint_free(ep);
+	stubhost_endpoint_free(ep2);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_assume_role)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	double_start(NULL);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){
+		"credentials", "assume-role", "role_arn", "arn:aws:iam::123456789012:role/uploader",
+		"external_id", "ext-42", "duration", "1h", "path", "live/{type}/{stream_id}/",
+		"region", "eu-west-3", NULL }), BC_OK);
+	ck_assert_msg(inst_start(&in, ID1, "uid:1000", ep) == BC_OK, "%s: %s", in.err.code,
+	              in.err.message);
+	json_t *recs = double_records();
+	json_t *r = json_array_get(recs, 0);
+	ck_assert(json_is_true(json_object_get(r, "verified")));
+	ck_assert_str_eq(rec_param(r, "Action"), "AssumeRole");
+	ck_assert_str_eq(rec_param(r, "RoleArn"), "arn:aws:iam::123456789012:role/uploader");
+	ck_assert_str_eq(rec_param(r, "RoleSessionName"), "uid_1000." ID1);
+	ck_assert_str_eq(rec_param(r, "ExternalId"), "ext-42");
+	ck_assert_str_eq(rec_param(r, "DurationSeconds"), "3600");
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_path"), "live/hls/" ID1 "/");
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_region"), "eu-west-3");
+	assert_no_secrets(&in, ep);
+	json_decref(recs);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_create_errors)
+{
+	struct inst in;
+	snprintf(url, sizeof(url), "http://127.0.0.1:9");
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role", NULL }),
+	                 BC_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(in.err.message, "role_arn"));
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "37h", NULL }),
+	                 BC_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(in.err.message, "129600"));
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "10m", NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role",
+	                                                    "role_arn", "arn:aws:iam::1:role/r",
+	                                                    "duration", "13h", NULL }),
+	                 BC_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(in.err.message, "43200"));
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "path", "{owner}/{id}/", NULL }),
+	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "sts_endpoint", "ftp://x/", NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "ca_file", "/nonexistent.pem", NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "role_arn", "arn:aws:iam::1:role/r",
+	                                                    NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* Start one stream against a double in `mode`; check status and code. */
+static void start_fails(const char *const *double_args, const char *const *kv,
+                        enum bc_status want, const char *want_code, int64_t max_ms)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	if (double_args != NULL)
+		double_start(double_args);
+	ck_assert_int_eq(inst_create(&in, kv), BC_OK);
+	int64_t t0 = stubhost_api()->monotonic_ms();
+	enum bc_status st = inst_start(&in, ID1, "alice", ep);
+	int64_t took = stubhost_api()->monotonic_ms() - t0;
+	ck_assert_msg(st == want && strcmp(in.err.code, want_code) == 0,
+	              "got %d %s (%s), want %d %s", st, in.err.code, in.err.message, want, want_code);
+	ck_assert_msg(took <= max_ms, "took %lld ms, more than %lld", (long long)took,
+	              (long long)max_ms);
+	ck_assert_ptr_null(stubhost_ep_value(ep, "S3", "aws_access_key_id"));
+	assert_no_secrets(&in, NULL);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+
+START_TEST(test_wrong_secret)
+{
+	double_start(NULL);
+	start_fails(NULL, (const char *[]){ "secret_access_key", "not-the-secret", NULL },
+	            BC_E_UPSTREAM, "s3.sts_denied", 5000);
+	json_t *recs = double_records();
+	ck_assert_int_eq(json_array_size(recs), 1); /* not retried */
+	ck_assert(json_is_false(json_object_get(json_array_get(recs, 0), "verified")));
+	json_decref(recs);
+}
+END_TEST
+
+START_TEST(test_throttled)
+{
+	start_fails((const char *[]){ "--mode", "throttle", NULL },
+	            (const char *[]){ "retries", "2", NULL }, BC_E_UNAVAILABLE, "s3.sts_throttled",
+	            5000);
+	json_t *recs = double_records();
+	ck_assert_int_eq(json_array_size(recs), 3); /* 1 + 2 retries */
+	json_decref(recs);
+}
+END_TEST
+
+START_TEST(test_throttled_then_ok)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	double_start((const char *[]){ "--mode", "throttle", "--count", "1", NULL });
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ck_assert_int_eq(inst_start(&in, ID1, "alice", ep), BC_OK);
+	ck_assert_uint_eq(stubhost_counter(in.sh, "s3_sts_requests_total", "result=\"throttled\""),
+	                  1);
+	ck_assert_uint_eq(stubhost_counter(in.sh, "s3_sts_requests_total", "result=\"ok\""), 1);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+START_TEST(test_server_error)
+{
+	start_fails((const char *[]){ "--mode", "error", NULL },
+	            (const char *[]){ "retries", "1", NULL }, BC_E_UPSTREAM, "s3.sts_error", 5000);
+}
+END_TEST
+
+START_TEST(test_bad_xml)
+{
+	start_fails((const char *[]){ "--mode", "badxml", NULL }, NULL, BC_E_UPSTREAM,
+	            "s3.sts_bad_response", 5000);
+}
+END_TEST
+
+START_TEST(test_hang)
+{
+	start_fails((const char *[]){ "--mode", "hang", "--hang-seconds", "20", NULL },
+	            (const char *[]){ "request_timeout", "1s", NULL }, BC_E_TIMEOUT,
+	            "s3.sts_timeout", 2500);
+}
+END_TEST
+
+START_TEST(test_unreachable)
+{
+	/* Port 9 (discard) on loopback: nothing listens in a test sandbox. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:9");
+	start_fails(NULL, NULL, BC_E_UNAVAILABLE, "s3.sts_unreachable", 5000);
+}
+END_TEST
+
+START_TEST(test_bad_stream_name)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	struct bc_stream_info info;
+	double_start(NULL);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "path", "{name}/{stream_id}/", NULL }),
+	                 BC_OK);
+	stubhost_stream_info(&info, ID1, "../other", "hls", "alice", ep);
+	ck_assert_int_eq(ops->start(in.p, &info, ep, &in.err), BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_path");
+	json_t *recs = double_records();
+	ck_assert_int_eq(json_array_size(recs), 0); /* STS never asked */
+	json_decref(recs);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("s3_policy");
+	TCase *tc = tcase_create("policy");
+	tcase_add_test(tc, test_expand_ok);
+	tcase_add_test(tc, test_expand_refused);
+	tcase_add_test(tc, test_policy_json);
+	tcase_add_test(tc, test_sts_names);
+	suite_add_tcase(su, tc);
+	tc = tcase_create("provider");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_federation_start_stop);
+	tcase_add_test(tc, test_assume_role);
+	tcase_add_test(tc, test_create_errors);
+	tcase_add_test(tc, test_wrong_secret);
+	tcase_add_test(tc, test_throttled);
+	tcase_add_test(tc, test_throttled_then_ok);
+	tcase_add_test(tc, test_server_error);
+	tcase_add_test(tc, test_bad_xml);
+	tcase_add_test(tc, test_hang);
+	tcase_add_test(tc, test_unreachable);
+	tcase_add_test(tc, test_bad_stream_name);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

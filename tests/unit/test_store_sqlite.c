@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_store_sqlite.c: Check tests of the `sqlite` store
+ * (stores/sqlite/), loaded from store_sqlite.so through its entry symbol by
+ * the stub host. Runs the store conformance suite
+ * (tests/support/store_conformance.h) on a new file in a temp folder per
+ * test, then what only SQLite has: the schema version in user_version, a
+ * file from a newer version refused, WAL mode, file mode 0600, the error
+ * for a missing folder, a file that is not a database, and a write lock
+ * held by another process turning into 503 sqlite.busy, and two instances
+ * on one file (two daemons) racing to stop the same streams.
+ *
+ * The .so is found at $SQLITE_STORE_SO, else the build tree's path baked
+ * in by stores/sqlite/local.mk.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store_conformance.h"
+#include "stubhost.h"
+#include "../../stores/sqlite/sqlite_schema.h"
+
+#ifndef BC_STORE_SQLITE_SO
+#define BC_STORE_SQLITE_SO "stores/sqlite/.libs/store_sqlite.so"
+#endif
+
+struct sqlite_fx {
+	char dir[256];
+	char path[320];
+	const char *kv[8];
+};
+
+static struct sqlite_fx fx_state;
+
+static const char *so_path(void)
+{
+	const char *env = getenv("SQLITE_STORE_SO");
+	return env != NULL && env[0] != '\0' ? env : BC_STORE_SQLITE_SO;
+}
+
+static void fx_cleanup(void *arg)
+{
+	struct sqlite_fx *f = arg;
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[400];
+
+	if (f->dir[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	f->dir[0] = '\0';
+}
+
+static const char *const *fx_same(void *arg)
+{
+	struct sqlite_fx *f = arg;
+	f->kv[0] = "path";
+	f->kv[1] = f->path;
+	f->kv[2] = NULL;
+	return f->kv;
+}
+
+static const char *const *fx_fresh(void *arg)
+{
+	struct sqlite_fx *f = arg;
+	const char *tmp = getenv("TMPDIR");
+
+	fx_cleanup(f);
+	snprintf(f->dir, sizeof f->dir, "%s/bc-sqlite-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/streams.db", f->dir);
+	return fx_same(f);
+}
+
+static const struct store_fixture sqlite_fixture = {
+	.plugin_name = "sqlite",
+	.fresh_config = fx_fresh,
+	.same_config = fx_same,
+	.cleanup = fx_cleanup,
+	.arg = &fx_state,
+};
+
+/* ---- helpers for the SQLite-only tests ------------------------------------ */
+
+struct one {
+	const struct bc_plugin *plugin;
+	const struct bc_store_ops *ops;
+	struct stubhost *sh;
+	void *inst;
+	struct bc_error err;
+};
+
+/* Create a store on kv; returns create()'s status (err in o->err). */
+static enum bc_status one_open(struct one *o, const char *const *kv)
+{
+	enum bc_status st;
+
+	memset(o, 0, sizeof *o);
+	o->plugin = stubhost_load_plugin(so_path(), BC_KIND_STORE, "sqlite");
+	o->ops = o->plugin->ops;
+	o->sh = stubhost_new("sqlite", o->plugin->options, kv);
+	st = o->ops->create(stubhost_api(), stubhost_host(o->sh), stubhost_config(o->sh),
+	                    &o->inst, &o->err);
+	if (st != BC_OK)
+		o->inst = NULL;
+	return st;
+}
+
+static void one_close(struct one *o)
+{
+	if (o->inst != NULL)
+		o->ops->destroy(o->inst);
+	stubhost_free(o->sh);
+	memset(o, 0, sizeof *o);
+}
+
+static void one_start(struct one *o, const char *id)
+{
+	struct bc_record r;
+	memset(&r, 0, sizeof r);
+	r.struct_size = sizeof r;
+	r.id = id;
+	r.name = "n";
+	r.type = "hls";
+	r.provider = "p";
+	r.owner = "o";
+	r.state = BC_STATE_PENDING;
+	r.start_ms = 1;
+	r.meta = "{}";
+	ck_assert_int_eq(o->ops->reserve(o->inst, &r, &o->err), BC_OK);
+	ck_assert_int_eq(o->ops->commit(o->inst, id, "{}", &o->err), BC_OK);
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	return db;
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void raw_text(sqlite3 *db, const char *sql, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* ---- SQLite-only tests -------------------------------------------------------- */
+
+START_TEST(test_schema_version_and_wal)
+{
+	struct one o;
+	sqlite3 *db;
+	char mode[32];
+
+	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
+	ck_assert(stubhost_log_contains(o.sh, "schema migrated from version 0 to 1"));
+	one_close(&o);
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), SQLITE_SCHEMA_VERSION);
+	raw_text(db, "PRAGMA journal_mode", mode, sizeof mode);
+	ck_assert_str_eq(mode, "wal");
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	                             "AND name IN ('streams_by_start', 'streams_by_owner', "
+	                             "'streams_by_state')"),
+	                 3);
+	sqlite3_close(db);
+	/* Reopening a current file migrates nothing. */
+	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_OK);
+	ck_assert(!stubhost_log_contains(o.sh, "migrated"));
+	one_close(&o);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_schema_too_new)
+{
+	struct one o;
+	sqlite3 *db;
+	char sql[64], want[64];
+
+	fx_fresh(&fx_state);
+	db = raw_open(fx_state.path);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SQLITE_SCHEMA_VERSION + 1);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_E_UNSUPPORTED);
+	ck_assert_str_eq(o.err.code, "sqlite.schema_too_new");
+	snprintf(want, sizeof want, "schema version %d", SQLITE_SCHEMA_VERSION + 1);
+	ck_assert_msg(strstr(o.err.message, want) != NULL, "%s", o.err.message);
+	ck_assert_ptr_nonnull(strstr(o.err.message, fx_state.path));
+	one_close(&o);
+	/* Refused, not touched. */
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), SQLITE_SCHEMA_VERSION + 1);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master"), 0);
+	sqlite3_close(db);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_file_mode)
+{
+	struct one o;
+	struct stat sb;
+	char wal[400];
+	mode_t old = umask(022);
+
+	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
+	one_start(&o, "0a1b2c3d-0000-4000-8000-000000000001");
+	ck_assert_int_eq(stat(fx_state.path, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 0777, 0600);
+	/* The WAL holds the same records: it must be as private. */
+	snprintf(wal, sizeof wal, "%s-wal", fx_state.path);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 0777, 0600);
+	one_close(&o);
+	umask(old);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_loose_mode_warns)
+{
+	struct one o;
+
+	fx_fresh(&fx_state);
+	fclose(fopen(fx_state.path, "w"));
+	ck_assert_int_eq(chmod(fx_state.path, 0644), 0);
+	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_OK);
+	ck_assert(stubhost_log_contains(o.sh, "chmod 600"));
+	one_close(&o);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_missing_folder)
+{
+	struct one o;
+	char path[600], dir[400];
+	const char *kv[3];
+
+	fx_fresh(&fx_state);
+	snprintf(dir, sizeof dir, "%s/no/such", fx_state.dir);
+	snprintf(path, sizeof path, "%s/streams.db", dir);
+	kv[0] = "path";
+	kv[1] = path;
+	kv[2] = NULL;
+	ck_assert_int_eq(one_open(&o, kv), BC_E_INVALID);
+	ck_assert_str_eq(o.err.code, "sqlite.no_directory");
+	ck_assert_msg(strstr(o.err.message, dir) != NULL, "%s", o.err.message);
+	ck_assert_ptr_nonnull(strstr(o.err.message, "mkdir -p"));
+	one_close(&o);
+	ck_assert_int_ne(access(dir, F_OK), 0); /* and it created nothing */
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_not_a_database)
+{
+	struct one o;
+	FILE *f;
+
+	fx_fresh(&fx_state);
+	f = fopen(fx_state.path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", f);
+	fclose(f);
+	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_E_UNAVAILABLE);
+	ck_assert_str_eq(o.err.code, "sqlite.corrupt");
+	ck_assert_ptr_nonnull(strstr(o.err.message, fx_state.path));
+	one_close(&o);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_memory_path_refused)
+{
+	static const char *const kv[] = { "path", ":memory:", NULL };
+	struct one o;
+
+	ck_assert_int_eq(one_open(&o, kv), BC_E_INVALID);
+	ck_assert_str_eq(o.err.code, "sqlite.bad_path");
+	one_close(&o);
+}
+END_TEST
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(test_busy)
+{
+	struct one o;
+	const char *kv[5];
+	sqlite3 *db;
+	struct bc_record r;
+	int64_t t0;
+
+	fx_fresh(&fx_state);
+	kv[0] = "path";
+	kv[1] = fx_state.path;
+	kv[2] = "busy_timeout";
+	kv[3] = "300ms";
+	kv[4] = NULL;
+	ck_assert_int_eq(one_open(&o, kv), BC_OK);
+	/* Another writer (as another process would) holds the write lock. */
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	memset(&r, 0, sizeof r);
+	r.struct_size = sizeof r;
+	r.id = "0a1b2c3d-0000-4000-8000-000000000002";
+	r.name = r.type = r.provider = r.owner = "";
+	r.meta = "{}";
+	t0 = now_ms();
+	ck_assert_int_eq(o.ops->reserve(o.inst, &r, &o.err), BC_E_UNAVAILABLE);
+	ck_assert_int_ge(now_ms() - t0, 250);
+	ck_assert_int_lt(now_ms() - t0, 5000);
+	ck_assert_str_eq(o.err.code, "sqlite.busy");
+	ck_assert_int_eq(o.ops->health(o.inst, &o.err), BC_E_UNAVAILABLE);
+	ck_assert_str_eq(o.err.code, "sqlite.busy");
+	/* Readers are not blocked by a writer in WAL mode. */
+	{
+		struct bc_record_sink sink;
+		bc_record_sink_init(&sink);
+		ck_assert_int_eq(o.ops->get(o.inst, r.id, &sink, &o.err), BC_E_NOT_FOUND);
+		bc_record_sink_free(&sink);
+	}
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(o.ops->reserve(o.inst, &r, &o.err), BC_OK);
+	ck_assert_int_eq(o.ops->health(o.inst, &o.err), BC_OK);
+	one_close(&o);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+START_TEST(test_options_declared)
+{
+	const struct bc_plugin *p = stubhost_load_plugin(so_path(), BC_KIND_STORE, "sqlite");
+	int seen = 0;
+
+	ck_assert(p->flags & BC_PLUGIN_THREAD_SAFE);
+	for (const struct bc_option *o = p->options; o->struct_size != 0; o++) {
+		ck_assert_ptr_nonnull(o->description);
+		if (strcmp(o->name, "path") == 0) {
+			ck_assert_ptr_nonnull(o->default_value);
+			ck_assert_ptr_nonnull(strstr(o->default_value, "/streams.db"));
+			seen++;
+		} else if (strcmp(o->name, "synchronous") == 0) {
+			ck_assert_str_eq(o->default_value, "full");
+			seen++;
+		} else if (strcmp(o->name, "busy_timeout") == 0) {
+			ck_assert_int_eq(o->type, BC_OPT_DURATION);
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 3);
+}
+END_TEST
+
+/* Two instances on one file stand for two daemons sharing it (or a daemon
+ * and its restart overlapping): their stops of one stream still have
+ * exactly one winner, because the UPDATE is conditional on state = LIVE. */
+#define TWO_STREAMS 20
+#define TWO_THREADS 4
+
+struct two_worker {
+	struct one *o;
+	unsigned wins, conflicts, other;
+};
+
+static void *two_worker_run(void *arg)
+{
+	struct two_worker *w = arg;
+	char id[37];
+
+	for (unsigned i = 0; i < TWO_STREAMS; i++) {
+		struct bc_record_sink sink;
+		struct bc_error err;
+		enum bc_status st;
+
+		snprintf(id, sizeof id, "0a1b2c3d-0000-4000-8000-%012u", i);
+		bc_record_sink_init(&sink);
+		memset(&err, 0, sizeof err);
+		st = w->o->ops->stop(w->o->inst, id, 5000, &sink, &err);
+		if (st == BC_OK && sink.n == 1)
+			w->wins++;
+		else if (st == BC_E_CONFLICT && sink.n == 1)
+			w->conflicts++;
+		else
+			w->other++;
+		bc_record_sink_free(&sink);
+	}
+	return NULL;
+}
+
+START_TEST(test_two_instances_one_winner)
+{
+	struct one a, b;
+	struct two_worker w[2 * TWO_THREADS];
+	pthread_t t[2 * TWO_THREADS];
+	unsigned wins = 0, conflicts = 0;
+	char id[37];
+
+	const char *kv_b[5];
+
+	ck_assert_int_eq(one_open(&a, fx_fresh(&fx_state)), BC_OK);
+	/* One connection for four threads: they queue in the pool. */
+	kv_b[0] = "path";
+	kv_b[1] = fx_state.path;
+	kv_b[2] = "pool_size";
+	kv_b[3] = "1";
+	kv_b[4] = NULL;
+	ck_assert_int_eq(one_open(&b, kv_b), BC_OK);
+	ck_assert(stubhost_log_contains(b.sh, "pool_size=1"));
+	for (unsigned i = 0; i < TWO_STREAMS; i++) {
+		snprintf(id, sizeof id, "0a1b2c3d-0000-4000-8000-%012u", i);
+		one_start(i % 2 ? &a : &b, id);
+	}
+	memset(w, 0, sizeof w);
+	for (unsigned i = 0; i < 2 * TWO_THREADS; i++) {
+		w[i].o = i % 2 ? &a : &b;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, two_worker_run, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < 2 * TWO_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		wins += w[i].wins;
+		conflicts += w[i].conflicts;
+		ck_assert_uint_eq(w[i].other, 0);
+	}
+	ck_assert_uint_eq(wins, TWO_STREAMS);
+	ck_assert_uint_eq(conflicts, TWO_STREAMS * (2 * TWO_THREADS - 1));
+	one_close(&b);
+	one_close(&a);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+static Suite *sqlite_suite(void)
+{
+	Suite *s = suite_create("store_sqlite");
+	TCase *tc = tcase_create("sqlite");
+
+	tcase_add_test(tc, test_schema_version_and_wal);
+	tcase_add_test(tc, test_schema_too_new);
+	tcase_add_test(tc, test_file_mode);
+	tcase_add_test(tc, test_loose_mode_warns);
+	tcase_add_test(tc, test_missing_folder);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_memory_path_refused);
+	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_options_declared);
+	tcase_add_test(tc, test_two_instances_one_winner);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	static struct store_fixture fixture;
+	SRunner *sr;
+	int failed;
+
+	fixture = sqlite_fixture;
+	fixture.so_path = so_path();
+	sr = srunner_create(store_conformance_suite("store_sqlite_conformance", &fixture));
+	srunner_add_suite(sr, sqlite_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

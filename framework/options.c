@@ -249,6 +249,35 @@ static char *list_add(struct cfg_opt *o, const char *text)
 	return NULL;
 }
 
+/* A LIST default is YAML text: "[a, b]" is a flow sequence of two items,
+ * anything else one item (as the same text in the YAML would be). */
+static char *list_default(struct cfg_opt *o)
+{
+	const char *d = o->decl.default_value;
+	struct bc_doc *doc = NULL;
+	char *err = NULL, *why = NULL;
+	if (d[0] != '[')
+		return list_add(o, d);
+	if (bc_doc_load_string("(default)", d, strlen(d), &doc, &err) != 0) {
+		free(err);
+		return strdup("not a YAML list");
+	}
+	if (doc->root->kind != BC_NODE_SEQ) {
+		why = strdup("not a YAML list");
+		goto done;
+	}
+	o->is_set = 1; /* "[]" is a set, empty list */
+	for (size_t i = 0; i < doc->root->n_items && why == NULL; i++) {
+		if (doc->root->items[i]->kind != BC_NODE_SCALAR)
+			why = strdup("list items must be single values");
+		else
+			why = list_add(o, doc->root->items[i]->value);
+	}
+done:
+	bc_doc_free(doc);
+	return why;
+}
+
 /* ---- building ------------------------------------------------------------ */
 
 static void opt_clear(struct cfg_opt *o)
@@ -457,7 +486,7 @@ int bc_config_build(const struct bc_doc *doc, const struct bc_node *node, const 
 			return -1;
 		}
 		if (o->decl.default_value != NULL) {
-			char *why = o->decl.type == BC_OPT_LIST ? list_add(o, o->decl.default_value)
+			char *why = o->decl.type == BC_OPT_LIST ? list_default(o)
 			                                        : set_scalar(o, o->decl.default_value);
 			if (why != NULL) {
 				*errmsg = bc_strdup_printf("%s: the plugin's default for '%s' is invalid "

@@ -340,7 +340,7 @@ static void http_log_path(const char *path, char *out, size_t out_len)
  * when there is no body. */
 static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn,
                             const struct mg_request_info *ri, size_t *len, int *complete,
-                            int *failed)
+                            int *failed, int *sent_continue)
 {
 	size_t cap = fe->max_body + 1, n = 0;
 	const char *expect = mg_get_header(conn, "Expect");
@@ -349,14 +349,17 @@ static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn
 	*len = 0;
 	*complete = 1;
 	*failed = 0;
+	*sent_continue = 0;
 	if (ri->content_length == 0)
 		return NULL;
 	/* No body (GET without Content-Length) reads 0 at once. CivetWeb does not
 	 * answer "Expect: 100-continue" for request handlers; without this the
 	 * client waits a second or so before sending the body. */
 	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-	    ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0)
+	    ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0) {
 		mg_printf(conn, "HTTP/1.1 100 Continue\r\n\r\n");
+		*sent_continue = 1;
+	}
 	if (ri->content_length > 0 && (unsigned long long)ri->content_length < cap)
 		cap = (size_t)ri->content_length;
 	buf = malloc(cap + 1);
@@ -388,30 +391,57 @@ static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn
 	return buf;
 }
 
-/* Write one complete response. `extra` is a NULL-terminated name/value list. */
+/* Write one complete response. `extra` is a NULL-terminated name/value list.
+ * `is_raw`: after an interim "100 Continue" CivetWeb's header functions
+ * refuse to start a response, so the status line and headers are written by
+ * hand, and the connection is closed after it, as CivetWeb no longer tracks
+ * its state. */
 static void http_send(struct mg_connection *conn, int status, const char *content_type,
                       const char *body, size_t body_len, int is_head, int must_close,
-                      const char *cors_origin, const char *const *extra)
+                      int is_raw, const char *cors_origin, const char *const *extra)
 {
+	const char *names[16], *values[16];
 	char clen[32];
+	size_t n = 0;
+
 	snprintf(clen, sizeof clen, "%zu", body_len);
-	mg_response_header_start(conn, status);
-	if (content_type != NULL)
-		mg_response_header_add(conn, "Content-Type", content_type, -1);
-	mg_response_header_add(conn, "Content-Length", clen, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i += 2)
-		if (extra[i + 1] != NULL)
-			mg_response_header_add(conn, extra[i], extra[i + 1], -1);
+	if (content_type != NULL) {
+		names[n] = "Content-Type";
+		values[n++] = content_type;
+	}
+	names[n] = "Content-Length";
+	values[n++] = clen;
+	names[n] = "Cache-Control";
+	values[n++] = "no-store";
+	names[n] = "X-Content-Type-Options";
+	values[n++] = "nosniff";
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 12; i += 2)
+		if (extra[i + 1] != NULL) {
+			names[n] = extra[i];
+			values[n++] = extra[i + 1];
+		}
 	if (cors_origin != NULL) {
-		mg_response_header_add(conn, "Access-Control-Allow-Origin", cors_origin, -1);
-		mg_response_header_add(conn, "Vary", "Origin", -1);
+		names[n] = "Access-Control-Allow-Origin";
+		values[n++] = cors_origin;
+		names[n] = "Vary";
+		values[n++] = "Origin";
 	}
 	/* unread body bytes would be taken for the next request: end here */
-	if (must_close)
-		mg_response_header_add(conn, "Connection", "close", -1);
-	mg_response_header_send(conn);
+	if (must_close || is_raw) {
+		names[n] = "Connection";
+		values[n++] = "close";
+	}
+	if (is_raw) {
+		mg_printf(conn, "HTTP/1.1 %d %s\r\n", status, mg_get_response_code_text(conn, status));
+		for (size_t i = 0; i < n; i++)
+			mg_printf(conn, "%s: %s\r\n", names[i], values[i]);
+		mg_printf(conn, "\r\n");
+	} else {
+		mg_response_header_start(conn, status);
+		for (size_t i = 0; i < n; i++)
+			mg_response_header_add(conn, names[i], values[i], -1);
+		mg_response_header_send(conn);
+	}
 	if (!is_head && body_len > 0)
 		mg_write(conn, body, body_len);
 }
@@ -438,7 +468,7 @@ static int http_preflight(struct http_frontend *fe, struct mg_connection *conn,
 		"Access-Control-Max-Age", "600",
 		NULL,
 	};
-	http_send(conn, 204, NULL, NULL, 0, 1, 0, origin, extra);
+	http_send(conn, 204, NULL, NULL, 0, 1, 0, 0, origin, extra);
 	http_access_log(fe, "OPTIONS", path, 204, "-", t0);
 	return 204;
 }
@@ -446,12 +476,12 @@ static int http_preflight(struct http_frontend *fe, struct mg_connection *conn,
 /* A body that stopped arriving (request_timeout) or a connection that broke
  * before the announced length: nothing the dispatcher could judge. */
 static int http_body_failed(struct http_frontend *fe, struct mg_connection *conn,
-                            const char *method, const char *path, int64_t t0)
+                            const char *method, const char *path, int is_raw, int64_t t0)
 {
 	static const char body[] =
 		"{\"error\":{\"code\":\"http.request_timeout\",\"message\":\"the request body did "
 		"not arrive in full within request_timeout; send it at once\"}}";
-	http_send(conn, 408, "application/json", body, sizeof body - 1, 0, 1, NULL, NULL);
+	http_send(conn, 408, "application/json", body, sizeof body - 1, 0, 1, is_raw, NULL, NULL);
 	http_access_log(fe, method, path, 408, "-", t0);
 	return 408;
 }
@@ -469,7 +499,7 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	char peer[64], retry[16];
 	char *body = NULL;
 	size_t body_len = 0;
-	int complete = 1, failed = 0, status;
+	int complete = 1, failed = 0, sent_continue = 0, status;
 
 	pthread_mutex_lock(&fe->lock);
 	fe->inflight++;
@@ -487,9 +517,9 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 		goto out;
 	}
 
-	body = http_read_body(fe, conn, ri, &body_len, &complete, &failed);
+	body = http_read_body(fe, conn, ri, &body_len, &complete, &failed, &sent_continue);
 	if (failed) {
-		status = http_body_failed(fe, conn, method, path, t0);
+		status = http_body_failed(fe, conn, method, path, sent_continue, t0);
 		goto out;
 	}
 
@@ -526,7 +556,7 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 			NULL,
 		};
 		http_send(conn, resp.status, resp.content_type, resp.body, resp.body_len,
-		          strcmp(method, "HEAD") == 0, !complete, origin, extra);
+		          strcmp(method, "HEAD") == 0, !complete, sent_continue, origin, extra);
 	}
 	status = resp.status;
 	http_access_log(fe, method, path, status, resp.caller, t0);

@@ -242,11 +242,8 @@ static enum bc_status s3_start(void *instance, const struct bc_stream_info *stre
 	call.role_arn = in->role_arn;
 	call.external_id = in->external_id;
 	st = s3_sts_issue(in->sts, &call, &creds, err);
-	if (st != BC_OK) {
-		api->log(in->host, BC_LOG_WARN, "stream %s: no credentials for s3://%s/%s",
-		         stream->id, in->bucket, path);
-		goto out;
-	}
+	if (st != BC_OK)
+		goto out; /* the host logs the failure with err's code and message */
 
 	/* The seed's seven fields, in the seed's order (DESIGN §2). */
 	if ((st = api->ep_str(out, S3_SECTION, "aws_access_key_id", creds.access_key_id, 0)) ||

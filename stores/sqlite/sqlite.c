@@ -438,7 +438,10 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 	sqlite_conn_close(&setup);
 	if (status != BC_OK)
 		goto fail;
-	if (from != SQLITE_SCHEMA_VERSION)
+	if (from == 0)
+		api->log(host, BC_LOG_INFO, "%s: created the schema (version %d)", s->path,
+		         SQLITE_SCHEMA_VERSION);
+	else if (from != SQLITE_SCHEMA_VERSION)
 		api->log(host, BC_LOG_INFO, "%s: schema migrated from version %d to %d", s->path,
 		         from, SQLITE_SCHEMA_VERSION);
 	status = sqlite_pool_create(&s->pool, (size_t)connections, &cc, api, err);

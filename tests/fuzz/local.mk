@@ -36,7 +36,7 @@ tests/fuzz/obj/%.o: $(srcdir)/%.c $(srcdir)/framework/bc_internal.h config.h
 		-c -o $@ $<
 
 tests/fuzz/libfuzzcore.a: $(bc_fuzz_core_objects)
-	$(AM_V_AR)rm -f $@ && $(AR) rcs $@ $(bc_fuzz_core_objects)
+	$(AM_V_GEN)rm -f $@ && $(AR) rcs $@ $(bc_fuzz_core_objects)
 
 tests/fuzz/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c tests/fuzz/libfuzzcore.a
 	@$(MKDIR_P) $(@D)

@@ -42,9 +42,12 @@ for t in $FUZZ_TARGETS; do
 	# libFuzzer's own exit codes (77 for a crash by default) would read as
 	# a skip to automake, so every failure is mapped to 1 below. The first
 	# corpus directory receives new inputs; the seeds are only read.
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+	# A smaller ASan quarantine (16 MiB, not 256) still catches a use after
+	# free within one input, and spares the page faults that halve the exec
+	# rate on a VM.
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:quarantine_size_mb=16} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-	"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$fuzzdir/crash-$t-" \
 		"$work" "$srcdir/tests/fuzz/corpus/$t" >"$log" 2>&1
 	rc=$?

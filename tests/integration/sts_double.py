@@ -258,7 +258,7 @@ class StsDouble:
         params = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
                                              strict_parsing=False))
         rec = {"action": params.get("Action"), "params": params, "verified": False,
-               "time": time.time()}
+               "time": time.time(), "peer_port": h.client_address[1]}
         try:
             return self._sts_answer(h, body, params, rec)
         finally:

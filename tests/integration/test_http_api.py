@@ -198,7 +198,7 @@ class Routes(unittest.TestCase):
         raw(self.d, "POST", "/stream/start/?name=" + secret)
         log = self.d.log_text()
         self.assertNotIn(secret, log)
-        self.assertRegex(log, r"INFO \[http\] POST /stream/start/ 200 anonymous \d+ms")
+        self.assertRegex(log, r"INFO +\[http\] POST /stream/start/ 200 anonymous \d+ms")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ class Tokens(unittest.TestCase):
         log = self.d.log_text()
         self.assertNotIn(self.alice, log)
         self.assertNotIn(self.bob, log)
-        self.assertRegex(log, r"INFO \[http\] GET /streams 200 alice \d+ms")
+        self.assertRegex(log, r"INFO +\[http\] GET /streams 200 alice \d+ms")
 
 
 class Reload(unittest.TestCase):

@@ -93,7 +93,7 @@ class Listen(unittest.TestCase):
             self.assertEqual(d.request("GET", "/healthz")[0], 200)
             c = socket.create_connection(("127.0.0.2", d.ports[0]), timeout=5)
             c.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-            self.assertTrue(c.recv(100).startswith(b"HTTP/1.1 200"))
+            self.assertRegex(c.recv(100), rb"^HTTP/1\.[01] 200 ")
             c.close()
 
     def test_bad_addresses_are_refused_with_the_fix(self):
@@ -123,7 +123,7 @@ class Listen(unittest.TestCase):
         with bctest.Daemon(cfg) as d:
             c = socket.create_connection(("::1", d.http_port), timeout=5)
             c.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-            self.assertTrue(c.recv(100).startswith(b"HTTP/1.1 200"))
+            self.assertRegex(c.recv(100), rb"^HTTP/1\.[01] 200 ")
             c.close()
 
 

@@ -187,6 +187,22 @@ class S3ProviderTest(unittest.TestCase):
         finally:
             conn.close()
 
+    def test_connections_reused_and_concurrent_starts(self):
+        import concurrent.futures
+        with S3Daemon(self.sts.url) as d:
+            for _ in range(5):
+                status, _, body = d.start_stream()
+                self.assertEqual(status, 200, body)
+            ports = {r["peer_port"] for r in self.sts.sts_records()}
+            self.assertEqual(len(ports), 1, "5 sequential starts used %d connections" % len(ports))
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                results = list(pool.map(lambda i: d.start_stream("c%d" % i), range(16)))
+            self.assertEqual([r[0] for r in results], [200] * 16, results)
+            keys = {r[2]["endpoint"]["S3"]["aws_access_key_id"] for r in results}
+            self.assertEqual(len(keys), 16)
+            self.assertTrue(all(r["verified"] for r in self.sts.sts_records()))
+            self.assertEqual(len(d.streams()), 21)
+
     def test_assume_role(self):
         with S3Daemon(self.sts.url, credentials="assume-role",
                       role_arn="arn:aws:iam::123456789012:role/uploader", external_id="ext-7",

@@ -55,3 +55,6 @@ framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 framework_broadcastctl_LDADD = $(JANSSON_LIBS)
 
 dist_man_MANS += docs/broadcastd.8
+dist_man_MANS += docs/broadcastctl.1
+bashcompletiondir = $(datadir)/bash-completion/completions
+dist_bashcompletion_DATA = contrib/bash-completion/broadcastctl

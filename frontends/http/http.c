@@ -17,7 +17,9 @@
  * so configuration errors surface before the daemon says it is ready;
  * start() starts CivetWeb's listener and worker threads; drain() waits for
  * requests in flight and stops CivetWeb; destroy() frees. The route table is
- * http_routes.c's, TLS staging http_tls.c's.
+ * http_routes.c's. With TLS, http_tls.c owns the configured addresses and
+ * relays decrypted connections to CivetWeb on an internal loopback port
+ * (CivetWeb's own TLS cannot load Debian's OpenSSL 3; see there).
  *
  * Threads: CivetWeb calls http_handle() from its `threads` workers; each
  * keep-alive connection holds one worker while it lives (DESIGN.md §9), so
@@ -55,18 +57,19 @@ struct http_frontend {
 	struct bc_host *host;
 
 	/* options, as CivetWeb wants them */
-	char *ports;          /* "127.0.0.1:8080,127.0.0.1:8443s" */
+	char *ports;          /* "127.0.0.1:8080,[::1]:8080", or the internal "127.0.0.1:0" */
 	char threads[16];
 	char request_timeout_ms[24];
 	char keep_alive_ms[24];
 	size_t max_body;
 	int access_log;
 	char **cors;          /* allowed origins, NULL-terminated; NULL: CORS off */
-	int is_tls;
-	struct http_tls tls;
+	char *listen_text;    /* `listen` as configured, for log lines */
+	struct http_tls *tls; /* the TLS terminator, or NULL: CivetWeb serves `listen` */
+	size_t threads_n;
+	int64_t timeout_ms;
 
 	/* CivetWeb */
-	unsigned lib_features; /* what mg_init_library() initialised */
 	int lib_ready;         /* paired with mg_exit_library() in destroy */
 	struct mg_context *mg;
 
@@ -80,18 +83,19 @@ static void http_destroy(void *instance);
 
 /* ---- options ---------------------------------------------------------------- */
 
-/* One `listen` item: "A.B.C.D:port" or "[v6]:port". Writes CivetWeb's form
- * of it to `out` and whether the address is loopback. 0, or -1 with a
+/* One `listen` item, "A.B.C.D:port" or "[v6]:port", into `a` (a->shown
+ * borrows `item`), with whether the address is loopback. 0, or -1 with a
  * reason in `why`. */
-static int http_parse_listen(const char *item, int is_tls, char *out, size_t out_len,
-                             int *is_loopback, int *is_v6, const char **why)
+static int http_parse_listen(const char *item, struct http_tls_addr *a, int *is_loopback,
+                             const char **why)
 {
-	char host[HTTP_ADDR_MAX];
-	const char *colon, *port_s;
+	const char *port_s;
 	char *end = NULL;
 	long port;
 	size_t hl;
 
+	memset(a, 0, sizeof *a);
+	a->shown = item;
 	*why = NULL;
 	if (item == NULL || item[0] == '\0' || strlen(item) >= HTTP_ADDR_MAX) {
 		*why = "is empty or too long";
@@ -104,84 +108,76 @@ static int http_parse_listen(const char *item, int is_tls, char *out, size_t out
 			return -1;
 		}
 		hl = (size_t)(close - item - 1);
-		memcpy(host, item + 1, hl);
-		host[hl] = '\0';
 		port_s = close + 2;
-		*is_v6 = 1;
+		a->is_v6 = 1;
+		item++;
 	} else {
-		colon = strrchr(item, ':');
+		const char *colon = strrchr(item, ':');
 		if (colon == NULL) {
 			*why = "needs a host: write \"127.0.0.1:PORT\" (or \"0.0.0.0:PORT\" for "
 			       "every interface)";
 			return -1;
 		}
 		hl = (size_t)(colon - item);
-		memcpy(host, item, hl);
-		host[hl] = '\0';
 		port_s = colon + 1;
-		*is_v6 = 0;
 	}
+	if (hl >= sizeof a->host) {
+		*why = "has an address that is too long";
+		return -1;
+	}
+	memcpy(a->host, item, hl);
+	a->host[hl] = '\0';
 	errno = 0;
 	port = strtol(port_s, &end, 10);
 	if (port_s[0] == '\0' || *end != '\0' || errno != 0 || port < 1 || port > 65535) {
 		*why = "has no valid port (1-65535)";
 		return -1;
 	}
-	if (*is_v6) {
+	a->port = (unsigned)port;
+	if (a->is_v6) {
 		struct in6_addr a6;
-		if (inet_pton(AF_INET6, host, &a6) != 1) {
+		if (inet_pton(AF_INET6, a->host, &a6) != 1) {
 			*why = "has no valid IPv6 address between the brackets";
 			return -1;
 		}
 		*is_loopback = IN6_IS_ADDR_LOOPBACK(&a6);
-		snprintf(out, out_len, "[%s]:%ld%s", host, port, is_tls ? "s" : "");
 	} else {
 		struct in_addr a4;
-		if (inet_pton(AF_INET, host, &a4) != 1) {
+		if (inet_pton(AF_INET, a->host, &a4) != 1) {
 			*why = "needs a numeric IPv4 address (127.0.0.1, 0.0.0.0) or a bracketed "
 			       "IPv6 one ([::1]); host names are not resolved";
 			return -1;
 		}
 		*is_loopback = (ntohl(a4.s_addr) >> 24) == 127;
-		snprintf(out, out_len, "%s:%ld%s", host, port, is_tls ? "s" : "");
 	}
 	return 0;
 }
 
-/* Bind `item` (already parsed) once and let go, so that a port in use or an
- * address this host does not have is reported by create(), before the daemon
- * says it is ready, rather than by start(). */
-static int http_probe_bind(const char *item, int is_v6, const char **why)
+/* Bind `a` once and let go, so that a port in use or an address this host
+ * does not have is reported by create(), before the daemon says it is
+ * ready, rather than by start(). */
+static int http_probe_bind(const struct http_tls_addr *a, const char **why)
 {
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
 	} sa;
-	char host[HTTP_ADDR_MAX];
-	const char *port_s;
 	socklen_t len;
 	int one = 1, fd, rc = 0;
 
 	memset(&sa, 0, sizeof sa);
-	if (is_v6) {
-		const char *close = strchr(item, ']');
-		memcpy(host, item + 1, (size_t)(close - item - 1));
-		host[close - item - 1] = '\0';
-		port_s = close + 2;
+	if (a->is_v6) {
 		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons((uint16_t)atoi(port_s));
-		inet_pton(AF_INET6, host, &sa.v6.sin6_addr);
+		sa.v6.sin6_port = htons((uint16_t)a->port);
+		inet_pton(AF_INET6, a->host, &sa.v6.sin6_addr);
 		len = sizeof sa.v6;
 	} else {
-		const char *colon = strrchr(item, ':');
-		memcpy(host, item, (size_t)(colon - item));
-		host[colon - item] = '\0';
 		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons((uint16_t)atoi(colon + 1));
-		inet_pton(AF_INET, host, &sa.v4.sin_addr);
+		sa.v4.sin_port = htons((uint16_t)a->port);
+		inet_pton(AF_INET, a->host, &sa.v4.sin_addr);
 		len = sizeof sa.v4;
 	}
-	fd = socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(a->is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*why = strerror(errno);
 		return -1;
@@ -196,59 +192,86 @@ static int http_probe_bind(const char *item, int is_v6, const char **why)
 	return rc;
 }
 
-/* Read `listen` into fe->ports, check each address, and apply the rule of
- * issue 4: a listener others can reach needs tokens and TLS, unless the
- * operator says `insecure: true`. */
+/* Read `listen`, apply the rule of issue 4 (a listener others can reach
+ * needs tokens and TLS, unless the operator says `insecure: true`), and set
+ * up what serves it: the TLS terminator (binding now), or CivetWeb's
+ * listening_ports (test-bound now, bound by start()). */
 static enum bc_status http_read_listen(struct http_frontend *fe, const struct bc_config *cfg,
-                                       struct bc_error *err)
+                                       const char *cert, const char *key, struct bc_error *err)
 {
 	const struct bc_host_api *api = fe->api;
 	size_t n = api->cfg_list_len(cfg, "listen");
 	int has_tokens = api->cfg_is_set(cfg, "tokens_file");
 	int insecure = api->cfg_bool(cfg, "insecure");
-	char one[2 * HTTP_ADDR_MAX];
+	int is_tls = cert != NULL || key != NULL;
+	struct http_tls_addr *addrs = NULL;
+	enum bc_status rc = BC_OK;
 	size_t cap, used = 0;
 
 	if (n == 0)
 		return api->fail(err, BC_E_INVALID, "http.no_listen",
 		                 "listen is empty; give at least one address such as "
 		                 "\"127.0.0.1:8080\"");
-	cap = n * (2 * HTTP_ADDR_MAX + 1) + 1;
+	cap = n * (HTTP_ADDR_MAX + 8) + 16;
 	fe->ports = calloc(1, cap);
-	if (fe->ports == NULL)
-		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	fe->listen_text = calloc(1, cap);
+	addrs = calloc(n, sizeof *addrs);
+	if (fe->ports == NULL || fe->listen_text == NULL || addrs == NULL) {
+		rc = api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *item = api->cfg_list_at(cfg, "listen", i);
 		const char *why = NULL;
-		int is_loopback = 0, is_v6 = 0;
-		if (http_parse_listen(item, fe->is_tls, one, sizeof one, &is_loopback, &is_v6,
-		                      &why) < 0)
-			return api->fail(err, BC_E_INVALID, "http.bad_listen",
-			                 "listen \"%s\" %s", item != NULL ? item : "", why);
-		if (is_v6 && !mg_check_feature(MG_FEATURES_IPV6))
-			return api->fail(err, BC_E_UNSUPPORTED, "http.no_ipv6",
-			                 "listen \"%s\": this CivetWeb (libcivetweb %s) was built "
-			                 "without IPv6 (USE_IPV6); listen on an IPv4 address or put "
-			                 "an IPv6-capable proxy in front",
-			                 item, mg_version());
-		if (!is_loopback && !insecure && (!has_tokens || !fe->is_tls))
-			return api->fail(err, BC_E_INVALID, "http.insecure_listen",
-			                 "listen \"%s\" is not a loopback address, and this instance "
-			                 "has %s: anyone who reaches it could start streams and read "
-			                 "the credentials they return. Set tokens_file and tls (cert, "
-			                 "key), or listen on 127.0.0.1 behind a proxy that does both, "
-			                 "or set insecure: true to accept the risk",
-			                 item,
-			                 !has_tokens && !fe->is_tls ? "neither tokens_file nor tls"
-			                 : !has_tokens             ? "no tokens_file"
-			                                           : "no tls (cert, key)");
-		if (http_probe_bind(item, is_v6, &why) < 0)
-			return api->fail(err, BC_E_UNAVAILABLE, "http.listen_failed",
-			                 "cannot listen on %s: %s; choose a free address:port", item,
-			                 why);
-		used += (size_t)snprintf(fe->ports + used, cap - used, "%s%s", i ? "," : "", one);
+		int is_loopback = 0;
+		if (http_parse_listen(item, &addrs[i], &is_loopback, &why) < 0) {
+			rc = api->fail(err, BC_E_INVALID, "http.bad_listen", "listen \"%s\" %s",
+			               item != NULL ? item : "", why);
+			goto out;
+		}
+		if (!is_loopback && !insecure && (!has_tokens || !is_tls)) {
+			rc = api->fail(err, BC_E_INVALID, "http.insecure_listen",
+			               "listen \"%s\" is not a loopback address, and this instance "
+			               "has %s: anyone who reaches it could start streams and read "
+			               "the credentials they return. Set tokens_file and tls (cert, "
+			               "key), or listen on 127.0.0.1 behind a proxy that does both, "
+			               "or set insecure: true to accept the risk",
+			               item,
+			               !has_tokens && !is_tls ? "neither tokens_file nor tls"
+			               : !has_tokens          ? "no tokens_file"
+			                                      : "no tls (cert, key)");
+			goto out;
+		}
+		used += (size_t)snprintf(fe->listen_text + used, cap - used, "%s%s", i ? "," : "",
+		                         item);
+		if (is_tls)
+			continue; /* http_tls_create() binds them below */
+		if (addrs[i].is_v6 && !mg_check_feature(MG_FEATURES_IPV6)) {
+			rc = api->fail(err, BC_E_UNSUPPORTED, "http.no_ipv6",
+			               "listen \"%s\": this CivetWeb (libcivetweb %s) was built "
+			               "without IPv6 (USE_IPV6); listen on an IPv4 address, or configure "
+			               "tls (the TLS listener does IPv6 itself)",
+			               item, mg_version());
+			goto out;
+		}
+		if (http_probe_bind(&addrs[i], &why) < 0) {
+			rc = api->fail(err, BC_E_UNAVAILABLE, "http.listen_failed",
+			               "cannot listen on %s: %s; choose a free address:port", item, why);
+			goto out;
+		}
 	}
-	return BC_OK;
+	if (!is_tls) {
+		/* CivetWeb's syntax is the same: "127.0.0.1:8080,[::1]:8080" */
+		memcpy(fe->ports, fe->listen_text, used + 1);
+	} else {
+		/* CivetWeb serves only the terminator, on an ephemeral loopback port */
+		snprintf(fe->ports, cap, "127.0.0.1:0");
+		rc = http_tls_create(api, fe->host, cert, key, addrs, n, 2 * fe->threads_n,
+		                     fe->timeout_ms, &fe->tls, err);
+	}
+out:
+	free(addrs);
+	return rc;
 }
 
 static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_config *cfg,
@@ -486,6 +509,20 @@ static int http_body_failed(struct http_frontend *fe, struct mg_connection *conn
 	return 408;
 }
 
+/* With TLS, CivetWeb listens on an internal loopback port for the relays
+ * of http_tls.c; a local process that connects there itself would bypass
+ * TLS and pose as any client address, so it is turned away. */
+static int http_not_relayed(struct http_frontend *fe, struct mg_connection *conn,
+                            const char *method, const char *path, int is_raw, int64_t t0)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":\"http.tls_required\",\"message\":\"this port is the TLS "
+		"listener's internal one; connect over TLS to a configured listen address\"}}";
+	http_send(conn, 403, "application/json", body, sizeof body - 1, 0, 1, is_raw, NULL, NULL);
+	http_access_log(fe, method, path, 403, "-", t0);
+	return 403;
+}
+
 static int http_handle(struct mg_connection *conn, void *cbdata)
 {
 	struct http_frontend *fe = cbdata;
@@ -509,6 +546,16 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	       : ri->local_uri != NULL   ? ri->local_uri
 	                                 : "";
 	method = ri->request_method != NULL ? ri->request_method : "";
+	if (fe->tls != NULL) {
+		if (http_tls_peer(fe->tls, (unsigned)ri->remote_port, peer, sizeof peer) < 0) {
+			status = http_not_relayed(fe, conn, method, path, 0, t0);
+			goto out;
+		}
+	} else if (strchr(ri->remote_addr, ':') != NULL) {
+		snprintf(peer, sizeof peer, "[%s]", ri->remote_addr);
+	} else {
+		snprintf(peer, sizeof peer, "%s", ri->remote_addr);
+	}
 	http_route_match(path, &route);
 	origin = http_cors_origin(fe, conn);
 	if (origin != NULL && route.op != NULL && strcmp(method, "OPTIONS") == 0 &&
@@ -523,10 +570,6 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 		goto out;
 	}
 
-	if (strchr(ri->remote_addr, ':') != NULL)
-		snprintf(peer, sizeof peer, "[%s]", ri->remote_addr);
-	else
-		snprintf(peer, sizeof peer, "%s", ri->remote_addr);
 
 	memset(&req, 0, sizeof req);
 	req.struct_size = sizeof req;
@@ -599,23 +642,19 @@ static enum bc_status http_create(const struct bc_host_api *api, struct bc_host 
 		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
 	fe->api = api;
 	fe->host = host;
-	fe->tls.memfd = -1;
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_cond_init(&fe->idle, NULL);
 
-	cert = api->cfg_is_set(cfg, "tls.cert") ? api->cfg_str(cfg, "tls.cert") : NULL;
-	key = api->cfg_is_set(cfg, "tls.key") ? api->cfg_str(cfg, "tls.key") : NULL;
-	fe->is_tls = cert != NULL || key != NULL;
-
 	/* Reference-counted inside CivetWeb, so the local provider in the same
-	 * process may call it too. TLS is asked for only when configured: the
-	 * answer says whether OpenSSL could really be loaded. */
-	fe->lib_features = mg_init_library(fe->is_tls ? MG_FEATURES_TLS : 0);
+	 * process may call it too. No TLS asked of CivetWeb: http_tls.c does it. */
+	mg_init_library(0);
 	fe->lib_ready = 1;
 
-	snprintf(fe->threads, sizeof fe->threads, "%" PRId64, api->cfg_int(cfg, "threads"));
+	fe->threads_n = (size_t)api->cfg_int(cfg, "threads");
+	fe->timeout_ms = api->cfg_int(cfg, "request_timeout");
+	snprintf(fe->threads, sizeof fe->threads, "%zu", fe->threads_n);
 	snprintf(fe->request_timeout_ms, sizeof fe->request_timeout_ms, "%" PRId64,
-	         api->cfg_int(cfg, "request_timeout"));
+	         fe->timeout_ms);
 	snprintf(fe->keep_alive_ms, sizeof fe->keep_alive_ms, "%" PRId64,
 	         api->cfg_int(cfg, "keep_alive_timeout"));
 	fe->max_body = (size_t)api->cfg_int(cfg, "max_body");
@@ -623,12 +662,9 @@ static enum bc_status http_create(const struct bc_host_api *api, struct bc_host 
 		fe->max_body = 64 * 1024;
 	fe->access_log = api->cfg_bool(cfg, "access_log");
 
-	if (fe->is_tls) {
-		rc = http_tls_prepare(api, fe->lib_features, cert, key, &fe->tls, err);
-		if (rc != BC_OK)
-			goto out;
-	}
-	rc = http_read_listen(fe, cfg, err);
+	cert = api->cfg_is_set(cfg, "tls.cert") ? api->cfg_str(cfg, "tls.cert") : NULL;
+	key = api->cfg_is_set(cfg, "tls.key") ? api->cfg_str(cfg, "tls.key") : NULL;
+	rc = http_read_listen(fe, cfg, cert, key, err);
 	if (rc != BC_OK)
 		goto out;
 	rc = http_read_cors(fe, cfg, err);
@@ -673,13 +709,6 @@ static enum bc_status http_start(void *instance, struct bc_error *err)
 	options[n++] = "";
 	options[n++] = "access_control_allow_origin";
 	options[n++] = "";
-	if (fe->is_tls) {
-		options[n++] = "ssl_certificate";
-		options[n++] = fe->tls.pem_path;
-		/* 4: TLS 1.2 and newer only */
-		options[n++] = "ssl_protocol_version";
-		options[n++] = "4";
-	}
 	options[n] = NULL;
 
 	memset(&cb, 0, sizeof cb);
@@ -693,14 +722,25 @@ static enum bc_status http_start(void *instance, struct bc_error *err)
 	edata.text = etext;
 	edata.text_buffer_size = sizeof etext;
 	fe->mg = mg_start2(&init, &edata);
-	http_tls_release(&fe->tls);
 	if (fe->mg == NULL)
 		return api->fail(err, BC_E_UNAVAILABLE, "http.listen_failed",
 		                 "cannot serve on %s: %s", fe->ports,
 		                 etext[0] ? etext : "CivetWeb did not start");
 	mg_set_request_handler(fe->mg, "/", http_handle, fe);
-	api->log(fe->host, BC_LOG_INFO, "listening on %s (%s threads%s)", fe->ports, fe->threads,
-	         fe->is_tls ? ", TLS 1.2+" : "");
+	if (fe->tls != NULL) {
+		struct mg_server_port port;
+		enum bc_status rc;
+		if (mg_get_server_ports(fe->mg, 1, &port) != 1)
+			return api->fail(err, BC_E_INTERNAL, "http.no_port",
+			                 "CivetWeb did not say which internal port it bound");
+		rc = http_tls_start(fe->tls, (unsigned)port.port, err);
+		if (rc != BC_OK)
+			return rc;
+		api->log(fe->host, BC_LOG_INFO, "listening on %s with TLS 1.2+ (%s threads, "
+		         "relayed to 127.0.0.1:%d)", fe->listen_text, fe->threads, port.port);
+		return BC_OK;
+	}
+	api->log(fe->host, BC_LOG_INFO, "listening on %s (%s threads)", fe->ports, fe->threads);
 	return BC_OK;
 }
 
@@ -711,6 +751,7 @@ static void http_drain(void *instance, int64_t timeout_ms)
 
 	if (fe->mg == NULL)
 		return;
+	http_tls_stop_accepting(fe->tls);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)(timeout_ms / 1000);
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -741,7 +782,9 @@ static void http_destroy(void *instance)
 		return;
 	if (fe->mg != NULL)
 		http_drain(fe, 0);
-	http_tls_release(&fe->tls);
+	/* after CivetWeb stopped: every relay's backend is closed by now */
+	http_tls_destroy(fe->tls);
+	free(fe->listen_text);
 	if (fe->lib_ready)
 		mg_exit_library();
 	for (size_t i = 0; fe->cors != NULL && fe->cors[i] != NULL; i++)

@@ -1,29 +1,55 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_tls.h: TLS for the HTTP frontend, as far as CivetWeb provides it.
- * Internal to frontend_http.so; see http_tls.c.
+ * http_tls.h: the HTTP frontend's TLS listener, a terminator in front of
+ * CivetWeb. Internal to frontend_http.so; see http_tls.c for why it exists.
  */
 #ifndef BC_HTTP_TLS_H
 #define BC_HTTP_TLS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <broadcast/host.h>
 
-/* The certificate CivetWeb is to load: `pem_path` names one PEM file holding
- * the private key and the certificate chain, as CivetWeb wants them. */
-struct http_tls {
-	char pem_path[64 + 4096];
-	int memfd; /* a memory file holding key + chain when they came apart, or -1 */
+/* One TLS terminator: its listeners, its OpenSSL context, its connections. */
+struct http_tls;
+
+/* One address to listen on, parsed by http.c. */
+struct http_tls_addr {
+	int is_v6;
+	char host[64];      /* numeric, without brackets */
+	unsigned port;
+	const char *shown;  /* as configured, for messages; borrowed for the call */
 };
 
-/* Check that this CivetWeb can serve TLS (`lib_features` is what
- * mg_init_library() answered) and that `cert` and `key` are readable PEM
- * files, then make tls->pem_path. BC_OK, or BC_E_INVALID/BC_E_UNSUPPORTED
- * with a message saying what to do. Call http_tls_release() in any case. */
-enum bc_status http_tls_prepare(const struct bc_host_api *api, unsigned lib_features,
-                                const char *cert, const char *key, struct http_tls *tls,
-                                struct bc_error *err);
+/* Load `cert` (PEM chain) and `key` (PEM private key) into a TLS 1.2+
+ * server context and bind every address (not accepting yet), so that bad
+ * files and busy ports surface from create(). `max_conns` caps connections
+ * served at once; `timeout_ms` bounds a handshake and every read or write of
+ * a client that stalls. BC_OK and *out, or a status with a message. */
+enum bc_status http_tls_create(const struct bc_host_api *api, struct bc_host *host,
+                               const char *cert, const char *key,
+                               const struct http_tls_addr *addrs, size_t n_addrs,
+                               size_t max_conns, int64_t timeout_ms, struct http_tls **out,
+                               struct bc_error *err);
 
-/* Forget the key material once CivetWeb has loaded it. NULL-safe, idempotent. */
-void http_tls_release(struct http_tls *tls);
+/* Start accepting, relaying each decrypted connection to 127.0.0.1:backend_port
+ * (CivetWeb's internal plain listener). */
+enum bc_status http_tls_start(struct http_tls *tls, unsigned backend_port,
+                              struct bc_error *err);
+
+/* The real client address ("203.0.113.7", "[2001:db8::1]") of the relayed
+ * connection CivetWeb sees coming from 127.0.0.1:local_port, copied into
+ * out. 0, or -1 when no relayed connection uses that port (a local process
+ * that connected to the internal listener directly). Any thread. */
+int http_tls_peer(struct http_tls *tls, unsigned local_port, char *out, size_t out_len);
+
+/* Close the listeners: no new connection is accepted. Connections in
+ * progress go on until their backend or client closes. Main thread. */
+void http_tls_stop_accepting(struct http_tls *tls);
+
+/* End every connection and join every thread. Call after CivetWeb stopped
+ * (which closes the backend side of each). NULL-safe. */
+void http_tls_destroy(struct http_tls *tls);
 
 #endif /* BC_HTTP_TLS_H */

@@ -10,8 +10,10 @@ frontends_http_frontend_http_la_SOURCES = \
 	frontends/http/http_routes.h \
 	frontends/http/http_tls.c \
 	frontends/http/http_tls.h
-frontends_http_frontend_http_la_CFLAGS = $(AM_CFLAGS)
-frontends_http_frontend_http_la_LIBADD = $(CIVETWEB_LIBS)
+frontends_http_frontend_http_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+# libssl ships with libcrypto (libssl-dev): http_tls.c terminates TLS itself,
+# as Debian's CivetWeb cannot load OpenSSL 3 (see there).
+frontends_http_frontend_http_la_LIBADD = $(CIVETWEB_LIBS) -lssl $(CRYPTO_LIBS)
 frontends_http_frontend_http_la_LDFLAGS = $(bc_plugin_ldflags)
 
 # Integration tests: the real broadcastd with the test provider, real clients

@@ -46,4 +46,3 @@ endif
 # which checks every signature with botocore (python3-botocore).
 TESTS += tests/integration/test_s3_sts.py
 endif
-EXTRA_DIST += docs/providers/s3.md tests/integration/sts_double.py

@@ -92,6 +92,8 @@ class Daemon:
     # -- lifecycle -----------------------------------------------------------
     def start(self):
         self._log = open(self.log_path, "ab")
+        # A reused tmp dir appends to the old log: look only past its end.
+        self._log_start = self._log.tell()
         # BC_DAEMON_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the
         # daemon under a tool; `make check-valgrind` sets it.
         wrapper = os.environ.get("BC_DAEMON_WRAPPER", "").split()
@@ -100,7 +102,7 @@ class Daemon:
                                      env=self.env, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
-            if "broadcastd ready" in self.log_text():
+            if "broadcastd ready" in self.log_text()[self._log_start:]:
                 return self
             if self.proc.poll() is not None:
                 self._log.close()

@@ -12,7 +12,8 @@ secret, a missing signed header, a stale X-Amz-Date or an unknown key gets the
 It records every STS call (action, form parameters, parsed Policy, which key
 signed it) and can be told to misbehave: throttle (400 Throttling), fail
 (500 InternalFailure), answer garbage (200 with non-XML), hang, or refuse
-(403 AccessDenied), for `count` calls or for all of them.
+(403 AccessDenied), or reject the call (400 MalformedPolicyDocument), for
+`count` calls or for all of them.
 
 Minted credentials work against the double's S3 side: a path-style
 `PUT /BUCKET/KEY` signed with them (botocore's S3SigV4Auth, session token
@@ -31,8 +32,8 @@ or as a program (the Check test test_s3_policy.c does):
 
 The program writes its port to the port file once it listens and each STS
 record as one JSON line to --record. POST /__double/config (JSON
-{"mode": ..., "count": ..., "hang_seconds": ...}) and GET /__double/records
-control and inspect a running double.
+{"mode": ..., "count": ..., "hang_seconds": ..., "reset": true}) and
+GET /__double/records control and inspect a running double.
 """
 import argparse
 import base64
@@ -138,13 +139,21 @@ class StsDouble:
         return False
 
     def configure(self, mode="ok", count=None, hang_seconds=None):
-        """mode: ok | throttle | error | badxml | hang | deny; count: how many
+        """mode: ok | throttle | error | badxml | hang | deny | reject; count: how many
         STS calls misbehave before the double answers normally again (None:
         all of them)."""
         with self.lock:
             self.mode, self.count = mode, count
             if hang_seconds is not None:
                 self.hang_seconds = float(hang_seconds)
+
+    def reset(self):
+        """Forget every record (and empty the record file)."""
+        with self.lock:
+            self.records.clear()
+            self.s3_records.clear()
+            if self.record_path:
+                open(self.record_path, "w").close()
 
     def sts_records(self):
         with self.lock:
@@ -181,6 +190,8 @@ class StsDouble:
         if path == "/__double/config" and method == "POST":
             cfg = json.loads(body or b"{}")
             self.configure(cfg.get("mode", "ok"), cfg.get("count"), cfg.get("hang_seconds"))
+            if cfg.get("reset"):
+                self.reset()
             return self._reply(h, 200, b"{}", "application/json")
         if path == "/__double/records":
             return self._reply(h, 200, json.dumps(self.sts_records()).encode(), "application/json")
@@ -282,6 +293,9 @@ class StsDouble:
             return self._answer(h, rec, 500, error_xml("InternalFailure", "internal failure", "Receiver"))
         if mode == "deny":
             return self._answer(h, rec, 403, error_xml("AccessDenied", "not allowed"))
+        if mode == "reject":
+            return self._answer(h, rec, 400, error_xml("MalformedPolicyDocument",
+                                                       "policy rejected by the double"))
         if mode == "badxml":
             return self._answer(h, rec, 200, "<GetFederationTokenResponse><oops")
         action = params.get("Action")

@@ -5,10 +5,10 @@ A listener others can reach needs tokens_file and TLS, or broadcastd refuses
 to start with a message saying why and how to fix it (insecure: true
 overrides). Listen addresses are checked before "ready". TLS uses a
 self-signed certificate made here with `openssl req -x509`; curl must
-connect with --cacert and fail with --tls-max 1.1. Whether the linked
-CivetWeb can do TLS (and IPv6) is asked of the library itself: when it
-cannot, the frontend must refuse the configuration with a clear message
-rather than open a port that would crash on the first handshake."""
+connect with --cacert and fail with --tls-max 1.1; the internal port the
+TLS listener relays to refuses connections that did not come through it.
+Whether the linked CivetWeb can do plain IPv6 is asked of the library
+itself: when it cannot, the frontend must refuse with a clear message."""
 import ctypes
 import ctypes.util
 import hashlib
@@ -16,28 +16,31 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import tempfile
+import time
 import unittest
 
 import bctest
 
 
-def civetweb_features():
-    """(tls, ipv6) as this machine's libcivetweb reports them, asked in a
-    child process so loading OpenSSL does not touch this one."""
-    code = ("import ctypes\n"
-            "lib = ctypes.CDLL('libcivetweb.so.1')\n"
-            "lib.mg_init_library.restype = ctypes.c_uint\n"
-            "lib.mg_check_feature.restype = ctypes.c_uint\n"
-            "print(int(lib.mg_init_library(2) & 2 != 0), int(lib.mg_check_feature(8) != 0))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=20)
-    tls, ipv6 = out.stdout.split()
-    return tls == "1", ipv6 == "1"
+def civetweb_has_ipv6():
+    """Whether this machine's libcivetweb was built with IPv6 (Debian's is not)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("civetweb") or "libcivetweb.so.1")
+    lib.mg_check_feature.restype = ctypes.c_uint
+    return lib.mg_check_feature(8) != 0
 
 
-TLS_WORKS, IPV6_WORKS = civetweb_features()
+IPV6_WORKS = civetweb_has_ipv6()
+
+
+def ipv6_loopback_usable():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
 
 
 def refused(test, cfg, *needles):
@@ -149,19 +152,41 @@ class Tls(unittest.TestCase):
         return frontend(["tls: {cert: %s, key: %s}" % (self.cert, self.key),
                          "tokens_file: %s" % self.tokens], listen)
 
-    def curl(self, d, *args):
+    def curl(self, d, *args, host="localhost"):
         return subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", self.cert,
                                "-H", "Authorization: Bearer " + self.token,
                                "-o", "/dev/null", "-w", "%{http_code}"] + list(args) +
-                              ["https://localhost:%d/streams" % d.http_port],
+                              ["https://%s:%d/streams" % (host, d.http_port)],
                               capture_output=True, text=True, timeout=30)
 
+    def tls11_handshake(self, port, control=False):
+        """Whether a TLS 1.1 handshake with 127.0.0.1:port succeeds. With
+        control, first run `openssl s_server` allowing TLS 1.1 there."""
+        weak = "DEFAULT:@SECLEVEL=0"
+        server = None
+        if control:
+            server = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-cert",
+                                       self.cert, "-key", self.key, "-tls1_1", "-cipher", weak,
+                                       "-www"], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        try:
+            out = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                                  "-tls1_1", "-cipher", weak], stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=20)
+            return out.returncode == 0 and "Protocol  : TLSv1.1" in out.stdout
+        finally:
+            if server is not None:
+                server.kill()
+                server.wait()
+
     def test_tls_serves_1_2_and_newer_only(self):
-        if not TLS_WORKS:
-            # Debian bookworm's libcivetweb 1.15 cannot load OpenSSL 3: the
-            # configuration must be refused, never half-served.
-            refused(self, self.config(), "cannot serve TLS", "reverse proxy")
-            return
         with bctest.Daemon(self.config()) as d:
             out = self.curl(d)
             self.assertEqual(out.stdout, "200", out.stderr)
@@ -169,24 +194,82 @@ class Tls(unittest.TestCase):
             self.assertEqual(out.stdout, "200", out.stderr)
             out = self.curl(d, "--tlsv1", "--tls-max", "1.1")
             self.assertNotEqual(out.returncode, 0, out.stdout)
+            self.assertNotEqual(out.stdout, "200")
+            # curl's own OpenSSL may refuse TLS 1.1 before asking: a client
+            # allowed to speak it (SECLEVEL=0), shown to work against a
+            # server that permits it, must still be refused by ours
+            self.assertTrue(self.tls11_handshake(d.ports[0], control=True))
+            self.assertFalse(self.tls11_handshake(d.http_port))
+            # without the token: the dispatcher's 401 comes through TLS
+            out = subprocess.run(["curl", "-sS", "--cacert", self.cert, "-o", "/dev/null",
+                                  "-w", "%{http_code}",
+                                  "https://localhost:%d/streams" % d.http_port],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.stdout, "401", out.stderr)
             # plain HTTP on the TLS port gets no API answer
             out = subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-w",
                                   "%{http_code}", "http://127.0.0.1:%d/healthz" % d.http_port],
                                  capture_output=True, text=True, timeout=20)
             self.assertNotEqual(out.stdout, "200")
+            # a whole start/stop over TLS, with python's ssl client
+            import http.client
+            import json
+            import ssl
+            ctx = ssl.create_default_context(cafile=self.cert)
+            conn = http.client.HTTPSConnection("localhost", d.http_port, context=ctx, timeout=10)
+            auth = {"Authorization": "Bearer " + self.token}
+            conn.request("POST", "/stream/start/?name=tls", headers=auth)
+            r = conn.getresponse()
+            body = json.loads(r.read())
+            self.assertEqual(r.status, 200, body)
+            self.assertEqual(body["endpoint"]["S3"]["s3_bucket_path"],
+                             "ops/%s/" % body["stream"]["id"])
+            conn.request("POST", "/stream/stop/?id=" + body["stream"]["id"], headers=auth)
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+            conn.close()
+            # the real client address reached the dispatcher (access log)
+            self.assertRegex(d.log_text(), r"INFO +\[http\] POST /stream/start/ 200 ops \d+ms")
+
+    def test_internal_port_refuses_direct_connections(self):
+        import re
+        with bctest.Daemon(self.config()) as d:
+            m = re.search(r"relayed to 127\.0\.0\.1:(\d+)", d.log_text())
+            self.assertIsNotNone(m, d.log_text())
+            c = socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=5)
+            c.sendall(b"GET /streams HTTP/1.0\r\nAuthorization: Bearer " +
+                      self.token.encode() + b"\r\n\r\n")
+            data = b""
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            c.close()
+            self.assertRegex(data, rb"^HTTP/1\.[01] 403 ")
+            self.assertIn(b"http.tls_required", data)
 
     def test_non_loopback_with_tokens_and_tls_is_allowed(self):
-        cfg = self.config('"0.0.0.0:@HTTP_PORT@"')
-        if not TLS_WORKS:
-            refused(self, cfg, "cannot serve TLS")
-            return
-        with bctest.Daemon(cfg) as d:
+        with bctest.Daemon(self.config('"0.0.0.0:@HTTP_PORT@"')) as d:
             self.assertEqual(self.curl(d).stdout, "200")
 
-    @unittest.skipUnless(TLS_WORKS, "this libcivetweb cannot serve TLS (checked above)")
-    def test_unreadable_key_is_refused(self):
+    @unittest.skipUnless(ipv6_loopback_usable(), "no IPv6 loopback on this host")
+    def test_tls_on_ipv6_loopback(self):
+        with bctest.Daemon(self.config('"[::1]:@HTTP_PORT@"')) as d:
+            out = self.curl(d, "--resolve", "localhost:%d:::1" % d.http_port)
+            self.assertEqual(out.stdout, "200", out.stderr)
+
+    def test_unreadable_or_wrong_key_is_refused(self):
         cfg = frontend(["tls: {cert: %s, key: %s/missing.pem}" % (self.cert, self.tmp)])
         refused(self, cfg, "tls.key", "cannot be read")
+        other = os.path.join(self.tmp, "other-key.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", other],
+                       check=True, capture_output=True, timeout=60)
+        cfg = frontend(["tls: {cert: %s, key: %s}" % (self.cert, other)])
+        refused(self, cfg, "not a usable PEM private key for the certificate")
+        cfg = frontend(["tls: {cert: %s}" % self.cert])
+        refused(self, cfg, "needs both")
 
 
 if __name__ == "__main__":

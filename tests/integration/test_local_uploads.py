@@ -7,6 +7,8 @@ ends the playlist; a daemon restart keeps a live stream uploadable; the
 retention deletes a stopped stream's files; the player page is served."""
 import http.client
 import os
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -136,25 +138,36 @@ class LocalUploads(unittest.TestCase):
             self.assertEqual(origin(d, "GET", p + "index.m3u8")[0], 404)
 
     def test_restart_keeps_live_stream_uploadable(self):
-        d = bctest.Daemon(config("1h"))
-        with d:
-            sid, ep = self.start(d)
-            stopped, ep2 = self.start(d)
-            self.assertEqual(d.request("POST", "/stream/stop/", params={"id": stopped})[0], 200)
-        # Same folder and store, new process (and new ports).
-        d2 = bctest.Daemon(config("1h"), tmp=d.tmp)
-        with d2:
-            p = "/live/%s/" % sid
-            self.assertEqual(origin(d2, "PUT", p + "seg0.ts", b"x", token=ep["upload_token"])[0],
-                             201)
-            self.assertEqual(origin(d2, "PUT", p + "seg1.ts", b"x", token="nope")[0], 401)
-            self.assertEqual(origin(d2, "PUT", "/live/%s/seg0.ts" % stopped, b"x",
-                                    token=ep2["upload_token"])[0], 403)
-            status, _, body = d2.request("POST", "/stream/stop/", params={"id": sid})
-            self.assertEqual(status, 200, body)
-            self.assertEqual(origin(d2, "PUT", p + "seg2.ts", b"x", token=ep["upload_token"])[0],
-                             403)
-            self.assertIn("recovered", d2.log_text())
+        # Two daemons in turn on one store and one root (each with its own
+        # temp dir and ports), as across a restart.
+        shared = tempfile.mkdtemp(prefix="bc-local-restart-")
+        text = bctest.config(store="type: sqlite\npath: %s/streams.db\n" % shared,
+                             providers="""
+- type: local
+  listen: "127.0.0.1:@PORT1@"
+  root: "%s/hls"
+  retention: 1h
+""" % shared)
+        try:
+            with bctest.Daemon(text) as d:
+                sid, ep = self.start(d)
+                stopped, ep2 = self.start(d)
+                self.assertEqual(d.request("POST", "/stream/stop/", params={"id": stopped})[0],
+                                 200)
+            with bctest.Daemon(text) as d2:
+                self.assertIn("recovered 1 live and 1 stopped", d2.log_text())
+                p = "/live/%s/" % sid
+                self.assertEqual(origin(d2, "PUT", p + "seg0.ts", b"x",
+                                        token=ep["upload_token"])[0], 201)
+                self.assertEqual(origin(d2, "PUT", p + "seg1.ts", b"x", token="nope")[0], 401)
+                self.assertEqual(origin(d2, "PUT", "/live/%s/seg0.ts" % stopped, b"x",
+                                        token=ep2["upload_token"])[0], 403)
+                status, _, body = d2.request("POST", "/stream/stop/", params={"id": sid})
+                self.assertEqual(status, 200, body)
+                self.assertEqual(origin(d2, "PUT", p + "seg2.ts", b"x",
+                                        token=ep["upload_token"])[0], 403)
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 if __name__ == "__main__":

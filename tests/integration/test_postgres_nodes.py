@@ -142,7 +142,7 @@ class TwoNodes(unittest.TestCase):
                     self.assertEqual(b["stream"]["stop_date"], winner["stream"]["stop_date"])
 
     def test_postgres_restart_under_load(self):
-        acked_starts, acked_stops, bad = [], [], []
+        acked_starts, acked_stops, bad, unavailable = [], [], [], []
         lock = threading.Lock()
         stop_load = threading.Event()
 
@@ -166,8 +166,9 @@ class TwoNodes(unittest.TestCase):
                             acked_stops.append(sid)
                         continue
                 if status == 503:
-                    if body["error"]["code"] != "store.unavailable":
-                        with lock:
+                    with lock:
+                        unavailable.append(body["error"]["code"])
+                        if body["error"]["code"] != "store.unavailable":
                             bad.append((status, body))
                     time.sleep(0.02)
                     continue
@@ -202,6 +203,7 @@ class TwoNodes(unittest.TestCase):
         for t in threads:
             t.join(60)
         self.assertEqual(bad, [])
+        self.assertGreater(len(unavailable), 0, "the outage was not seen")
         self.assertGreater(before, 0)
         self.assertGreater(len(acked_starts), down_count, "no start succeeded after recovery")
         # Nothing acknowledged was lost: every 200 start exists, every 200

@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +37,10 @@
 
 #define BASE_KEY "AKIDBASEEXAMPLE0001"
 #define BASE_SECRET "base/Secret+Key0123456789abcdefEXAMPLE00"
+/* Temporary base credentials (for assume-role), also known to the double. */
+#define TEMP_KEY "ASIABASETEMPORARY01"
+#define TEMP_SECRET "temp/secret+1"
+#define TEMP_TOKEN "IQoJb3JpZ2luX2VjEBASETOKEN/base+token=="
 
 /* ---- policy ---------------------------------------------------------------- */
 
@@ -153,65 +160,104 @@ END_TEST
 static const struct bc_plugin *plugin;
 static const struct bc_provider_ops *ops;
 static char tmpdir[64], record_path[128], url[64];
+static int double_port;
 static pid_t double_pid = -1;
 
-static void double_start(const char *const *extra)
+/* Start the double once per test case (an unchecked fixture: it runs in the
+ * parent, so every forked test talks to the same process). botocore takes
+ * seconds to import on a loaded machine; paying that once keeps the suite
+ * quick. On failure url stays empty and every test says why. */
+static void double_up(void)
 {
 	char port_file[128], script[1024];
 	const char *src = getenv("BC_SRCDIR");
-	const char *argv[32];
-	int n = 0;
+	const char *argv[] = { "python3", script, "--key", BASE_KEY ":" BASE_SECRET,
+		               "--key", TEMP_KEY ":" TEMP_SECRET ":" TEMP_TOKEN,
+		               "--port-file", port_file, "--record", record_path,
+		               "--lifetime", "600", NULL };
 
+	url[0] = '\0';
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bc-test-s3-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return;
 	snprintf(script, sizeof(script), "%s/tests/integration/sts_double.py", src ? src : ".");
 	snprintf(port_file, sizeof(port_file), "%s/port", tmpdir);
 	snprintf(record_path, sizeof(record_path), "%s/records.jsonl", tmpdir);
-	unlink(port_file);
-	unlink(record_path);
-	argv[n++] = "python3";
-	argv[n++] = script;
-	argv[n++] = "--key";
-	argv[n++] = BASE_KEY ":" BASE_SECRET;
-	argv[n++] = "--port-file";
-	argv[n++] = port_file;
-	argv[n++] = "--record";
-	argv[n++] = record_path;
-	argv[n++] = "--lifetime";
-	argv[n++] = "60";
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
 	double_pid = fork();
-	ck_assert_int_ge(double_pid, 0);
+	if (double_pid < 0)
+		return;
 	if (double_pid == 0) {
 		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 200; i++) { /* 10 s */
+	for (int i = 0; i < 1200; i++) { /* 60 s */
 		FILE *f = fopen(port_file, "r");
-		int port = 0;
+		int port = 0, status;
 		if (f != NULL) {
 			int got = fscanf(f, "%d", &port);
 			fclose(f);
 			if (got == 1 && port > 0) {
+				double_port = port;
 				snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 				return;
 			}
 		}
-		int status;
-		ck_assert_msg(waitpid(double_pid, &status, WNOHANG) == 0,
-		              "sts_double.py exited (is python3-botocore installed?)");
+		if (waitpid(double_pid, &status, WNOHANG) != 0) {
+			double_pid = -1;
+			return;
+		}
 		usleep(50000);
 	}
-	ck_abort_msg("sts_double.py did not start");
 }
 
-static void double_stop(void)
+static void double_down(void)
 {
+	char cmd[128];
 	if (double_pid > 0) {
 		kill(double_pid, SIGTERM);
 		waitpid(double_pid, NULL, 0);
 		double_pid = -1;
 	}
+	if (tmpdir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+	}
+}
+
+/* Tell the double how to answer from now on, and forget its records: one
+ * HTTP/1.0 POST to /__double/config over a plain socket. */
+static void double_mode(const char *mode, int count, int hang_seconds)
+{
+	char body[160], req[512], resp[256];
+	struct sockaddr_in sa;
+	ssize_t n;
+	int fd;
+
+	ck_assert_msg(url[0] != '\0', "sts_double.py did not start (is python3-botocore "
+	                               "installed?)");
+	char cnt[16] = "null";
+	if (count > 0)
+		snprintf(cnt, sizeof(cnt), "%d", count);
+	snprintf(body, sizeof(body), "{\"mode\": \"%s\", \"count\": %s, \"hang_seconds\": %d, "
+	         "\"reset\": true}", mode, cnt, hang_seconds > 0 ? hang_seconds : 30);
+	snprintf(req, sizeof(req), "POST /__double/config HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	         strlen(body), body);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)double_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	n = read(fd, resp, sizeof(resp) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 12);
+	resp[n] = '\0';
+	ck_assert_msg(strncmp(resp, "HTTP/1.0 200", 12) == 0 ||
+	              strncmp(resp, "HTTP/1.1 200", 12) == 0, "double said %s", resp);
 }
 
 /* The double's records, a JSON array (new reference). */
@@ -295,16 +341,7 @@ static void setup(void)
 	snprintf(so, sizeof(so), "%s/providers/s3/.libs/provider_s3.so", b ? b : ".");
 	plugin = stubhost_load_plugin(so, BC_KIND_PROVIDER, "s3");
 	ops = plugin->ops;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bc-test-s3-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-	double_stop();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	double_mode("ok", 0, 0);
 }
 
 static void assert_no_secrets(struct inst *in, struct bc_endpoint *ep)
@@ -323,7 +360,6 @@ START_TEST(test_federation_start_stop)
 	struct inst in;
 	struct bc_endpoint *ep = stubhost_endpoint_new();
 	const char *owner = "a-very-long-owner-name-that-is-over-32@example.com";
-	double_start(NULL);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "3600s", NULL }), BC_OK);
 	ck_assert_msg(inst_start(&in, ID1, owner, ep) == BC_OK, "%s: %s", in.err.code,
 	              in.err.message);
@@ -389,7 +425,6 @@ START_TEST(test_assume_role)
 {
 	struct inst in;
 	struct bc_endpoint *ep = stubhost_endpoint_new();
-	double_start(NULL);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){
 		"credentials", "assume-role", "role_arn", "arn:aws:iam::123456789012:role/uploader",
 		"external_id", "ext-42", "duration", "1h", "path", "live/{type}/{stream_id}/",
@@ -416,7 +451,6 @@ END_TEST
 START_TEST(test_create_errors)
 {
 	struct inst in;
-	snprintf(url, sizeof(url), "http://127.0.0.1:9");
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role", NULL }),
 	                 BC_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(in.err.message, "role_arn"));
@@ -451,14 +485,15 @@ START_TEST(test_create_errors)
 }
 END_TEST
 
-/* Start one stream against a double in `mode`; check status and code. */
-static void start_fails(const char *const *double_args, const char *const *kv,
-                        enum bc_status want, const char *want_code, int64_t max_ms)
+/* Start one stream with the double in `mode` (NULL: as it is); check status
+ * and code, and that it took at most max_ms. */
+static void start_fails(const char *mode, const char *const *kv, enum bc_status want,
+                        const char *want_code, int64_t max_ms)
 {
 	struct inst in;
 	struct bc_endpoint *ep = stubhost_endpoint_new();
-	if (double_args != NULL)
-		double_start(double_args);
+	if (mode != NULL)
+		double_mode(mode, 0, 20);
 	ck_assert_int_eq(inst_create(&in, kv), BC_OK);
 	int64_t t0 = stubhost_api()->monotonic_ms();
 	enum bc_status st = inst_start(&in, ID1, "alice", ep);
@@ -475,7 +510,6 @@ static void start_fails(const char *const *double_args, const char *const *kv,
 
 START_TEST(test_wrong_secret)
 {
-	double_start(NULL);
 	start_fails(NULL, (const char *[]){ "secret_access_key", "not-the-secret", NULL },
 	            BC_E_UPSTREAM, "s3.sts_denied", 5000);
 	json_t *recs = double_records();
@@ -487,7 +521,7 @@ END_TEST
 
 START_TEST(test_throttled)
 {
-	start_fails((const char *[]){ "--mode", "throttle", NULL },
+	start_fails("throttle",
 	            (const char *[]){ "retries", "2", NULL }, BC_E_UNAVAILABLE, "s3.sts_throttled",
 	            5000);
 	json_t *recs = double_records();
@@ -500,7 +534,7 @@ START_TEST(test_throttled_then_ok)
 {
 	struct inst in;
 	struct bc_endpoint *ep = stubhost_endpoint_new();
-	double_start((const char *[]){ "--mode", "throttle", "--count", "1", NULL });
+	double_mode("throttle", 1, 0);
 	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
 	ck_assert_int_eq(inst_start(&in, ID1, "alice", ep), BC_OK);
 	ck_assert_uint_eq(stubhost_counter(in.sh, "s3_sts_requests_total", "result=\"throttled\""),
@@ -513,21 +547,21 @@ END_TEST
 
 START_TEST(test_server_error)
 {
-	start_fails((const char *[]){ "--mode", "error", NULL },
+	start_fails("error",
 	            (const char *[]){ "retries", "1", NULL }, BC_E_UPSTREAM, "s3.sts_error", 5000);
 }
 END_TEST
 
 START_TEST(test_bad_xml)
 {
-	start_fails((const char *[]){ "--mode", "badxml", NULL }, NULL, BC_E_UPSTREAM,
+	start_fails("badxml", NULL, BC_E_UPSTREAM,
 	            "s3.sts_bad_response", 5000);
 }
 END_TEST
 
 START_TEST(test_hang)
 {
-	start_fails((const char *[]){ "--mode", "hang", "--hang-seconds", "20", NULL },
+	start_fails("hang",
 	            (const char *[]){ "request_timeout", "1s", NULL }, BC_E_TIMEOUT,
 	            "s3.sts_timeout", 2500);
 }
@@ -536,8 +570,43 @@ END_TEST
 START_TEST(test_unreachable)
 {
 	/* Port 9 (discard) on loopback: nothing listens in a test sandbox. */
-	snprintf(url, sizeof(url), "http://127.0.0.1:9");
-	start_fails(NULL, NULL, BC_E_UNAVAILABLE, "s3.sts_unreachable", 5000);
+	start_fails(NULL, (const char *[]){ "sts_endpoint", "http://127.0.0.1:9", NULL },
+	            BC_E_UNAVAILABLE, "s3.sts_unreachable", 5000);
+}
+END_TEST
+
+START_TEST(test_denied_and_rejected)
+{
+	start_fails("deny", NULL, BC_E_UPSTREAM, "s3.sts_denied", 5000);
+	start_fails("reject", NULL, BC_E_UPSTREAM,
+	            "s3.sts_rejected", 5000);
+}
+END_TEST
+
+/* Temporary base credentials: the token is sent, signed, and never logged. */
+START_TEST(test_base_session_token)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	const char *token = TEMP_TOKEN;
+	ck_assert_int_eq(inst_create(&in, (const char *[]){
+		"access_key_id", TEMP_KEY, "secret_access_key", TEMP_SECRET,
+		"session_token", token, "credentials", "assume-role",
+		"role_arn", "arn:aws:iam::123456789012:role/uploader", "duration", "15m", NULL }),
+	                 BC_OK);
+	ck_assert_msg(inst_start(&in, ID1, "alice", ep) == BC_OK, "%s: %s", in.err.code,
+	              in.err.message);
+	json_t *recs = double_records();
+	json_t *r = json_array_get(recs, 0);
+	ck_assert(json_is_true(json_object_get(r, "verified")));
+	ck_assert_str_eq(json_string_value(json_object_get(r, "access_key_id")), TEMP_KEY);
+	ck_assert_str_eq(rec_param(r, "DurationSeconds"), "900");
+	ck_assert(!stubhost_log_contains(in.sh, token));
+	ck_assert(!stubhost_log_contains(in.sh, TEMP_SECRET));
+	assert_no_secrets(&in, ep);
+	json_decref(recs);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
 }
 END_TEST
 
@@ -546,7 +615,6 @@ START_TEST(test_bad_stream_name)
 	struct inst in;
 	struct bc_endpoint *ep = stubhost_endpoint_new();
 	struct bc_stream_info info;
-	double_start(NULL);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "path", "{name}/{stream_id}/", NULL }),
 	                 BC_OK);
 	stubhost_stream_info(&info, ID1, "../other", "hls", "alice", ep);
@@ -570,7 +638,8 @@ int main(void)
 	tcase_add_test(tc, test_sts_names);
 	suite_add_tcase(su, tc);
 	tc = tcase_create("provider");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, double_up, double_down);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_federation_start_stop);
 	tcase_add_test(tc, test_assume_role);
@@ -583,6 +652,8 @@ int main(void)
 	tcase_add_test(tc, test_hang);
 	tcase_add_test(tc, test_unreachable);
 	tcase_add_test(tc, test_bad_stream_name);
+	tcase_add_test(tc, test_denied_and_rejected);
+	tcase_add_test(tc, test_base_session_token);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

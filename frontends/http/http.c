@@ -65,6 +65,8 @@ struct http_frontend {
 	int access_log;
 	char **cors;          /* allowed origins, NULL-terminated; NULL: CORS off */
 	char *listen_text;    /* `listen` as configured, for log lines */
+	struct http_tls_addr *addrs; /* `listen`, parsed (a->shown is not kept) */
+	size_t n_addrs;
 	struct http_tls *tls; /* the TLS terminator, or NULL: CivetWeb serves `listen` */
 	size_t threads_n;
 	int64_t timeout_ms;
@@ -270,7 +272,10 @@ static enum bc_status http_read_listen(struct http_frontend *fe, const struct bc
 		                     fe->timeout_ms, &fe->tls, err);
 	}
 out:
-	free(addrs);
+	for (size_t i = 0; addrs != NULL && i < n; i++)
+		addrs[i].shown = NULL; /* borrowed from the config view */
+	fe->addrs = addrs;
+	fe->n_addrs = n;
 	return rc;
 }
 
@@ -744,6 +749,98 @@ static enum bc_status http_start(void *instance, struct bc_error *err)
 	return BC_OK;
 }
 
+/* CivetWeb 1.15's mg_stop() waits for its accept thread, which looks at the
+ * stop flag only when its poll() returns: up to 2 s with no client. This
+ * thread connects to each plain listener until mg_stop() is done, so every
+ * stop (SIGTERM, a reload replacing the instance) takes milliseconds. With
+ * TLS, CivetWeb's one listener is the internal port. */
+struct http_waker {
+	struct http_frontend *fe;
+	unsigned internal_port; /* TLS: CivetWeb's port on 127.0.0.1; else 0 */
+	pthread_mutex_t lock;
+	int done;
+};
+
+static void http_poke(const struct http_tls_addr *a, unsigned internal_port)
+{
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} sa;
+	socklen_t len;
+	int is_v6 = internal_port == 0 && a->is_v6;
+	int fd;
+
+	memset(&sa, 0, sizeof sa);
+	if (is_v6) {
+		sa.v6.sin6_family = AF_INET6;
+		sa.v6.sin6_port = htons((uint16_t)a->port);
+		inet_pton(AF_INET6, a->host, &sa.v6.sin6_addr);
+		if (IN6_IS_ADDR_UNSPECIFIED(&sa.v6.sin6_addr))
+			sa.v6.sin6_addr = in6addr_loopback;
+		len = sizeof sa.v6;
+	} else {
+		sa.v4.sin_family = AF_INET;
+		sa.v4.sin_port = htons((uint16_t)(internal_port ? internal_port : a->port));
+		if (internal_port || inet_pton(AF_INET, a->host, &sa.v4.sin_addr) != 1 ||
+		    sa.v4.sin_addr.s_addr == htonl(INADDR_ANY))
+			sa.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof sa.v4;
+	}
+	fd = socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	/* non-blocking: only the SYN matters, never wait for it */
+	(void)connect(fd, (struct sockaddr *)&sa, len);
+	close(fd);
+}
+
+static void *http_waker_main(void *arg)
+{
+	struct http_waker *w = arg;
+	struct timespec pause = { 0, 20 * 1000000L };
+	for (;;) {
+		int done;
+		pthread_mutex_lock(&w->lock);
+		done = w->done;
+		pthread_mutex_unlock(&w->lock);
+		if (done)
+			return NULL;
+		if (w->internal_port != 0)
+			http_poke(&w->fe->addrs[0], w->internal_port);
+		else
+			for (size_t i = 0; i < w->fe->n_addrs; i++)
+				http_poke(&w->fe->addrs[i], 0);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* mg_stop(), quickly (see struct http_waker). */
+static void http_stop_civetweb(struct http_frontend *fe)
+{
+	struct http_waker w = { .fe = fe };
+	struct mg_server_port port;
+	pthread_t thread;
+	int have_thread;
+
+	if (fe->tls != NULL && mg_get_server_ports(fe->mg, 1, &port) == 1)
+		w.internal_port = (unsigned)port.port;
+	pthread_mutex_init(&w.lock, NULL);
+	have_thread = fe->addrs != NULL && fe->n_addrs > 0 &&
+	              pthread_create(&thread, NULL, http_waker_main, &w) == 0;
+	/* closes the listeners and idle keep-alive connections, and joins every
+	 * worker: a call() in flight finishes first, so none runs afterwards */
+	mg_stop(fe->mg);
+	fe->mg = NULL;
+	if (have_thread) {
+		pthread_mutex_lock(&w.lock);
+		w.done = 1;
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(thread, NULL);
+	}
+	pthread_mutex_destroy(&w.lock);
+}
+
 static void http_drain(void *instance, int64_t timeout_ms)
 {
 	struct http_frontend *fe = instance;
@@ -769,10 +866,7 @@ static void http_drain(void *instance, int64_t timeout_ms)
 		fe->api->log(fe->host, BC_LOG_WARN, "%u request(s) still running after %" PRId64
 		             " ms; waiting for them to end", fe->inflight, timeout_ms);
 	pthread_mutex_unlock(&fe->lock);
-	/* closes the listeners and idle keep-alive connections, and joins every
-	 * worker: a call() in flight finishes first, so none runs afterwards */
-	mg_stop(fe->mg);
-	fe->mg = NULL;
+	http_stop_civetweb(fe);
 }
 
 static void http_destroy(void *instance)
@@ -785,6 +879,7 @@ static void http_destroy(void *instance)
 	/* after CivetWeb stopped: every relay's backend is closed by now */
 	http_tls_destroy(fe->tls);
 	free(fe->listen_text);
+	free(fe->addrs);
 	if (fe->lib_ready)
 		mg_exit_library();
 	for (size_t i = 0; fe->cors != NULL && fe->cors[i] != NULL; i++)

@@ -13,7 +13,7 @@ frontends_http_frontend_http_la_SOURCES = \
 frontends_http_frontend_http_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 # libssl ships with libcrypto (libssl-dev): http_tls.c terminates TLS itself,
 # as Debian's CivetWeb cannot load OpenSSL 3 (see there).
-frontends_http_frontend_http_la_LIBADD = $(CIVETWEB_LIBS) -lssl $(CRYPTO_LIBS)
+frontends_http_frontend_http_la_LIBADD = $(CIVETWEB_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS)
 frontends_http_frontend_http_la_LDFLAGS = $(bc_plugin_ldflags)
 
 # Integration tests: the real broadcastd with the test provider, real clients

@@ -26,7 +26,7 @@ if HAVE_CHECK
 # test_s3_sign: the signer against AWS's SigV4 suite (shared/vectors/sigv4,
 # or $BC_SIGV4_VECTORS). The signer is internal to the .so, so its source is
 # compiled into the test.
-# test_s3_policy: path templates, the policy, STS names, and the real
+# test_s3_policy: path templates, the policy, STS names, STS XML, and the real
 # provider_s3.so through the stub host against tests/integration/sts_double.py.
 check_PROGRAMS += tests/unit/test_s3_sign tests/unit/test_s3_policy
 TESTS += tests/unit/test_s3_sign tests/unit/test_s3_policy
@@ -36,10 +36,12 @@ tests_unit_test_s3_sign_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/providers/s3
 tests_unit_test_s3_sign_CFLAGS = $(bc_unit_cflags)
 tests_unit_test_s3_sign_LDADD = $(CHECK_LIBS) $(CRYPTO_LIBS)
 tests_unit_test_s3_policy_SOURCES = tests/unit/test_s3_policy.c \
-	providers/s3/s3_policy.c providers/s3/s3_policy.h
+	providers/s3/s3_policy.c providers/s3/s3_policy.h \
+	providers/s3/s3_xml.c providers/s3/s3_xml.h
 tests_unit_test_s3_policy_CPPFLAGS = $(bc_plugin_test_cppflags) -I$(srcdir)/providers/s3
-tests_unit_test_s3_policy_CFLAGS = $(bc_unit_cflags)
-tests_unit_test_s3_policy_LDADD = $(bc_plugin_test_ldadd) $(JANSSON_LIBS)
+tests_unit_test_s3_policy_CFLAGS = $(bc_unit_cflags) $(EXPAT_CFLAGS)
+tests_unit_test_s3_policy_LDADD = $(bc_plugin_test_ldadd) $(JANSSON_LIBS) $(EXPAT_LIBS) \
+	$(CRYPTO_LIBS)
 endif
 
 # End to end: the real broadcastd with this provider against the STS double,

@@ -23,6 +23,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -367,8 +368,9 @@ static void s3_sts_attempt(struct s3_sts *s, CURL *h, const struct s3_sts_call *
 			hint = "; check access_key_id, secret_access_key and session_token";
 		else if (strcmp(v.code, "s3.sts_throttled") == 0)
 			hint = "; STS is limiting the request rate";
-		s3_sts_attempt_set(a, v.status, v.code, v.code + 7 /* after "s3.sts_" */,
-		                   v.retryable);
+		/* Every verdict code is "s3.sts_WHAT"; WHAT is the metric label. */
+		assert(strncmp(v.code, "s3.sts_", 7) == 0);
+		s3_sts_attempt_set(a, v.status, v.code, v.code + 7, v.retryable);
 		snprintf(a->detail, sizeof(a->detail), "STS %s answered HTTP %ld %s%s%s%s%s",
 		         call->assume_role ? "AssumeRole" : "GetFederationToken", a->http_status,
 		         xrc == 0 && x.error_code ? x.error_code : "(no STS error code)",

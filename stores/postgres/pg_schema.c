@@ -61,6 +61,7 @@ static const char *const stmt_names[PG_STMT_COUNT] = {
 	[PG_STMT_LIST_AFTER] = "bc_list_after",
 	[PG_STMT_LIST_OWNER_AFTER] = "bc_list_owner_after",
 	[PG_STMT_WRITABLE] = "bc_writable",
+	[PG_STMT_REAP] = "bc_reap",
 };
 
 /* Statement templates; %1$s is the quoted schema. States are numbers
@@ -95,12 +96,16 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 		"AND owner = $3 AND (start_ms, id) < ($4::bigint, $5::text) "
 		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
 	[PG_STMT_WRITABLE] = "SELECT NOT pg_is_in_recovery()",
+	/* The database's clock, not the nodes': they may disagree. */
+	[PG_STMT_REAP] = "DELETE FROM %1$s.streams WHERE state = 1 "
+	                 "AND updated_at < now() - interval '" PG_REAP_AFTER "'",
 };
 
 static const int stmt_nparams[PG_STMT_COUNT] = {
 	[PG_STMT_RESERVE] = 7, [PG_STMT_COMMIT] = 2, [PG_STMT_ABORT] = 1, [PG_STMT_GET] = 1,
 	[PG_STMT_STOP] = 2, [PG_STMT_LIST] = 2, [PG_STMT_LIST_OWNER] = 3,
 	[PG_STMT_LIST_AFTER] = 4, [PG_STMT_LIST_OWNER_AFTER] = 5, [PG_STMT_WRITABLE] = 0,
+	[PG_STMT_REAP] = 0,
 };
 
 int pg_schema_name_ok(const char *schema)
@@ -167,13 +172,17 @@ enum bc_status pg_schema_prepare(struct pg_pool *pool, struct pg_slot *slot, voi
                                  struct bc_error *err)
 {
 	const struct pg_statements *stmts = arg;
+	PGresult *res = NULL;
+	enum bc_status st;
 	for (int i = 0; i < PG_STMT_COUNT; i++) {
-		enum bc_status st = pg_pool_prepare(pool, slot, stmt_names[i], stmts->sql[i],
-		                                    stmt_nparams[i], err);
+		st = pg_pool_prepare(pool, slot, stmt_names[i], stmts->sql[i], stmt_nparams[i],
+		                     err);
 		if (st != BC_OK)
 			return st;
 	}
-	return BC_OK;
+	st = pg_pool_exec(pool, slot, 1, stmt_names[PG_STMT_REAP], 0, NULL, &res, err);
+	PQclear(res);
+	return st;
 }
 
 /* ---- migrations ------------------------------------------------------------- */

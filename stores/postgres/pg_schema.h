@@ -26,6 +26,11 @@
 /* The schema version this code writes and reads. */
 #define PG_SCHEMA_VERSION 1
 
+/* A PENDING row older than this was abandoned: its node lost the database
+ * between reserve and commit/abort (or died). Provider starts take seconds;
+ * this is far beyond any of them. An SQL interval. */
+#define PG_REAP_AFTER "15 minutes"
+
 /* The store's prepared statements. */
 enum pg_stmt {
 	PG_STMT_RESERVE,         /* $1 id $2 name $3 type $4 provider $5 owner $6 start_ms $7 meta */
@@ -38,6 +43,7 @@ enum pg_stmt {
 	PG_STMT_LIST_AFTER,      /*  ... $3 after_start_ms $4 after_id */
 	PG_STMT_LIST_OWNER_AFTER,/*  ... $3 owner $4 after_start_ms $5 after_id */
 	PG_STMT_WRITABLE,        /* -> one row: 't' when the server takes writes */
+	PG_STMT_REAP,            /* delete PENDING rows abandoned PG_REAP_AFTER ago */
 	PG_STMT_COUNT
 };
 
@@ -65,7 +71,9 @@ void pg_statements_free(struct pg_statements *stmts);
 const char *pg_stmt_name(enum pg_stmt stmt);
 
 /* A pg_setup_fn: PREPARE every statement of `arg` (a struct pg_statements)
- * on a new connection. */
+ * on a new connection, then delete abandoned PENDING rows (PG_STMT_REAP):
+ * new connections are made at startup and after an outage, exactly when a
+ * start may have been cut between reserve and abort. */
 enum bc_status pg_schema_prepare(struct pg_pool *pool, struct pg_slot *slot, void *arg,
                                  struct bc_error *err);
 

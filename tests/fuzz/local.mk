@@ -16,10 +16,11 @@ FUZZ_CC = clang-14
 bc_fuzz_sanitize = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 bc_fuzz_cppflags = -I$(top_srcdir)/include -I$(top_srcdir)/framework -I$(top_builddir) \
+	-I$(top_srcdir)/providers/s3 -I$(top_srcdir)/frontends/unix \
 	-DBC_PLUGIN_DIR='"$(pkglibdir)"' -DBC_SYSCONF_DIR='"$(sysconfdir)/broadcast"' \
 	-DBC_STATE_DIR='"$(localstatedir)/lib/broadcast"'
 bc_fuzz_cflags = -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(bc_fuzz_sanitize) \
-	$(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+	$(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) $(EXPAT_CFLAGS)
 bc_fuzz_libs = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) -ldl -lpthread
 
 # The framework files the targets reach. They go into one static archive so
@@ -43,6 +44,28 @@ tests/fuzz/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c tests/fuzz/libfuzzcore.a
 	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
 		-o $@ $< tests/fuzz/libfuzzcore.a $(bc_fuzz_libs)
 
+# Plugin parsers are internal to their .so, so their sources are compiled
+# into the target, as their unit tests do.
+if BUILD_PLUGIN_PROVIDER_S3
+bc_fuzz_targets += tests/fuzz/fuzz_s3_xml tests/fuzz/fuzz_s3_sign
+endif
+tests/fuzz/fuzz_s3_xml: $(srcdir)/tests/fuzz/fuzz_s3_xml.c tests/fuzz/obj/providers/s3/s3_xml.o
+	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
+		-o $@ $(srcdir)/tests/fuzz/fuzz_s3_xml.c tests/fuzz/obj/providers/s3/s3_xml.o \
+		$(EXPAT_LIBS) $(CRYPTO_LIBS)
+tests/fuzz/fuzz_s3_sign: $(srcdir)/tests/fuzz/fuzz_s3_sign.c tests/fuzz/obj/providers/s3/s3_sign.o
+	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
+		-o $@ $(srcdir)/tests/fuzz/fuzz_s3_sign.c tests/fuzz/obj/providers/s3/s3_sign.o \
+		$(CRYPTO_LIBS) -lpthread
+if BUILD_PLUGIN_FRONTEND_UNIX
+bc_fuzz_targets += tests/fuzz/fuzz_unix_conn
+endif
+tests/fuzz/fuzz_unix_conn: $(srcdir)/tests/fuzz/fuzz_unix_conn.c \
+		tests/fuzz/obj/frontends/unix/unix_conn.o tests/fuzz/libfuzzcore.a
+	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
+		-o $@ $(srcdir)/tests/fuzz/fuzz_unix_conn.c tests/fuzz/obj/frontends/unix/unix_conn.o \
+		tests/fuzz/libfuzzcore.a $(bc_fuzz_libs)
+
 fuzz: $(bc_fuzz_targets)
 
 # Build the targets for `make check` when clang with libFuzzer is there; the
@@ -61,6 +84,9 @@ TESTS += tests/fuzz/run-short.sh
 tests/fuzz/run-short.log: fuzz-if-possible
 
 CLEANFILES += $(bc_fuzz_targets) $(bc_fuzz_core_objects) tests/fuzz/libfuzzcore.a \
+	tests/fuzz/obj/providers/s3/s3_xml.o tests/fuzz/obj/providers/s3/s3_sign.o \
+	tests/fuzz/obj/frontends/unix/unix_conn.o \
 	tests/fuzz/fuzz-*.log
-EXTRA_DIST += tests/fuzz/run-short.sh tests/fuzz/corpus \
-	$(bc_fuzz_targets:%=%.c)
+EXTRA_DIST += tests/fuzz/run-short.sh tests/fuzz/corpus tests/fuzz/fuzz_params.c \
+	tests/fuzz/fuzz_config.c tests/fuzz/fuzz_tokens.c tests/fuzz/fuzz_s3_xml.c \
+	tests/fuzz/fuzz_s3_sign.c tests/fuzz/fuzz_unix_conn.c

@@ -14,6 +14,18 @@ import uuid
 
 import bctest
 
+
+def wait_log(d, pattern, timeout=10.0):
+    """The daemon's log once `pattern` is in it (the access log line is
+    written after the response, so it may trail the client by a moment)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        log = d.log_text()
+        if re.search(pattern, log) or time.monotonic() > deadline:
+            return log
+        time.sleep(0.02)
+
 DATE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"
 S3_FIELDS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token",
              "aws_expiration", "s3_bucket_name", "s3_bucket_path", "s3_bucket_region"]
@@ -196,9 +208,10 @@ class Routes(unittest.TestCase):
     def test_access_log_line_without_query_string(self):
         secret = "query-secret-%s" % uuid.uuid4().hex
         raw(self.d, "POST", "/stream/start/?name=" + secret)
-        log = self.d.log_text()
+        pattern = r"INFO +\[http\] POST /stream/start/ 200 anonymous \d+ms"
+        log = wait_log(self.d, pattern)
         self.assertNotIn(secret, log)
-        self.assertRegex(log, r"INFO +\[http\] POST /stream/start/ 200 anonymous \d+ms")
+        self.assertRegex(log, pattern)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,24 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import secrets
 import subprocess
 import unittest
 
 import bctest
+
+
+def wait_log(d, pattern, timeout=10.0):
+    """The daemon's log once `pattern` is in it (the access log line is
+    written after the response, so it may trail the client by a moment)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        log = d.log_text()
+        if re.search(pattern, log) or time.monotonic() > deadline:
+            return log
+        time.sleep(0.02)
 
 
 def hashed_line(name, token):
@@ -112,10 +125,11 @@ class Tokens(unittest.TestCase):
     def test_tokens_never_logged(self):
         call(self.conn(), "GET", "/streams", token=self.alice)
         call(self.conn(), "GET", "/streams", token="wrong-" + self.bob)
-        log = self.d.log_text()
+        pattern = r"INFO +\[http\] GET /streams 200 alice \d+ms"
+        log = wait_log(self.d, pattern)
         self.assertNotIn(self.alice, log)
         self.assertNotIn(self.bob, log)
-        self.assertRegex(log, r"INFO +\[http\] GET /streams 200 alice \d+ms")
+        self.assertRegex(log, pattern)
 
 
 class Reload(unittest.TestCase):

@@ -12,15 +12,31 @@ itself: when it cannot, the frontend must refuse with a clear message."""
 import ctypes
 import ctypes.util
 import hashlib
+import http.client
+import json
 import os
+import re
 import secrets
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import unittest
 
 import bctest
+
+
+def wait_log(d, pattern, timeout=10.0):
+    """The daemon's log once `pattern` is in it (the access log line is
+    written after the response, so it may trail the client by a moment)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        log = d.log_text()
+        if re.search(pattern, log) or time.monotonic() > deadline:
+            return log
+        time.sleep(0.02)
 
 
 def civetweb_has_ipv6():
@@ -212,9 +228,6 @@ class Tls(unittest.TestCase):
                                  capture_output=True, text=True, timeout=20)
             self.assertNotEqual(out.stdout, "200")
             # a whole start/stop over TLS, with python's ssl client
-            import http.client
-            import json
-            import ssl
             ctx = ssl.create_default_context(cafile=self.cert)
             conn = http.client.HTTPSConnection("localhost", d.http_port, context=ctx, timeout=10)
             auth = {"Authorization": "Bearer " + self.token}
@@ -230,10 +243,10 @@ class Tls(unittest.TestCase):
             r.read()
             conn.close()
             # the real client address reached the dispatcher (access log)
-            self.assertRegex(d.log_text(), r"INFO +\[http\] POST /stream/start/ 200 ops \d+ms")
+            pattern = r"INFO +\[http\] POST /stream/start/ 200 ops \d+ms"
+            self.assertRegex(wait_log(d, pattern), pattern)
 
     def test_internal_port_refuses_direct_connections(self):
-        import re
         with bctest.Daemon(self.config()) as d:
             m = re.search(r"relayed to 127\.0\.0\.1:(\d+)", d.log_text())
             self.assertIsNotNone(m, d.log_text())

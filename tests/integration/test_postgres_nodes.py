@@ -48,8 +48,8 @@ def node_config(schema):
         type: postgres
         conninfo: "%s"
         schema: %s
-        statement_timeout: 2s
-        connect_timeout: 2s
+        statement_timeout: 5s
+        connect_timeout: 10s
         pool_size: 4
     """ % (PG["PG_CONNINFO"], schema))
 

@@ -65,6 +65,12 @@ class S3Daemon(bctest.Daemon):
         super().__init__(bctest.config(providers=provider_yaml(url, **extra),
                                        frontends=frontend_yaml()), tmp=tmp)
 
+    def __exit__(self, exc_type, *rest):
+        super().__exit__(exc_type, *rest)
+        if exc_type is None:  # keep the log of a failed test for reading
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
     def start_stream(self, name="show"):
         return self.request("POST", "/stream/start/", params={"type": "hls", "name": name},
                             token=TOKEN)

@@ -5,6 +5,8 @@
  *
  * TCase "policy": path templates (placeholders, every refusal), the policy
  * JSON statement by statement (parsed back with jansson), STS names.
+ * TCase "xml": s3_xml.c on STS answers as the API reference prints them,
+ * error answers, hostile documents, and the error-code verdicts.
  * TCase "provider": loads provider_s3.so by its entry symbol, creates
  * instances from key/value options, and starts streams against
  * tests/integration/sts_double.py (python3 + python3-botocore), run as a
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "s3_policy.h"
+#include "s3_xml.h"
 #include "stubhost.h"
 
 #define BASE_KEY "AKIDBASEEXAMPLE0001"
@@ -152,6 +155,103 @@ START_TEST(test_sts_names)
 	                 "0123456789abcdef0123456789ABCDEF");
 	ck_assert_str_eq(s3_policy_sts_name("j\xc3\xa9r\xc3\xb4me m", 32, out), "j__r__me_m");
 	ck_assert_str_eq(s3_policy_sts_name("a+b=c,d.e-f_g", 32, out), "a+b=c,d.e-f_g");
+}
+END_TEST
+
+/* ---- STS XML ------------------------------------------------------------------- */
+
+START_TEST(test_xml_federation)
+{
+	/* The GetFederationToken example of the STS API Reference. */
+	const char *doc =
+		"<GetFederationTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <GetFederationTokenResult>\n"
+		"    <Credentials>\n"
+		"      <SessionToken>AQoDYXdzEPT//////////wEXAMPLEtc764&amp;bNrC9</SessionToken>\n"
+		"      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
+		"      <Expiration>2011-07-15T23:28:33.359Z</Expiration>\n"
+		"      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+		"    </Credentials>\n"
+		"    <FederatedUser>\n"
+		"      <Arn>arn:aws:sts::123456789012:federated-user/Bob</Arn>\n"
+		"      <FederatedUserId>123456789012:Bob</FederatedUserId>\n"
+		"    </FederatedUser>\n"
+		"    <PackedPolicySize>6</PackedPolicySize>\n"
+		"  </GetFederationTokenResult>\n"
+		"  <ResponseMetadata>\n"
+		"    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n"
+		"  </ResponseMetadata>\n"
+		"</GetFederationTokenResponse>\n";
+	struct s3_sts_xml x;
+	ck_assert_int_eq(s3_xml_parse_sts(doc, strlen(doc), &x), 0);
+	ck_assert_int_eq(x.is_error, 0);
+	ck_assert_str_eq(x.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+	ck_assert_str_eq(x.secret_access_key, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+	ck_assert_str_eq(x.session_token, "AQoDYXdzEPT//////////wEXAMPLEtc764&bNrC9");
+	ck_assert_str_eq(x.expiration, "2011-07-15T23:28:33.359Z");
+	ck_assert_str_eq(x.request_id, "c6104cbe-af31-11e0-8154-cbc7ccf896c7");
+	ck_assert_ptr_null(x.error_code);
+	s3_xml_clear(&x);
+	ck_assert_ptr_null(x.access_key_id);
+	s3_xml_clear(NULL);
+}
+END_TEST
+
+START_TEST(test_xml_errors)
+{
+	const char *err =
+		"<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <Error>\n    <Type>Sender</Type>\n    <Code>InvalidClientTokenId</Code>\n"
+		"    <Message>The security token included in the request is invalid.</Message>\n"
+		"  </Error>\n  <RequestId>4c3a1b2e-0000-11e0-8154-cbc7ccf896c7</RequestId>\n"
+		"</ErrorResponse>\n";
+	struct s3_sts_xml x;
+	ck_assert_int_eq(s3_xml_parse_sts(err, strlen(err), &x), 0);
+	ck_assert_int_eq(x.is_error, 1);
+	ck_assert_str_eq(x.error_code, "InvalidClientTokenId");
+	ck_assert_str_eq(x.error_message, "The security token included in the request is invalid.");
+	ck_assert_str_eq(x.request_id, "4c3a1b2e-0000-11e0-8154-cbc7ccf896c7");
+	ck_assert_ptr_null(x.access_key_id);
+	s3_xml_clear(&x);
+
+	/* Not XML; a DOCTYPE (entity expansion) is refused outright. */
+	ck_assert_int_eq(s3_xml_parse_sts("<oops", 5, &x), -1);
+	s3_xml_clear(&x);
+	ck_assert_int_eq(s3_xml_parse_sts("", 0, &x), -1);
+	s3_xml_clear(&x);
+	const char *bomb = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaa\">"
+	                   "<!ENTITY b \"&a;&a;&a;&a;\">]><r><Credentials><AccessKeyId>&b;"
+	                   "</AccessKeyId></Credentials></r>";
+	ck_assert_int_eq(s3_xml_parse_sts(bomb, strlen(bomb), &x), -1);
+	ck_assert_ptr_null(x.access_key_id);
+	s3_xml_clear(&x);
+}
+END_TEST
+
+START_TEST(test_xml_classify)
+{
+	struct s3_xml_verdict v;
+	v = s3_xml_classify(400, "Throttling");
+	ck_assert_int_eq(v.status, BC_E_UNAVAILABLE);
+	ck_assert_str_eq(v.code, "s3.sts_throttled");
+	ck_assert_int_eq(v.retryable, 1);
+	v = s3_xml_classify(429, NULL);
+	ck_assert_str_eq(v.code, "s3.sts_throttled");
+	v = s3_xml_classify(403, "SignatureDoesNotMatch");
+	ck_assert_int_eq(v.status, BC_E_UPSTREAM);
+	ck_assert_str_eq(v.code, "s3.sts_denied");
+	ck_assert_int_eq(v.retryable, 0);
+	v = s3_xml_classify(403, "InvalidClientTokenId");
+	ck_assert_str_eq(v.code, "s3.sts_denied");
+	v = s3_xml_classify(400, "ExpiredToken");
+	ck_assert_str_eq(v.code, "s3.sts_denied");
+	v = s3_xml_classify(503, "ServiceUnavailable");
+	ck_assert_int_eq(v.status, BC_E_UPSTREAM);
+	ck_assert_str_eq(v.code, "s3.sts_error");
+	ck_assert_int_eq(v.retryable, 1);
+	v = s3_xml_classify(400, "MalformedPolicyDocument");
+	ck_assert_str_eq(v.code, "s3.sts_rejected");
+	ck_assert_int_eq(v.retryable, 0);
 }
 END_TEST
 
@@ -636,6 +736,11 @@ int main(void)
 	tcase_add_test(tc, test_expand_refused);
 	tcase_add_test(tc, test_policy_json);
 	tcase_add_test(tc, test_sts_names);
+	suite_add_tcase(su, tc);
+	tc = tcase_create("xml");
+	tcase_add_test(tc, test_xml_federation);
+	tcase_add_test(tc, test_xml_errors);
+	tcase_add_test(tc, test_xml_classify);
 	suite_add_tcase(su, tc);
 	tc = tcase_create("provider");
 	tcase_add_unchecked_fixture(tc, double_up, double_down);

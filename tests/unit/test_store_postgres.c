@@ -883,6 +883,41 @@ START_TEST(test_server_restart)
 }
 END_TEST
 
+/* A start cut between reserve and abort (the database went away) leaves a
+ * PENDING row; a later new connection removes it once it is old. */
+START_TEST(test_abandoned_pending_reaped)
+{
+	struct node a, b;
+	struct bc_record r;
+	struct bc_error err;
+	enum bc_stream_state state;
+	char id_old[37], id_new[37], schema[64], sql[256];
+	PGconn *c;
+
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	node_open(&a, "reap-a", schema, NULL);
+	make_id(id_old, 0xd00);
+	make_id(id_new, 0xd01);
+	record_init(&r, id_old, "ivy", 1);
+	ck_assert_int_eq(ops->reserve(a.st, &r, &err), BC_OK);
+	record_init(&r, id_new, "ivy", 2);
+	ck_assert_int_eq(ops->reserve(a.st, &r, &err), BC_OK);
+	c = test_conn();
+	snprintf(sql, sizeof sql,
+	         "UPDATE \"%s\".streams SET updated_at = now() - interval '1 hour' WHERE id = '%s'",
+	         schema, id_old);
+	sql_ok(c, sql);
+	PQfinish(c);
+	node_open(&b, "reap-b", schema, NULL);
+	ck_assert_int_eq(get_state(&b, id_old, &state, &err), BC_E_NOT_FOUND);
+	ck_assert_int_eq(get_state(&b, id_new, &state, &err), BC_OK);
+	ck_assert_int_eq(state, BC_STATE_PENDING);
+	ck_assert_int_eq(ops->commit(a.st, id_new, "{}", &err), BC_OK);
+	node_close(&a);
+	node_close(&b);
+}
+END_TEST
+
 struct getter {
 	struct node *n;
 	const char *id;
@@ -956,6 +991,7 @@ static Suite *postgres_suite(void)
 	tcase_add_test(tc, test_statement_timeout);
 	tcase_add_test(tc, test_connection_killed_mid_statement);
 	tcase_add_test(tc, test_pool_sharing);
+	tcase_add_test(tc, test_abandoned_pending_reaped);
 	tcase_add_test(tc, test_server_restart);
 	suite_add_tcase(s, tc);
 	return s;

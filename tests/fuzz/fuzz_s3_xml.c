@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fuzz_s3_xml.c: a libFuzzer target for providers/s3/s3_xml.c, the reader of
+ * STS answers (GetFederationToken, AssumeRole, ErrorResponse) with expat.
+ *
+ * The body of an STS answer comes from the network: a misconfigured
+ * sts_endpoint, a proxy or a MinIO build may send anything. The input is the
+ * body as is. Whatever it is, the parser must return 0, -1 or -2 and leave
+ * only NUL-terminated strings behind, which s3_xml_clear() frees; then the
+ * error code it found (or none) is classified under a few HTTP statuses.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3_xml.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_check_string(const char *s)
+{
+	if (s != NULL)
+		(void)strlen(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const long statuses[] = { 400, 401, 403, 429, 500, 503 };
+	struct s3_sts_xml x;
+	char *body;
+	int rc;
+
+	/* A copy of exactly `size` bytes: the parser must not read past it. */
+	body = malloc(size > 0 ? size : 1);
+	if (body == NULL)
+		return 0;
+	memcpy(body, data, size);
+	memset(&x, 0, sizeof x);
+	rc = s3_xml_parse_sts(body, size, &x);
+	assert(rc == 0 || rc == -1 || rc == -2);
+	fuzz_check_string(x.access_key_id);
+	fuzz_check_string(x.secret_access_key);
+	fuzz_check_string(x.session_token);
+	fuzz_check_string(x.expiration);
+	fuzz_check_string(x.error_code);
+	fuzz_check_string(x.error_message);
+	fuzz_check_string(x.request_id);
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+		struct s3_xml_verdict v = s3_xml_classify(statuses[i], x.error_code);
+		assert(v.code != NULL && v.status != BC_OK);
+	}
+	s3_xml_clear(&x);
+	s3_xml_clear(NULL);
+	free(body);
+	return 0;
+}

@@ -42,4 +42,4 @@ include tests/integration/local.mk
 # the installed headers alone.
 TESTS += tests/check-exports.sh tests/check-abi-history.py tests/check-installed-headers.sh
 EXTRA_DIST += tests/check-exports.sh tests/check-abi-history.py \
-	tests/check-installed-headers.sh tests/support
+	tests/check-installed-headers.sh tests/support/pg-cluster.sh

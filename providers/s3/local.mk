@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # providers/s3: per-stream temporary AWS credentials from STS
 # (GetFederationToken or AssumeRole), scoped to the stream's path of a bucket.
-# s3.c lifecycle, s3_sts.c libcurl client, s3_sign.c SigV4 (OpenSSL),
+# s3.c lifecycle, s3_sts.c libcurl STS client, s3_bucket.c create_bucket,
+# s3_sign.c SigV4 (OpenSSL),
 # s3_xml.c STS answers (expat), s3_policy.c policy JSON (jansson).
 
 if BUILD_PLUGIN_PROVIDER_S3
 pkglib_LTLIBRARIES += providers/s3/provider_s3.la
 providers_s3_provider_s3_la_SOURCES = \
 	providers/s3/s3.c \
+	providers/s3/s3_bucket.c \
+	providers/s3/s3_bucket.h \
 	providers/s3/s3_policy.c \
 	providers/s3/s3_policy.h \
 	providers/s3/s3_sign.c \

@@ -9,7 +9,10 @@
  * template for the stream and builds its inline policy (s3_policy.c), asks
  * STS for credentials (GetFederationToken or AssumeRole, signed by
  * s3_sign.c, answers parsed by s3_xml.c) and returns them under endpoint
- * "S3" with the seed's seven fields; stop() only logs, because STS
+ * "S3" with the seed's seven fields first, then aws_expiration_date and,
+ * with a custom S3 service, s3_endpoint (additions issue 6 allows). With
+ * create_bucket, create() also makes sure the bucket exists (s3_bucket.c).
+ * stop() only logs, because STS
  * credentials cannot be revoked: `duration` bounds the exposure. This file
  * holds the lifecycle, the option table, the descriptor and the entry point,
  * in that order.
@@ -22,10 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <broadcast/provider.h>
 
+#include "s3_bucket.h"
 #include "s3_policy.h"
 #include "s3_sts.h"
 
@@ -46,6 +51,7 @@ struct s3_instance {
 	const char *bucket;      /* borrowed from the config view */
 	const char *region;
 	const char *path;        /* the template */
+	const char *s3_endpoint; /* NULL: AWS */
 	int assume_role;
 	const char *role_arn;
 	const char *external_id;
@@ -72,6 +78,7 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 	struct s3_sts_config sc;
 	char endpoint[256], path[S3_POLICY_PATH_MAX + 1], why[256];
 	const char *credentials, *akid, *secret, *token, *ca_file, *sts_endpoint;
+	int64_t timeout_ms, connect_timeout_ms;
 	int64_t duration_ms, min_s, max_s;
 	enum bc_status st;
 
@@ -93,6 +100,11 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 	token = api->cfg_str(cfg, "session_token");
 	ca_file = api->cfg_str(cfg, "ca_file");
 	sts_endpoint = api->cfg_str(cfg, "sts_endpoint");
+	in->s3_endpoint = api->cfg_str(cfg, "s3_endpoint");
+	if (in->s3_endpoint != NULL && *in->s3_endpoint == '\0')
+		in->s3_endpoint = NULL;
+	timeout_ms = api->cfg_int(cfg, "timeout");
+	connect_timeout_ms = api->cfg_int(cfg, "connect_timeout");
 	duration_ms = api->cfg_int(cfg, "duration");
 
 	if (in->bucket == NULL || *in->bucket == '\0' || strchr(in->bucket, '/') != NULL ||
@@ -175,12 +187,24 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 	sc.secret_access_key = secret;
 	sc.session_token = token;
 	sc.ca_file = ca_file;
-	sc.connect_timeout_ms = api->cfg_int(cfg, "connect_timeout");
-	sc.request_timeout_ms = api->cfg_int(cfg, "request_timeout");
+	sc.connect_timeout_ms = connect_timeout_ms;
+	sc.timeout_ms = timeout_ms;
 	sc.retries = (unsigned)api->cfg_int(cfg, "retries");
 	st = s3_sts_new(api, host, &sc, &in->sts, err);
 	if (st != BC_OK)
 		goto fail;
+	if (api->cfg_bool(cfg, "create_bucket")) {
+		struct s3_bucket_config bc = {
+			.endpoint = in->s3_endpoint, .bucket = in->bucket, .region = in->region,
+			.access_key_id = akid, .secret_access_key = secret,
+			.session_token = token != NULL && *token ? token : NULL,
+			.ca_file = ca_file, .connect_timeout_ms = connect_timeout_ms,
+			.timeout_ms = timeout_ms,
+		};
+		st = s3_bucket_ensure(api, host, &bc, err);
+		if (st != BC_OK)
+			goto fail;
+	}
 	{
 		char fp[17];
 		api->fingerprint(secret, fp);
@@ -193,6 +217,31 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 fail:
 	s3_destroy(in);
 	return st;
+}
+
+/* The credentials' Expiration as STS wrote it (ISO 8601, "2011-07-15T23:28:33.359Z")
+ * in the API's date format, "YYYY-MM-DD HH:MM:SS" GMT (DESIGN §2). An answer
+ * without a readable one (an STS-compatible service) gets start + duration,
+ * which is what STS means by it. */
+static void s3_expiration_date(const char *iso, int64_t now_ms, int64_t duration_s,
+                               char out[20])
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i;
+	for (i = 0; iso != NULL && i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !(iso[i] >= '0' && iso[i] <= '9') : iso[i] != shape[i])
+			break;
+	if (iso != NULL && i == sizeof(shape) - 1 &&
+	    (iso[i] == 'Z' || iso[i] == '.' || iso[i] == '\0')) {
+		memcpy(out, iso, 19);
+		out[10] = ' ';
+		out[19] = '\0';
+		return;
+	}
+	time_t t = (time_t)(now_ms / 1000 + duration_s);
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm) != 19)
+		snprintf(out, 20, "1970-01-01 00:00:00");
 }
 
 /* RoleSessionName: the owner (cut so the whole fits in 64) and the stream id,
@@ -216,6 +265,7 @@ static enum bc_status s3_start(void *instance, const struct bc_stream_info *stre
 	struct s3_sts_call call;
 	struct s3_policy_vars vars = { stream->owner, stream->id, stream->name, stream->type };
 	char path[S3_POLICY_PATH_MAX + 1], why[256], name[S3_SESSION_NAME_MAX + 1];
+	char expires[20];
 	char *policy = NULL;
 	enum bc_status st;
 
@@ -245,7 +295,9 @@ static enum bc_status s3_start(void *instance, const struct bc_stream_info *stre
 	if (st != BC_OK)
 		goto out; /* the host logs the failure with err's code and message */
 
-	/* The seed's seven fields, in the seed's order (DESIGN §2). */
+	s3_expiration_date(creds.expiration, api->now_ms(), in->duration_s, expires);
+	/* The seed's seven fields, in the seed's order (DESIGN §2), then the
+	 * additions: clients that know the seed's shape read it unchanged. */
 	if ((st = api->ep_str(out, S3_SECTION, "aws_access_key_id", creds.access_key_id, 0)) ||
 	    (st = api->ep_str(out, S3_SECTION, "aws_secret_access_key", creds.secret_access_key,
 	                      BC_EP_SECRET)) ||
@@ -255,6 +307,9 @@ static enum bc_status s3_start(void *instance, const struct bc_stream_info *stre
 	    (st = api->ep_str(out, S3_SECTION, "s3_bucket_name", in->bucket, 0)) ||
 	    (st = api->ep_str(out, S3_SECTION, "s3_bucket_path", path, 0)) ||
 	    (st = api->ep_str(out, S3_SECTION, "s3_bucket_region", in->region, 0)) ||
+	    (st = api->ep_str(out, S3_SECTION, "aws_expiration_date", expires, 0)) ||
+	    (in->s3_endpoint != NULL &&
+	     (st = api->ep_str(out, S3_SECTION, "s3_endpoint", in->s3_endpoint, 0))) ||
 	    (st = api->meta_set(out, "s3_path", path)) ||
 	    (st = api->meta_set(out, "sts_access_key_id", creds.access_key_id))) {
 		st = api->fail(err, st, "s3.endpoint", "cannot write the S3 endpoint");
@@ -341,27 +396,38 @@ static const struct bc_option s3_options[] = {
 	BC_OPTION(.name = "external_id", .type = BC_OPT_STRING,
 	          .description = "ExternalId sent with AssumeRole, when the role's trust "
 	                         "policy asks for one."),
-	BC_OPTION(.name = "duration", .type = BC_OPT_DURATION, .default_value = "36h",
-	          .description = "How long minted credentials stay valid (aws_expiration): "
-	                         "15m to 36h for federation, 15m to 12h for assume-role. They "
+	BC_OPTION(.name = "duration", .type = BC_OPT_DURATION, .default_value = "3600",
+	          .description = "How long minted credentials stay valid, in seconds "
+	                         "(aws_expiration; \"1h\" also works): 900 to 129600 for "
+	                         "federation, 900 to 43200 for assume-role (STS limits). They "
 	                         "cannot be revoked, so this bounds exposure after stop."),
 	BC_OPTION(.name = "sts_endpoint", .type = BC_OPT_STRING,
 	          .description = "STS URL. Unset: https://sts.REGION.amazonaws.com. Set it for "
 	                         "an STS-compatible service (MinIO, Ceph RGW) or a test double."),
+	BC_OPTION(.name = "s3_endpoint", .type = BC_OPT_STRING,
+	          .description = "S3 URL of an S3-compatible service (MinIO, Ceph RGW), "
+	                         "addressed path-style; returned to clients as s3_endpoint. "
+	                         "Unset: AWS S3 in region."),
+	BC_OPTION(.name = "create_bucket", .type = BC_OPT_BOOL, .default_value = "false",
+	          .description = "At start-up, create the bucket (in region) if S3 says it "
+	                         "does not exist; the base credentials then need "
+	                         "s3:ListBucket and s3:CreateBucket on it."),
+	BC_OPTION(.name = "timeout", .type = BC_OPT_DURATION, .default_value = "10s",
+	          .min = 100, .max = 300000,
+	          .description = "How long a start may wait for STS in all, retries "
+	                         "included; then it fails with 504 s3.sts_timeout (no answer) "
+	                         "or 504 s3.sts_unreachable (no connection)."),
 	BC_OPTION(.name = "connect_timeout", .type = BC_OPT_DURATION, .default_value = "3s",
 	          .min = 100, .max = 60000,
-	          .description = "How long connecting to STS may take."),
-	BC_OPTION(.name = "request_timeout", .type = BC_OPT_DURATION, .default_value = "10s",
-	          .min = 100, .max = 120000,
-	          .description = "How long one STS request may take, connection included; a "
-	                         "start then fails with 504 s3.sts_timeout."),
+	          .description = "How long one connection to STS may take (within timeout)."),
 	BC_OPTION(.name = "retries", .type = BC_OPT_INT, .default_value = "2", .min = 0,
 	          .max = 10,
-	          .description = "Extra attempts after STS throttles (503 s3.sts_throttled when "
-	                         "all fail) or answers 5xx, with jittered exponential backoff."),
+	          .description = "Extra attempts, within timeout, after STS throttles (503 "
+	                         "s3.sts_throttled when all fail), answers 5xx or cannot be "
+	                         "reached, with jittered exponential backoff."),
 	BC_OPTION(.name = "ca_file", .type = BC_OPT_STRING,
-	          .description = "PEM file of CA certificates trusted for TLS to STS (a private "
-	                         "CA). Unset: the system's store."),
+	          .description = "PEM file of CA certificates trusted for TLS to STS and "
+	                         "s3_endpoint (a private CA). Unset: the system's store."),
 	BC_OPTION_END
 };
 

@@ -8,7 +8,9 @@
  * django-broadcast granted a non-existent action and put s3:ListBucket on an
  * object ARN (where it never applies); here listing is granted on the bucket
  * ARN and narrowed with an s3:prefix condition, and object actions are the
- * four an HLS uploader needs (multipart included, for large segments).
+ * six issue 6 lists: what an HLS uploader does in its own folder (write, set
+ * a canned ACL such as public-read on segments, read back, delete segments
+ * that slid out of a live playlist, multipart uploads for large segments).
  * The path is checked before it reaches the policy, since '*', '?' and "${"
  * mean something inside an IAM resource.
  */
@@ -23,8 +25,8 @@
 #include "s3_policy.h"
 
 static const char *const s3_policy_object_actions[] = {
-	"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
-	NULL
+	"s3:PutObject", "s3:PutObjectAcl", "s3:GetObject", "s3:DeleteObject",
+	"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", NULL
 };
 
 static int s3_policy_fail(char *why, size_t whysz, const char *fmt, const char *arg)

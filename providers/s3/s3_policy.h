@@ -39,9 +39,11 @@ int s3_policy_expand_path(const char *tmpl, const struct s3_policy_vars *vars, c
 
 /*
  * s3_policy_json: the inline policy for bucket and an expanded path:
- * object actions (s3:PutObject, s3:GetObject, s3:AbortMultipartUpload,
- * s3:ListMultipartUploadParts) on arn:aws:s3:::BUCKET/PATH* and s3:ListBucket
- * on arn:aws:s3:::BUCKET only where s3:prefix is like PATH*. Compact JSON.
+ * object actions (s3:PutObject, s3:PutObjectAcl, s3:GetObject,
+ * s3:DeleteObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts, in
+ * that order) on arn:aws:s3:::BUCKET/PATH* and s3:ListBucket on
+ * arn:aws:s3:::BUCKET only where s3:prefix is like PATH*; nothing else
+ * (issue 6). Compact JSON.
  * Returns a malloc()ed string (free()), or NULL when out of memory.
  */
 char *s3_policy_json(const char *bucket, const char *path);

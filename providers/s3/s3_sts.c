@@ -16,10 +16,13 @@
  * for a fresh boto3 session). curl_easy_reset() between calls keeps the
  * handle's live connections and caches.
  *
- * Retries: only a throttled or 5xx answer is retried, at most `retries`
- * times, after 200 ms · 2^attempt (at most 3.2 s) scaled by a random factor
- * in [0.5, 1) so a fleet of daemons does not retry in step. A timeout is not
- * retried: the caller is waiting, and request_timeout is its bound.
+ * Retries: a throttled or 5xx answer, or no connection at all, is retried,
+ * at most `retries` times, after 200 ms · 2^attempt (at most 3.2 s) scaled by
+ * a random factor in [0.5, 1) so a fleet of daemons does not retry in step.
+ * `timeout` bounds the whole call, every attempt and wait included: each
+ * attempt gets what is left of it, and a wait that would not leave room for
+ * another attempt is not taken. The caller (a broadcaster) is waiting, and
+ * issue 6 promises "STS down -> 504 within timeout".
  */
 #include <config.h>
 
@@ -43,6 +46,8 @@
 #define S3_STS_VERSION "2011-06-15"
 #define S3_STS_BACKOFF_BASE_MS 200
 #define S3_STS_BACKOFF_MAX_MS 3200
+/* An attempt with less time than this left is not worth starting. */
+#define S3_STS_MIN_ATTEMPT_MS 50
 
 struct s3_sts {
 	const struct bc_host_api *api;
@@ -52,7 +57,7 @@ struct s3_sts {
 	char *path;          /* decoded URL path, "/" at least */
 	char *session_token; /* NULL or the base session token (secret) */
 	char *ca_file;
-	long connect_timeout_ms, request_timeout_ms;
+	long connect_timeout_ms, timeout_ms;
 	unsigned retries;
 	struct s3_signer *signer;
 	pthread_mutex_t lock; /* guards pool */
@@ -183,6 +188,7 @@ struct s3_sts_attempt {
 	enum bc_status status;
 	const char *code;  /* dotted code when status != BC_OK */
 	const char *result; /* metric label */
+	long budget_ms;    /* what is left of timeout for this attempt */
 	int retryable;
 	long http_status;
 	char detail[384];  /* for people, without secrets */
@@ -205,8 +211,8 @@ static void s3_sts_curl_error(struct s3_sts *s, struct s3_sts_attempt *a, CURLco
 	case CURLE_OPERATION_TIMEDOUT:
 		s3_sts_attempt_set(a, BC_E_TIMEOUT, "s3.sts_timeout", "timeout", 0);
 		snprintf(a->detail, sizeof(a->detail),
-		         "STS at %s did not answer within %ld ms (%s)", s->url,
-		         s->request_timeout_ms, why);
+		         "STS at %s did not answer within timeout (%ld ms; %s)", s->url,
+		         s->timeout_ms, why);
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -214,8 +220,11 @@ static void s3_sts_curl_error(struct s3_sts *s, struct s3_sts_attempt *a, CURLco
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
-		s3_sts_attempt_set(a, BC_E_UNAVAILABLE, "s3.sts_unreachable", "unreachable", 0);
-		snprintf(a->detail, sizeof(a->detail), "cannot reach STS at %s: %s", s->url, why);
+		/* Issue 6: "STS down -> 504 within timeout". A refused or lost
+		 * connection may be a restart or a failover, so it is retried. */
+		s3_sts_attempt_set(a, BC_E_TIMEOUT, "s3.sts_unreachable", "unreachable", 1);
+		snprintf(a->detail, sizeof(a->detail), "cannot reach STS at %s: %s "
+		         "(check sts_endpoint)", s->url, why);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
@@ -253,8 +262,11 @@ static void s3_sts_attempt(struct s3_sts *s, CURL *h, const struct s3_sts_call *
 	CURLcode rc;
 	int xrc;
 
+	long budget_ms = a->budget_ms;
+
 	memset(&x, 0, sizeof(x));
 	memset(a, 0, sizeof(*a));
+	a->budget_ms = budget_ms;
 	errbuf[0] = '\0';
 	s3_sts_attempt_set(a, BC_E_NOMEM, "s3.nomem", "error", 0);
 	snprintf(a->detail, sizeof(a->detail), "out of memory preparing the STS request");
@@ -309,8 +321,9 @@ static void s3_sts_attempt(struct s3_sts *s, CURL *h, const struct s3_sts_call *
 #endif
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, s->request_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                 s->connect_timeout_ms < budget_ms ? s->connect_timeout_ms : budget_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, budget_ms);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
@@ -364,13 +377,13 @@ static void s3_sts_attempt(struct s3_sts *s, CURL *h, const struct s3_sts_call *
 		struct s3_xml_verdict v = s3_xml_classify(a->http_status,
 		                                          xrc == 0 ? x.error_code : NULL);
 		const char *hint = "";
-		if (strcmp(v.code, "s3.sts_denied") == 0)
-			hint = "; check access_key_id, secret_access_key and session_token";
+		if (strcmp(v.code, "s3.credentials_rejected") == 0)
+			hint = "; STS refused the base credentials: check access_key_id, "
+			       "secret_access_key, session_token and their IAM policy";
 		else if (strcmp(v.code, "s3.sts_throttled") == 0)
 			hint = "; STS is limiting the request rate";
-		/* Every verdict code is "s3.sts_WHAT"; WHAT is the metric label. */
-		assert(strncmp(v.code, "s3.sts_", 7) == 0);
-		s3_sts_attempt_set(a, v.status, v.code, v.code + 7, v.retryable);
+		assert(v.label != NULL);
+		s3_sts_attempt_set(a, v.status, v.code, v.label, v.retryable);
 		snprintf(a->detail, sizeof(a->detail), "STS %s answered HTTP %ld %s%s%s%s%s",
 		         call->assume_role ? "AssumeRole" : "GetFederationToken", a->http_status,
 		         xrc == 0 && x.error_code ? x.error_code : "(no STS error code)",
@@ -411,6 +424,8 @@ enum bc_status s3_sts_issue(struct s3_sts *s, const struct s3_sts_call *call,
 	char labels[64];
 	CURL *h = NULL;
 
+	int64_t deadline = api->monotonic_ms() + s->timeout_ms;
+
 	memset(creds, 0, sizeof(*creds));
 	memset(&a, 0, sizeof(a));
 	form = s3_sts_form(call);
@@ -418,6 +433,9 @@ enum bc_status s3_sts_issue(struct s3_sts *s, const struct s3_sts_call *call,
 		return api->fail(err, BC_E_NOMEM, "s3.nomem", "out of memory");
 	for (unsigned attempt = 0;; attempt++) {
 		int64_t t0 = api->monotonic_ms();
+		a.budget_ms = (long)(deadline - t0);
+		if (a.budget_ms < 1)
+			a.budget_ms = 1;
 		h = s3_sts_handle_get(s);
 		if (h == NULL) {
 			s3_sts_attempt_set(&a, BC_E_NOMEM, "s3.nomem", "error", 0);
@@ -445,6 +463,10 @@ enum bc_status s3_sts_issue(struct s3_sts *s, const struct s3_sts_call *call,
 				delay = S3_STS_BACKOFF_MAX_MS;
 			api->random(&r, 1);
 			delay = delay / 2 + (delay / 2) * r / 256;
+			/* No room left for another attempt after the wait: give up
+			 * now, with the last attempt's error, inside timeout. */
+			if (api->monotonic_ms() + delay + S3_STS_MIN_ATTEMPT_MS >= deadline)
+				break;
 			api->log(s->host, BC_LOG_WARN, "%s; retrying in %ld ms (%u of %u)", a.detail,
 			         delay, attempt + 1, s->retries);
 			api->counter_add(s->host, "s3_sts_retries_total", NULL, 1);
@@ -551,7 +573,7 @@ enum bc_status s3_sts_new(const struct bc_host_api *api, struct bc_host *host,
 		goto fail;
 	}
 	s->connect_timeout_ms = (long)cfg->connect_timeout_ms;
-	s->request_timeout_ms = (long)cfg->request_timeout_ms;
+	s->timeout_ms = (long)cfg->timeout_ms;
 	s->retries = cfg->retries;
 	st = s3_sts_parse_url(s, err);
 	if (st != BC_OK)

@@ -7,8 +7,8 @@
  * base credentials' signer (s3_sign.h), timeouts, the retry budget and a pool
  * of curl easy handles, each keeping its connection alive between calls.
  * s3_sts_issue() makes one call, retrying with jittered exponential backoff
- * only when STS says it is throttling or failing (5xx); the answer is parsed
- * by s3_xml.c.
+ * when STS throttles, fails (5xx) or cannot be reached, all within `timeout`;
+ * the answer is parsed by s3_xml.c.
  *
  * Thread-safety: s3_sts_issue() may run in any number of threads at once;
  * each call borrows its own curl handle from the pool.
@@ -28,8 +28,8 @@ struct s3_sts_config {
 	const char *secret_access_key;
 	const char *session_token;     /* NULL unless the base credentials are temporary */
 	const char *ca_file;           /* NULL: the system's CA store */
-	int64_t connect_timeout_ms;
-	int64_t request_timeout_ms;    /* per attempt, connection included */
+	int64_t connect_timeout_ms;    /* per connection (capped by what is left) */
+	int64_t timeout_ms;            /* the whole call: every attempt and wait */
 	unsigned retries;              /* extra attempts after a retryable failure */
 };
 
@@ -72,9 +72,11 @@ void s3_sts_free(struct s3_sts *sts);
  * s3_sts_issue: ask STS for credentials.
  * Returns BC_OK with *creds filled, or a failure described with api->fail():
  *   BC_E_UNAVAILABLE "s3.sts_throttled"  throttled on every attempt
- *   BC_E_UNAVAILABLE "s3.sts_unreachable" no connection (refused, no route, DNS)
- *   BC_E_TIMEOUT     "s3.sts_timeout"    no answer within request_timeout
- *   BC_E_UPSTREAM    "s3.sts_denied"     the base credentials or signature refused
+ *   BC_E_TIMEOUT     "s3.sts_unreachable" no connection (refused, no route,
+ *                                        DNS) on every attempt within timeout
+ *   BC_E_TIMEOUT     "s3.sts_timeout"    no answer within timeout
+ *   BC_E_UPSTREAM    "s3.credentials_rejected" the base credentials or
+ *                                        signature refused
  *   BC_E_UPSTREAM    "s3.sts_error"      STS failed (5xx) on every attempt
  *   BC_E_UPSTREAM    "s3.sts_rejected"   another STS error (message has its code)
  *   BC_E_UPSTREAM    "s3.sts_bad_response" an answer that is not STS XML

@@ -222,16 +222,21 @@ struct s3_xml_verdict s3_xml_classify(long http_status, const char *error_code)
 		"UnrecognizedClientException", "AuthFailure", "NotAuthorized", "RequestExpired",
 		"InvalidToken", NULL
 	};
-	struct s3_xml_verdict v = { BC_E_UPSTREAM, "s3.sts_rejected", 0 };
+	struct s3_xml_verdict v = { BC_E_UPSTREAM, "s3.sts_rejected", "rejected", 0 };
 	if (s3_xml_code_in(error_code, throttling) || http_status == 429) {
 		v.status = BC_E_UNAVAILABLE;
 		v.code = "s3.sts_throttled";
+		v.label = "throttled";
 		v.retryable = 1;
 	} else if (s3_xml_code_in(error_code, denied) || http_status == 401 ||
 	           http_status == 403) {
-		v.code = "s3.sts_denied";
+		/* Our own base credentials were refused: an operator must fix the
+		 * config, so the code names them rather than STS. */
+		v.code = "s3.credentials_rejected";
+		v.label = "denied";
 	} else if (http_status >= 500) {
 		v.code = "s3.sts_error";
+		v.label = "error";
 		v.retryable = 1;
 	}
 	return v;

@@ -43,6 +43,7 @@ void s3_xml_clear(struct s3_sts_xml *x);
 struct s3_xml_verdict {
 	enum bc_status status; /* BC_E_UNAVAILABLE, BC_E_UPSTREAM ... */
 	const char *code;      /* static dotted code, e.g. "s3.sts_throttled" */
+	const char *label;     /* static metric label, e.g. "throttled" */
 	int retryable;         /* 1 for throttling and server errors */
 };
 
@@ -51,9 +52,9 @@ struct s3_xml_verdict {
  * (not 2xx) and STS error code error_code (may be NULL):
  *   throttling (Throttling, RequestLimitExceeded, ..., or HTTP 429)
  *       -> BC_E_UNAVAILABLE "s3.sts_throttled", retryable
- *   refused credentials or signature (InvalidClientTokenId,
+ *   refused base credentials or signature (InvalidClientTokenId,
  *       SignatureDoesNotMatch, AccessDenied, ExpiredToken, ..., or 401/403)
- *       -> BC_E_UPSTREAM "s3.sts_denied"
+ *       -> BC_E_UPSTREAM "s3.credentials_rejected" (label "denied"; issue 6)
  *   HTTP 5xx -> BC_E_UPSTREAM "s3.sts_error", retryable
  *   any other -> BC_E_UPSTREAM "s3.sts_rejected" (e.g. MalformedPolicyDocument)
  */

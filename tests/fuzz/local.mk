@@ -16,7 +16,7 @@ FUZZ_CC = clang-14
 bc_fuzz_sanitize = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 bc_fuzz_cppflags = -I$(top_srcdir)/include -I$(top_srcdir)/framework -I$(top_builddir) \
-	-I$(top_srcdir)/providers/s3 -I$(top_srcdir)/frontends/unix \
+	-I$(top_srcdir)/providers/s3 -I$(top_srcdir)/frontends/unix -I$(top_srcdir)/providers/local \
 	-DBC_PLUGIN_DIR='"$(pkglibdir)"' -DBC_SYSCONF_DIR='"$(sysconfdir)/broadcast"' \
 	-DBC_STATE_DIR='"$(localstatedir)/lib/broadcast"'
 bc_fuzz_cflags = -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(bc_fuzz_sanitize) \
@@ -65,6 +65,14 @@ tests/fuzz/fuzz_unix_conn: $(srcdir)/tests/fuzz/fuzz_unix_conn.c \
 	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
 		-o $@ $(srcdir)/tests/fuzz/fuzz_unix_conn.c tests/fuzz/obj/frontends/unix/unix_conn.o \
 		tests/fuzz/libfuzzcore.a $(bc_fuzz_libs)
+if BUILD_PLUGIN_PROVIDER_LOCAL
+bc_fuzz_targets += tests/fuzz/fuzz_local_paths
+endif
+tests/fuzz/fuzz_local_paths: $(srcdir)/tests/fuzz/fuzz_local_paths.c \
+		tests/fuzz/obj/providers/local/local_streams.o
+	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
+		-o $@ $(srcdir)/tests/fuzz/fuzz_local_paths.c \
+		tests/fuzz/obj/providers/local/local_streams.o $(CRYPTO_LIBS) -lpthread
 
 fuzz: $(bc_fuzz_targets)
 
@@ -85,8 +93,8 @@ tests/fuzz/run-short.log: fuzz-if-possible
 
 CLEANFILES += $(bc_fuzz_targets) $(bc_fuzz_core_objects) tests/fuzz/libfuzzcore.a \
 	tests/fuzz/obj/providers/s3/s3_xml.o tests/fuzz/obj/providers/s3/s3_sign.o \
-	tests/fuzz/obj/frontends/unix/unix_conn.o \
+	tests/fuzz/obj/frontends/unix/unix_conn.o tests/fuzz/obj/providers/local/local_streams.o \
 	tests/fuzz/fuzz-*.log
 EXTRA_DIST += tests/fuzz/run-short.sh tests/fuzz/corpus tests/fuzz/fuzz_params.c \
 	tests/fuzz/fuzz_config.c tests/fuzz/fuzz_tokens.c tests/fuzz/fuzz_s3_xml.c \
-	tests/fuzz/fuzz_s3_sign.c tests/fuzz/fuzz_unix_conn.c
+	tests/fuzz/fuzz_s3_sign.c tests/fuzz/fuzz_unix_conn.c tests/fuzz/fuzz_local_paths.c

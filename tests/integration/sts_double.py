@@ -20,6 +20,14 @@ Minted credentials work against the double's S3 side: a path-style
 required) is accepted only when the policy minted with them allows
 s3:PutObject on arn:aws:s3:::BUCKET/KEY.
 
+The S3 side also answers HeadBucket (`HEAD /BUCKET`: 200 when the double
+knows the bucket, else 404) and CreateBucket (`PUT /BUCKET` with an optional
+CreateBucketConfiguration; 409 BucketAlreadyOwnedByYou when it exists), signed
+by the base keys (or minted ones, held to their policy: s3:ListBucket,
+s3:CreateBucket). Every S3 request's signature is checked with botocore and
+its X-Amz-Content-SHA256 against the body. `buckets` (name -> region) holds
+what exists; `bucket_records` what was asked.
+
 Use it in-process (tests/integration/test_s3_*.py):
 
     with StsDouble(keys={"AKIDBASE": ("secret", None)}) as sts:
@@ -28,17 +36,19 @@ Use it in-process (tests/integration/test_s3_*.py):
 or as a program (the Check test test_s3_policy.c does):
 
     python3 sts_double.py --key AKIDBASE:secret --port-file F [--mode throttle]
-        [--count N] [--record FILE] [--tls-cert C --tls-key K]
+        [--count N] [--record FILE] [--bucket NAME] [--tls-cert C --tls-key K]
 
 The program writes its port to the port file once it listens and each STS
 record as one JSON line to --record. POST /__double/config (JSON
-{"mode": ..., "count": ..., "hang_seconds": ..., "reset": true}) and
-GET /__double/records control and inspect a running double.
+{"mode": ..., "count": ..., "hang_seconds": ..., "reset": true}),
+GET /__double/records and GET /__double/buckets control and inspect a
+running double.
 """
 import argparse
 import base64
 import datetime
 import hmac
+import hashlib
 import http.server
 import json
 import os
@@ -51,6 +61,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+import xml.etree.ElementTree as ET
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -83,7 +94,8 @@ class SignatureError(Exception):
 class StsDouble:
     """The double: an HTTP(S) server on 127.0.0.1 in a thread."""
 
-    def __init__(self, keys, port=0, tls_cert=None, tls_key=None, region=None, record_path=None):
+    def __init__(self, keys, port=0, tls_cert=None, tls_key=None, region=None, record_path=None,
+                 buckets=None):
         # keys: access key id -> (secret, session token or None)
         self.keys = dict(keys)
         self.region = region  # None: accept any region in the credential scope
@@ -91,6 +103,8 @@ class StsDouble:
         self.records = []
         self.minted = {}  # access key id -> {"secret", "token", "policy"}
         self.s3_records = []
+        self.buckets = dict(buckets or {})  # name -> region
+        self.bucket_records = []
         self.mode, self.count, self.hang_seconds = "ok", None, 30.0
         self.record_path = record_path
         self.tls = tls_cert is not None
@@ -110,6 +124,9 @@ class StsDouble:
 
             def do_PUT(self):
                 double._handle(self, "PUT")
+
+            def do_HEAD(self):
+                double._handle(self, "HEAD")
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
@@ -152,6 +169,7 @@ class StsDouble:
         with self.lock:
             self.records.clear()
             self.s3_records.clear()
+            self.bucket_records.clear()
             if self.record_path:
                 open(self.record_path, "w").close()
 
@@ -176,12 +194,18 @@ class StsDouble:
         try:
             if path.startswith("/__double/"):
                 return self._control(h, method, path, body)
-            if method == "PUT":
-                return self._s3_put(h, body)
+            if method in ("PUT", "HEAD"):
+                _, _, key = path.lstrip("/").partition("/")
+                if not key:
+                    return self._s3_bucket(h, method, body)
+                if method == "PUT":
+                    return self._s3_put(h, body)
             if method != "POST":
                 return self._reply(h, 405, error_xml("InvalidAction", "use POST"))
             return self._sts(h, body)
         except SignatureError as e:
+            if method == "HEAD":  # no body, as S3
+                return self._reply_empty(h, e.status)
             return self._reply(h, e.status, error_xml(e.code, e.message))
         except BrokenPipeError:
             return None
@@ -193,6 +217,10 @@ class StsDouble:
             if cfg.get("reset"):
                 self.reset()
             return self._reply(h, 200, b"{}", "application/json")
+        if path == "/__double/buckets":
+            with self.lock:
+                data = {"buckets": dict(self.buckets), "requests": list(self.bucket_records)}
+            return self._reply(h, 200, json.dumps(data).encode(), "application/json")
         if path == "/__double/records":
             return self._reply(h, 200, json.dumps(self.sts_records()).encode(), "application/json")
         return self._reply(h, 404, b"{}", "application/json")
@@ -235,6 +263,16 @@ class StsDouble:
             raise SignatureError(403, "SignatureDoesNotMatch", "Signature expired")
         if amz_date[:8] != day:
             raise SignatureError(403, "SignatureDoesNotMatch", "date mismatch")
+        if service == "s3":
+            sha = h.headers.get("X-Amz-Content-SHA256")
+            if sha is None or "x-amz-content-sha256" not in names:
+                raise SignatureError(400, "InvalidRequest",
+                                     "Missing required header for this request: "
+                                     "x-amz-content-sha256")
+            if sha != "UNSIGNED-PAYLOAD" and sha != hashlib.sha256(body).hexdigest():
+                raise SignatureError(400, "XAmzContentSHA256Mismatch",
+                                     "The provided 'x-amz-content-sha256' header does not "
+                                     "match what was computed.")
         headers = {}
         for name in names:
             values = h.headers.get_all(name)
@@ -378,11 +416,73 @@ class StsDouble:
                     f.write(json.dumps(rec) + "\n")
 
     # -- the S3 side: PutObject with minted credentials ------------------------
-    def _s3_put(self, h, body):
+    def _s3_creds_for(self, k):
+        m = self.minted.get(k)
+        return None if m is None else (m["secret"], m["token"])
+
+    def _reply_empty(self, h, status):
+        h.send_response(status)
+        h.send_header("Content-Length", "0")
+        h.send_header("x-amz-request-id", secrets.token_hex(8))
+        h.end_headers()
+
+    def _s3_bucket(self, h, method, body):
+        """HeadBucket and CreateBucket, signed by a base key or a minted one."""
         def creds_for(k):
-            m = self.minted.get(k)
-            return None if m is None else (m["secret"], m["token"])
-        akid = self.verify(h, body, "s3", creds_for)
+            return self.keys.get(k) or self._s3_creds_for(k)
+        path = urllib.parse.unquote(urllib.parse.urlsplit(h.path).path)
+        bucket = path.strip("/")
+        rec = {"method": method, "bucket": bucket, "verified": False}
+        try:
+            akid = self.verify(h, body, "s3", creds_for)
+        except SignatureError:
+            with self.lock:
+                self.bucket_records.append(rec)
+            raise
+        rec.update(verified=True, access_key_id=akid)
+        action = "s3:ListBucket" if method == "HEAD" else "s3:CreateBucket"
+        if akid in self.minted and not policy_allows(self.minted[akid]["policy"], action,
+                                                      "arn:aws:s3:::%s" % bucket):
+            with self.lock:
+                self.bucket_records.append(rec)
+            if method == "HEAD":
+                return self._reply_empty(h, 403)
+            return self._reply(h, 403, '<Error><Code>AccessDenied</Code><Message>Access Denied'
+                                       '</Message></Error>', "application/xml")
+        if method == "HEAD":
+            with self.lock:
+                exists = bucket in self.buckets
+                self.bucket_records.append(rec)
+            return self._reply_empty(h, 200 if exists else 404)
+        location = "us-east-1"
+        if body:
+            try:
+                root = ET.fromstring(body)
+            except ET.ParseError:
+                return self._reply(h, 400, '<Error><Code>MalformedXML</Code></Error>',
+                                   "application/xml")
+            el = root.find("{http://s3.amazonaws.com/doc/2006-03-01/}LocationConstraint")
+            if el is None or not el.text:
+                return self._reply(h, 400, '<Error><Code>MalformedXML</Code></Error>',
+                                   "application/xml")
+            location = el.text
+        rec["location"] = location if body else None
+        with self.lock:
+            self.bucket_records.append(rec)
+            if bucket in self.buckets:
+                return self._reply(h, 409, '<Error><Code>BucketAlreadyOwnedByYou</Code>'
+                                           '<Message>Your previous request to create the named '
+                                           'bucket succeeded and you already own it.</Message>'
+                                           '</Error>', "application/xml")
+            self.buckets[bucket] = location
+        h.send_response(200)
+        h.send_header("Location", "/" + bucket)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+        return None
+
+    def _s3_put(self, h, body):
+        akid = self.verify(h, body, "s3", self._s3_creds_for)
         path = urllib.parse.unquote(urllib.parse.urlsplit(h.path).path)
         bucket, _, key = path.lstrip("/").partition("/")
         resource = "arn:aws:s3:::%s/%s" % (bucket, key)
@@ -432,6 +532,8 @@ def main(argv=None):
     ap.add_argument("--mode", default="ok")
     ap.add_argument("--count", type=int)
     ap.add_argument("--hang-seconds", type=float, default=30.0)
+    ap.add_argument("--bucket", action="append", default=[],
+                    help="a bucket that exists (NAME or NAME:REGION)")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--lifetime", type=float, default=120.0,
@@ -442,7 +544,8 @@ def main(argv=None):
         parts = k.split(":", 2)
         keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else None)
     d = StsDouble(keys, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                  record_path=args.record)
+                  record_path=args.record,
+                  buckets=dict((b.split(":", 1) + ["us-east-1"])[:2] for b in args.bucket))
     d.configure(args.mode, args.count, args.hang_seconds)
     d.start()
     if args.port_file:

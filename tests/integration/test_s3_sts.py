@@ -3,15 +3,19 @@
 STS double (sts_double.py), which verifies every request's SigV4 signature
 with botocore.
 
-Checked: start returns the seed's shape with the double's credentials; the
-signature is botocore-valid (and a wrong secret is refused: 502
-s3.sts_denied); the recorded Policy allows only the stream's path, statement
-by statement; Name is the owner cut to 32 characters; DurationSeconds;
-assume-role mode (RoleArn, RoleSessionName, ExternalId); minted credentials
-can PutObject under the stream's path and nowhere else (botocore signs, the
-double checks the policy); throttling -> 503 after retries and no stream left;
-STS hanging -> 504 within request_timeout; STS down -> 503; garbage -> 502;
-TLS to the double with ca_file; and no secret in the daemon's log.
+Checked: start returns the seed's shape with the double's credentials (the
+seven seed keys first, then aws_expiration_date, then s3_endpoint when set);
+the signature is botocore-valid (and a wrong secret is refused: 502
+s3.credentials_rejected); the recorded Policy allows only the stream's path,
+statement by statement; Name is the owner cut to 32 characters;
+DurationSeconds (3600 by default); assume-role mode (RoleArn,
+RoleSessionName, ExternalId); minted credentials can PutObject under the
+stream's path and nowhere else (botocore signs, the double checks the
+policy); throttling -> 503 after retries and no stream left; STS hanging ->
+504 s3.sts_timeout within timeout; STS down -> 504 s3.sts_unreachable within
+timeout; garbage -> 502; create_bucket (HEAD then PUT Bucket with the region,
+botocore-verified, to s3_endpoint); TLS to the double with ca_file; and no
+secret in the daemon's log.
 """
 import hashlib
 import http.client
@@ -42,7 +46,7 @@ SEED_FIELDS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"
 def provider_yaml(url, **extra):
     opts = {"name": "s3-main", "type": "s3", "bucket": "stream-bucket",
             "access_key_id": BASE_KEY, "secret_access_key": BASE_SECRET,
-            "sts_endpoint": url, "duration": "1h", "request_timeout": "2s", "retries": "1"}
+            "sts_endpoint": url, "timeout": "5s", "retries": "1"}
     opts.update(extra)
     lines = ["- name: %s" % opts.pop("name")]
     for k, v in opts.items():
@@ -119,7 +123,7 @@ class S3ProviderTest(unittest.TestCase):
             endpoint = dict(pairs)["endpoint"]
             self.assertEqual([k for k, _ in endpoint], ["S3"])
             s3_pairs = dict(endpoint)["S3"]
-            self.assertEqual([k for k, _ in s3_pairs], SEED_FIELDS)
+            self.assertEqual([k for k, _ in s3_pairs], SEED_FIELDS + ["aws_expiration_date"])
             self.assertIn('"aws_expiration": 3600.0', text.replace('":3600.0', '": 3600.0'))
             s3 = dict(s3_pairs)
             stream = dict(dict(pairs)["stream"])
@@ -144,6 +148,9 @@ class S3ProviderTest(unittest.TestCase):
             self.assertEqual(s3["s3_bucket_name"], "stream-bucket")
             self.assertEqual(s3["s3_bucket_path"], path)
             self.assertEqual(s3["s3_bucket_region"], "us-west-1")
+            # STS's Expiration ("2026-01-01T13:00:00Z") in the API's date format.
+            self.assertEqual(s3["aws_expiration_date"],
+                             rec["expiration"].replace("T", " ").rstrip("Z"))
 
             # The policy: two statements, nothing else.
             pol = rec["policy"]
@@ -152,7 +159,8 @@ class S3ProviderTest(unittest.TestCase):
             objects, listing = pol["Statement"]
             self.assertEqual(objects["Effect"], "Allow")
             self.assertEqual(sorted(objects["Action"]),
-                             sorted(["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload",
+                             sorted(["s3:PutObject", "s3:PutObjectAcl", "s3:GetObject",
+                                     "s3:DeleteObject", "s3:AbortMultipartUpload",
                                      "s3:ListMultipartUploadParts"]))
             self.assertEqual(objects["Resource"], ["arn:aws:s3:::stream-bucket/%s*" % path])
             self.assertNotIn("Condition", objects)
@@ -234,7 +242,7 @@ class S3ProviderTest(unittest.TestCase):
         wrong = "WrongSecretKey/0123456789abcdefghijklmn"
         with S3Daemon(self.sts.url, secret_access_key=wrong) as d:
             status, _, body = d.start_stream()
-            bctest.assert_error(self, status, body, 502, "s3.sts_denied")
+            bctest.assert_error(self, status, body, 502, "s3.credentials_rejected")
             recs = self.sts.sts_records()
             self.assertEqual(len(recs), 1)  # a refusal is not retried
             self.assertFalse(recs[0]["verified"])
@@ -262,7 +270,7 @@ class S3ProviderTest(unittest.TestCase):
 
     def test_hang_times_out(self):
         self.sts.configure(mode="hang", hang_seconds=10)
-        with S3Daemon(self.sts.url, request_timeout="1s") as d:
+        with S3Daemon(self.sts.url, timeout="1s") as d:
             t0 = time.monotonic()
             status, _, body = d.start_stream()
             took = time.monotonic() - t0
@@ -282,10 +290,59 @@ class S3ProviderTest(unittest.TestCase):
 
     def test_sts_down(self):
         port = bctest.free_port()
-        with S3Daemon("http://127.0.0.1:%d" % port) as d:
+        with S3Daemon("http://127.0.0.1:%d" % port, timeout="2s", retries=3) as d:
+            t0 = time.monotonic()
             status, _, body = d.start_stream()
-            bctest.assert_error(self, status, body, 503, "s3.sts_unreachable")
+            took = time.monotonic() - t0
+            bctest.assert_error(self, status, body, 504, "s3.sts_unreachable")
+            self.assertLess(took, 3.0)
             self.assertEqual(d.streams(), [])
+            self.assert_clean_log(d)
+
+    def test_create_bucket_and_s3_endpoint(self):
+        # Missing: HEAD says 404, then PUT Bucket names the region.
+        with S3Daemon(self.sts.url, bucket="new-bucket", region="eu-west-3",
+                      create_bucket="true", s3_endpoint=self.sts.url + "/") as d:
+            self.assertEqual(self.sts.buckets, {"new-bucket": "eu-west-3"})
+            reqs = self.sts.bucket_records
+            self.assertEqual([(r["method"], r["bucket"], r["verified"]) for r in reqs],
+                             [("HEAD", "new-bucket", True), ("PUT", "new-bucket", True)])
+            self.assertEqual(reqs[1]["access_key_id"], BASE_KEY)
+            self.assertEqual(reqs[1]["location"], "eu-west-3")
+            status, text, pairs = raw_json(d, "/stream/start/", type="hls")
+            self.assertEqual(status, 200, text)
+            s3_pairs = dict(dict(pairs)["endpoint"])["S3"]
+            self.assertEqual([k for k, _ in s3_pairs],
+                             SEED_FIELDS + ["aws_expiration_date", "s3_endpoint"])
+            self.assertEqual(dict(s3_pairs)["s3_endpoint"], self.sts.url + "/")
+            self.assertIn("created bucket new-bucket", d.log_text())
+            self.assert_clean_log(d)
+        # Present: HEAD only. us-east-1: a PUT without a body.
+        self.sts.bucket_records.clear()
+        with S3Daemon(self.sts.url, bucket="new-bucket", region="eu-west-3",
+                      create_bucket="true", s3_endpoint=self.sts.url):
+            self.assertEqual([r["method"] for r in self.sts.bucket_records], ["HEAD"])
+        self.sts.bucket_records.clear()
+        with S3Daemon(self.sts.url, bucket="east-bucket", region="us-east-1",
+                      create_bucket="true", s3_endpoint=self.sts.url):
+            self.assertEqual([r["method"] for r in self.sts.bucket_records], ["HEAD", "PUT"])
+            self.assertIsNone(self.sts.bucket_records[1]["location"])
+            self.assertEqual(self.sts.buckets["east-bucket"], "us-east-1")
+        # Refused (a wrong secret): broadcastd does not start, and says why.
+        wrong = "WrongSecretKey/0123456789abcdefghijklmn"
+        d = S3Daemon(self.sts.url, bucket="third-bucket", create_bucket="true",
+                     s3_endpoint=self.sts.url, secret_access_key=wrong)
+        with self.assertRaises(bctest.DaemonError) as cm:
+            d.start()
+        self.assertIn("create_bucket", str(cm.exception))
+        self.assertIn("s3.bucket_denied", str(cm.exception))
+        self.assertNotIn(wrong, str(cm.exception))
+        self.assertNotIn("third-bucket", self.sts.buckets)
+        shutil.rmtree(d.tmp, ignore_errors=True)
+        # create_bucket off (the default): S3 is never asked.
+        self.sts.bucket_records.clear()
+        with S3Daemon(self.sts.url, bucket="other-bucket", s3_endpoint=self.sts.url):
+            self.assertEqual(self.sts.bucket_records, [])
 
 
 @unittest.skipUnless(shutil.which("openssl"), "openssl(1) is needed to make a test certificate")

@@ -16,4 +16,3 @@ tests_unit_test_options_SOURCES = tests/unit/test_options.c
 tests_unit_test_options_CFLAGS = $(bc_unit_cflags)
 tests_unit_test_options_LDADD = $(bc_unit_ldadd)
 endif
-EXTRA_DIST += tests/fixtures/config

@@ -15,7 +15,8 @@
  * the tests read back: Name, DurationSeconds, Policy, RoleSessionName.
  * Failure modes (wrong secret, throttling, 5xx, garbage, hang, nobody
  * listening) are checked for their status and dotted code, and every log
- * line for the absence of secrets.
+ * line for the absence of secrets; create_bucket against the double's S3
+ * side (HEAD and PUT Bucket, signatures checked by botocore).
  */
 #include <config.h>
 
@@ -117,10 +118,11 @@ START_TEST(test_policy_json)
 	json_t *s0 = json_array_get(sts, 0), *s1 = json_array_get(sts, 1);
 	ck_assert_str_eq(json_string_value(json_object_get(s0, "Effect")), "Allow");
 	json_t *a0 = json_object_get(s0, "Action");
-	const char *want0[] = { "s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload",
+	const char *want0[] = { "s3:PutObject", "s3:PutObjectAcl", "s3:GetObject",
+	                        "s3:DeleteObject", "s3:AbortMultipartUpload",
 	                        "s3:ListMultipartUploadParts" };
-	ck_assert_int_eq(json_array_size(a0), 4);
-	for (size_t i = 0; i < 4; i++)
+	ck_assert_int_eq(json_array_size(a0), 6);
+	for (size_t i = 0; i < 6; i++)
 		ck_assert_str_eq(json_string_value(json_array_get(a0, i)), want0[i]);
 	json_t *r0 = json_object_get(s0, "Resource");
 	ck_assert_int_eq(json_array_size(r0), 1);
@@ -237,20 +239,25 @@ START_TEST(test_xml_classify)
 	ck_assert_int_eq(v.retryable, 1);
 	v = s3_xml_classify(429, NULL);
 	ck_assert_str_eq(v.code, "s3.sts_throttled");
+	ck_assert_str_eq(v.label, "throttled");
 	v = s3_xml_classify(403, "SignatureDoesNotMatch");
 	ck_assert_int_eq(v.status, BC_E_UPSTREAM);
-	ck_assert_str_eq(v.code, "s3.sts_denied");
+	ck_assert_str_eq(v.code, "s3.credentials_rejected");
+	ck_assert_str_eq(v.label, "denied");
 	ck_assert_int_eq(v.retryable, 0);
 	v = s3_xml_classify(403, "InvalidClientTokenId");
-	ck_assert_str_eq(v.code, "s3.sts_denied");
+	ck_assert_str_eq(v.code, "s3.credentials_rejected");
+	v = s3_xml_classify(403, "AccessDenied");
+	ck_assert_str_eq(v.code, "s3.credentials_rejected");
 	v = s3_xml_classify(400, "ExpiredToken");
-	ck_assert_str_eq(v.code, "s3.sts_denied");
+	ck_assert_str_eq(v.code, "s3.credentials_rejected");
 	v = s3_xml_classify(503, "ServiceUnavailable");
 	ck_assert_int_eq(v.status, BC_E_UPSTREAM);
 	ck_assert_str_eq(v.code, "s3.sts_error");
 	ck_assert_int_eq(v.retryable, 1);
 	v = s3_xml_classify(400, "MalformedPolicyDocument");
 	ck_assert_str_eq(v.code, "s3.sts_rejected");
+	ck_assert_str_eq(v.label, "rejected");
 	ck_assert_int_eq(v.retryable, 0);
 }
 END_TEST
@@ -460,7 +467,7 @@ START_TEST(test_federation_start_stop)
 	struct inst in;
 	struct bc_endpoint *ep = stubhost_endpoint_new();
 	const char *owner = "a-very-long-owner-name-that-is-over-32@example.com";
-	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "3600s", NULL }), BC_OK);
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK); /* duration: 3600 by default */
 	ck_assert_msg(inst_start(&in, ID1, owner, ep) == BC_OK, "%s: %s", in.err.code,
 	              in.err.message);
 
@@ -491,6 +498,15 @@ START_TEST(test_federation_start_stop)
 	snprintf(want, sizeof(want), "%s/%s/", owner, ID1);
 	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_path"), want);
 	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_bucket_region"), "us-west-1");
+	{
+		/* STS's "2026-01-01T13:00:00Z" as "2026-01-01 13:00:00"; no s3_endpoint. */
+		char date[32];
+		snprintf(date, sizeof(date), "%.19s",
+		         json_string_value(json_object_get(r, "expiration")));
+		date[10] = ' ';
+		ck_assert_str_eq(stubhost_ep_value(ep, "S3", "aws_expiration_date"), date);
+		ck_assert_ptr_null(stubhost_ep_value(ep, "S3", "s3_endpoint"));
+	}
 	ck_assert_uint_ne(stubhost_ep_flags(ep, "S3", "aws_secret_access_key") & BC_EP_SECRET, 0);
 	ck_assert_uint_ne(stubhost_ep_flags(ep, "S3", "aws_session_token") & BC_EP_SECRET, 0);
 	ck_assert_uint_eq(stubhost_ep_flags(ep, "S3", "aws_access_key_id") & BC_EP_SECRET, 0);
@@ -562,6 +578,28 @@ START_TEST(test_create_errors)
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "10m", NULL }),
 	                 BC_E_INVALID);
 	inst_destroy(&in);
+	/* Bare seconds, at STS's limits. */
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "899", NULL }),
+	                 BC_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(in.err.message, "900"));
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "129601", NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "129600", NULL }), BC_OK);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "900", NULL }), BC_OK);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role",
+	                                                    "role_arn", "arn:aws:iam::1:role/r",
+	                                                    "duration", "43200", NULL }),
+	                 BC_OK);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role",
+	                                                    "role_arn", "arn:aws:iam::1:role/r",
+	                                                    "duration", "43201", NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role",
 	                                                    "role_arn", "arn:aws:iam::1:role/r",
 	                                                    "duration", "13h", NULL }),
@@ -611,7 +649,7 @@ static void start_fails(const char *mode, const char *const *kv, enum bc_status 
 START_TEST(test_wrong_secret)
 {
 	start_fails(NULL, (const char *[]){ "secret_access_key", "not-the-secret", NULL },
-	            BC_E_UPSTREAM, "s3.sts_denied", 5000);
+	            BC_E_UPSTREAM, "s3.credentials_rejected", 5000);
 	json_t *recs = double_records();
 	ck_assert_int_eq(json_array_size(recs), 1); /* not retried */
 	ck_assert(json_is_false(json_object_get(json_array_get(recs, 0), "verified")));
@@ -662,22 +700,24 @@ END_TEST
 START_TEST(test_hang)
 {
 	start_fails("hang",
-	            (const char *[]){ "request_timeout", "1s", NULL }, BC_E_TIMEOUT,
+	            (const char *[]){ "timeout", "1s", NULL }, BC_E_TIMEOUT,
 	            "s3.sts_timeout", 2500);
 }
 END_TEST
 
 START_TEST(test_unreachable)
 {
-	/* Port 9 (discard) on loopback: nothing listens in a test sandbox. */
-	start_fails(NULL, (const char *[]){ "sts_endpoint", "http://127.0.0.1:9", NULL },
-	            BC_E_UNAVAILABLE, "s3.sts_unreachable", 5000);
+	/* Port 9 (discard) on loopback: nothing listens in a test sandbox.
+	 * Retried (a restart may be under way), but within timeout: 504. */
+	start_fails(NULL, (const char *[]){ "sts_endpoint", "http://127.0.0.1:9", "timeout", "1s",
+	                                    "retries", "5", NULL },
+	            BC_E_TIMEOUT, "s3.sts_unreachable", 1500);
 }
 END_TEST
 
 START_TEST(test_denied_and_rejected)
 {
-	start_fails("deny", NULL, BC_E_UPSTREAM, "s3.sts_denied", 5000);
+	start_fails("deny", NULL, BC_E_UPSTREAM, "s3.credentials_rejected", 5000);
 	start_fails("reject", NULL, BC_E_UPSTREAM,
 	            "s3.sts_rejected", 5000);
 }
@@ -707,6 +747,46 @@ START_TEST(test_base_session_token)
 	json_decref(recs);
 	stubhost_endpoint_free(ep);
 	inst_destroy(&in);
+}
+END_TEST
+
+/* create_bucket against the double's S3 side (HEAD, then PUT Bucket), and
+ * s3_endpoint in the endpoint after the seed's fields. */
+START_TEST(test_create_bucket)
+{
+	struct inst in;
+	struct bc_endpoint *ep = stubhost_endpoint_new();
+	ck_assert_msg(inst_create(&in, (const char *[]){ "create_bucket", "true", "s3_endpoint", url,
+	                                                 "bucket", "unit-bucket", NULL }) == BC_OK,
+	              "%s: %s", in.err.code, in.err.message);
+	ck_assert(stubhost_log_contains(in.sh, "created bucket unit-bucket"));
+	ck_assert_int_eq(inst_start(&in, ID1, "alice", ep), BC_OK);
+	ck_assert_str_eq(stubhost_ep_value(ep, "S3", "s3_endpoint"), url);
+	assert_no_secrets(&in, ep);
+	inst_destroy(&in);
+	/* It exists now: no second creation. */
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "create_bucket", "true", "s3_endpoint",
+	                                                    url, "bucket", "unit-bucket", NULL }),
+	                 BC_OK);
+	ck_assert(!stubhost_log_contains(in.sh, "created bucket"));
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "create_bucket", "true", "s3_endpoint",
+	                                                    url, "secret_access_key", "wrong",
+	                                                    NULL }),
+	                 BC_E_UPSTREAM);
+	ck_assert_str_eq(in.err.code, "s3.bucket_denied");
+	ck_assert_ptr_null(strstr(in.err.message, "wrong"));
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "create_bucket", "true", "s3_endpoint",
+	                                                    "http://127.0.0.1:9", NULL }),
+	                 BC_E_TIMEOUT);
+	ck_assert_str_eq(in.err.code, "s3.bucket_unreachable");
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "create_bucket", "true", "s3_endpoint",
+	                                                    "ftp://x/", NULL }),
+	                 BC_E_INVALID);
+	inst_destroy(&in);
+	stubhost_endpoint_free(ep);
 }
 END_TEST
 
@@ -759,6 +839,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_stream_name);
 	tcase_add_test(tc, test_denied_and_rejected);
 	tcase_add_test(tc, test_base_session_token);
+	tcase_add_test(tc, test_create_bucket);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

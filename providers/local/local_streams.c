@@ -11,6 +11,16 @@
  * folders are flat (no sub-folders), so removal is unlink + rmdir, done with
  * *at() calls on the folder's descriptor so a swapped symlink cannot
  * redirect it.
+ *
+ * Locking: the lock guards only memory (the hash table, the vector used to
+ * walk it, each stream's fields). File work for one stream that others need
+ * not wait for (creating a folder, writing its state file, fsync) happens
+ * outside it, so one slow disk flush does not serialise every start and stop
+ * of the daemon: concurrent fsync()s share a journal commit instead of
+ * queueing behind the lock. A stream being created is in the table already,
+ * marked `pending`, so its id stays taken and every other call treats it as
+ * unknown until its folder and state file exist; a stream whose file work is
+ * under way has `busy` set, so the janitor leaves it alone.
  */
 #include <config.h>
 
@@ -39,6 +49,11 @@ struct local_stream {
 	int64_t expires_ms;
 	int64_t stopped_ms;    /* 0 while live */
 	uint64_t bytes;        /* sum of the sizes of its published files */
+	struct local_stream *next; /* the next one in its hash bucket */
+	size_t at;             /* its index in local_streams.v */
+	unsigned pending : 1;  /* local_streams_add() is creating its folder */
+	unsigned stop_unsaved : 1; /* stopped in memory, state file not yet */
+	unsigned busy;         /* file work outside the lock; janitor skips it */
 };
 
 struct local_streams {
@@ -49,9 +64,12 @@ struct local_streams {
 	uint64_t max_stream_bytes;
 	uint64_t max_file_bytes;
 
-	pthread_mutex_t lock; /* guards v, n, cap, and each stream's fields */
-	struct local_stream **v;
+	pthread_mutex_t lock; /* guards v, n, cap, buckets, live, and each stream */
+	struct local_stream **v; /* every stream, in no order, to walk them */
 	size_t n, cap;
+	struct local_stream **buckets; /* hash of the id -> chain; nbuckets a power of 2 */
+	size_t nbuckets;
+	size_t live;          /* streams neither pending nor stopped */
 
 	pthread_t janitor;
 	int janitor_running;
@@ -284,6 +302,25 @@ static uint64_t local_dir_bytes(int dfd, int remove_tmp)
 
 /* ---- the state file ------------------------------------------------------------ */
 
+/* The state file's text for s into text (size len); its length or -1. */
+static int local_state_text(char *text, size_t len, const struct local_stream *s)
+{
+	int n = snprintf(text, len,
+	                 LOCAL_STATE_MAGIC "\ntoken_sha256 %s\nexpires_ms %" PRId64
+	                 "\nstopped_ms %" PRId64 "\n",
+	                 s->token_sha256[0] ? s->token_sha256 : "-", s->expires_ms,
+	                 s->stopped_ms);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return n;
+}
+
+/* Replace the state file of a stream whose folder exists (on stop): through
+ * a temporary file and rename, since a crash must leave either the old
+ * state or the new one, never a torn file that would lose the token. */
 static int local_state_write(const struct local_streams *ls, const struct local_stream *s)
 {
 	char dir[4096], text[256];
@@ -291,13 +328,60 @@ static int local_state_write(const struct local_streams *ls, const struct local_
 
 	if (local_path(dir, sizeof(dir), ls->root, s->id, NULL) != 0)
 		return -1;
-	n = snprintf(text, sizeof(text),
-	             LOCAL_STATE_MAGIC "\ntoken_sha256 %s\nexpires_ms %" PRId64
-	             "\nstopped_ms %" PRId64 "\n",
-	             s->token_sha256[0] ? s->token_sha256 : "-", s->expires_ms, s->stopped_ms);
-	if (n < 0 || (size_t)n >= sizeof(text))
+	n = local_state_text(text, sizeof(text), s);
+	if (n < 0)
 		return -1;
 	return local_write_atomic(dir, LOCAL_STATE_FILE, text, (size_t)n, 0600);
+}
+
+/*
+ * Write the first state file of a stream into its new, empty folder dir:
+ * written in place (O_EXCL) and fsync()ed, without the temporary file and
+ * rename of local_state_write(). Nothing reads the file while the stream is
+ * pending, and a torn file after a crash reads as "no valid state", the
+ * same outcome as no file: the stream is refused uploads and removed after
+ * the retention. That can only hit a stream whose start had not returned
+ * yet (the fsync comes first), so its start was never acknowledged: the
+ * host commits the stream to its store only after the provider's start()
+ * returns, and the store's commit is the durable record of the stream.
+ */
+static int local_state_create(const char *dir, const struct local_stream *s)
+{
+	char path[4096], text[256];
+	const char *p = text;
+	int fd, n, rc = -1;
+	size_t len;
+
+	n = local_state_text(text, sizeof(text), s);
+	if (n < 0 || snprintf(path, sizeof(path), "%s/" LOCAL_STATE_FILE, dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	len = (size_t)n;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		p += w;
+		len -= (size_t)w;
+	}
+	/* What an upload after a restart relies on: the token's hash on disk
+	 * before the start is acknowledged. The folder's entries get no
+	 * fsync of their own, as before this write lost its rename: on a
+	 * journalling file system (ext4, xfs) this fsync commits the journal
+	 * transaction that holds the mkdir and the file's creation. */
+	if (fsync(fd) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (close(fd) != 0 && rc == 0)
+		rc = -1;
+	return rc;
 }
 
 /* Fill s from the state file of folder dfd; 0 on success. */
@@ -330,24 +414,70 @@ static int local_state_read(int dfd, struct local_stream *s)
 
 /* ---- the table -------------------------------------------------------------------- */
 
-/* Find a stream by id; caller holds the lock. */
-static struct local_stream *local_find(const struct local_streams *ls, const char *id, size_t *at)
+/* FNV-1a over the id: ids are random UUIDs, so any cheap mix spreads them. */
+static size_t local_hash(const char *id)
 {
-	size_t i;
+	uint64_t h = 14695981039346656037ULL;
 
-	for (i = 0; i < ls->n; i++) {
-		if (strcmp(ls->v[i]->id, id) == 0) {
-			if (at)
-				*at = i;
-			return ls->v[i];
-		}
+	while (*id != '\0') {
+		h ^= (unsigned char)*id++;
+		h *= 1099511628211ULL;
 	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* Find a stream by id, pending ones included; caller holds the lock.
+ * A hash table, since every start, stop, upload and GET looks one up and
+ * a daemon may hold many thousands of streams (stopped ones included). */
+static struct local_stream *local_find_any(const struct local_streams *ls, const char *id)
+{
+	struct local_stream *s;
+
+	if (ls->nbuckets == 0)
+		return NULL;
+	for (s = ls->buckets[local_hash(id) & (ls->nbuckets - 1)]; s != NULL; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
 	return NULL;
 }
 
-/* Append s; caller holds the lock (or is alone, while loading). */
+/* Find a stream whose folder exists (not pending); caller holds the lock. */
+static struct local_stream *local_find(const struct local_streams *ls, const char *id)
+{
+	struct local_stream *s = local_find_any(ls, id);
+
+	return (s != NULL && !s->pending) ? s : NULL;
+}
+
+/* Double the bucket array once there are more streams than buckets, so
+ * chains stay about one long. On failure the old array stays: lookups
+ * remain correct, only slower. */
+static void local_rehash(struct local_streams *ls)
+{
+	size_t nb = ls->nbuckets ? ls->nbuckets * 2 : 64, i;
+	struct local_stream **b;
+
+	if (nb < ls->nbuckets)
+		return;
+	b = calloc(nb, sizeof(*b));
+	if (b == NULL)
+		return;
+	for (i = 0; i < ls->n; i++) {
+		struct local_stream *s = ls->v[i];
+		size_t k = local_hash(s->id) & (nb - 1);
+		s->next = b[k];
+		b[k] = s;
+	}
+	free(ls->buckets);
+	ls->buckets = b;
+	ls->nbuckets = nb;
+}
+
+/* Add s to the table; caller holds the lock (or is alone, while loading). */
 static int local_append(struct local_streams *ls, struct local_stream *s)
 {
+	size_t k;
+
 	if (ls->n == ls->cap) {
 		size_t cap = ls->cap ? ls->cap * 2 : 16;
 		struct local_stream **v = realloc(ls->v, cap * sizeof(*v));
@@ -356,14 +486,46 @@ static int local_append(struct local_streams *ls, struct local_stream *s)
 		ls->v = v;
 		ls->cap = cap;
 	}
+	if (ls->nbuckets == 0) {
+		local_rehash(ls);
+		if (ls->nbuckets == 0)
+			return -1;
+	}
+	s->at = ls->n;
 	ls->v[ls->n++] = s;
+	k = local_hash(s->id) & (ls->nbuckets - 1);
+	s->next = ls->buckets[k];
+	ls->buckets[k] = s;
+	if (ls->n > ls->nbuckets)
+		local_rehash(ls); /* after linking s, so it is rehashed too */
+	if (!s->pending && s->stopped_ms == 0)
+		ls->live++;
 	return 0;
 }
 
-static void local_remove_at(struct local_streams *ls, size_t at)
+/* Unlink s from the table and free it; caller holds the lock. */
+static void local_remove(struct local_streams *ls, struct local_stream *s)
 {
-	free(ls->v[at]);
-	ls->v[at] = ls->v[--ls->n];
+	struct local_stream **pp = &ls->buckets[local_hash(s->id) & (ls->nbuckets - 1)];
+
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+	ls->v[s->at] = ls->v[--ls->n];
+	ls->v[s->at]->at = s->at;
+	if (!s->pending && s->stopped_ms == 0)
+		ls->live--;
+	free(s);
+}
+
+static void local_free_all(struct local_streams *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		free(ls->v[i]);
+	free(ls->v);
+	free(ls->buckets);
 }
 
 /* Load every stream folder under root. A folder without a readable state
@@ -450,14 +612,14 @@ static void *local_janitor_main(void *arg)
 			struct local_stream *s = ls->v[i];
 			char id[LOCAL_ID_LEN + 1];
 
-			if (s->stopped_ms == 0 || s->stopped_ms + ls->retention_ms > now) {
+			if (s->stopped_ms == 0 || s->busy || s->stopped_ms + ls->retention_ms > now) {
 				i++;
 				continue;
 			}
 			/* Forget it first, so no GET opens files we are deleting;
 			 * delete outside the lock, since it may take a while. */
 			memcpy(id, s->id, sizeof(id));
-			local_remove_at(ls, i);
+			local_remove(ls, s);
 			pthread_mutex_unlock(&ls->lock);
 			if (local_remove_dir(ls->root, id) != 0)
 				ls->api->log(ls->host, BC_LOG_WARN,
@@ -545,10 +707,7 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 	ls = NULL;
 out:
 	if (ls != NULL) {
-		size_t i;
-		for (i = 0; i < ls->n; i++)
-			free(ls->v[i]);
-		free(ls->v);
+		local_free_all(ls);
 		if (have_cond)
 			pthread_cond_destroy(&ls->wake);
 		if (have_lock)
@@ -561,8 +720,6 @@ out:
 
 void local_streams_close(struct local_streams *ls)
 {
-	size_t i;
-
 	if (ls == NULL)
 		return;
 	if (ls->janitor_running) {
@@ -572,9 +729,7 @@ void local_streams_close(struct local_streams *ls)
 		pthread_mutex_unlock(&ls->lock);
 		pthread_join(ls->janitor, NULL);
 	}
-	for (i = 0; i < ls->n; i++)
-		free(ls->v[i]);
-	free(ls->v);
+	local_free_all(ls);
 	pthread_cond_destroy(&ls->wake);
 	pthread_mutex_destroy(&ls->lock);
 	free(ls->root);
@@ -601,13 +756,26 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
 	memcpy(s->id, id, LOCAL_ID_LEN + 1);
 	memcpy(s->token_sha256, token_sha256, 65);
 	s->expires_ms = expires_ms;
+	s->pending = 1;
+	s->busy = 1;
 
+	/* Take the id under the lock, then create the files without it: the
+	 * pending entry keeps a second start of the same id out, and keeps
+	 * the stream invisible to uploads, GETs and stop meanwhile. */
 	pthread_mutex_lock(&ls->lock);
-	if (local_find(ls, id, NULL) != NULL) {
-		st = api->fail(err, BC_E_CONFLICT, "local.stream_exists",
-		               "stream %s already has a folder", id);
-		goto out;
+	if (local_find_any(ls, id) != NULL) {
+		pthread_mutex_unlock(&ls->lock);
+		free(s);
+		return api->fail(err, BC_E_CONFLICT, "local.stream_exists",
+		                 "stream %s already has a folder", id);
 	}
+	if (local_append(ls, s) != 0) {
+		pthread_mutex_unlock(&ls->lock);
+		free(s);
+		return api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
+	}
+	pthread_mutex_unlock(&ls->lock);
+
 	if (mkdir(dir, 0755) != 0) {
 		st = api->fail(err, BC_E_UNAVAILABLE,
 		               errno == EEXIST ? "local.stream_exists" : "local.write_failed",
@@ -615,36 +783,39 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
 		goto out;
 	}
 	made_dir = 1;
-	if (local_state_write(ls, s) != 0) {
+	if (local_state_create(dir, s) != 0) {
 		st = api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
 		               "cannot write the state of stream %s in %s: %s", id, dir,
 		               strerror(errno));
 		goto out;
 	}
-	if (local_append(ls, s) != 0) {
-		st = api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
-		goto out;
-	}
-	s = NULL;
 out:
-	pthread_mutex_unlock(&ls->lock);
-	if (s != NULL) {
-		free(s);
-		if (made_dir)
-			local_remove_dir(ls->root, id);
+	/* s is still ours to touch: busy streams are never removed by anyone
+	 * else (discard and the janitor skip them). */
+	pthread_mutex_lock(&ls->lock);
+	if (st == BC_OK) {
+		s->pending = 0;
+		s->busy = 0;
+		ls->live++;
+	} else {
+		local_remove(ls, s);
 	}
+	pthread_mutex_unlock(&ls->lock);
+	if (st != BC_OK && made_dir)
+		local_remove_dir(ls->root, id);
 	return st;
 }
 
 void local_streams_discard(struct local_streams *ls, const char *id)
 {
-	size_t at;
+	struct local_stream *s;
 	int found;
 
 	pthread_mutex_lock(&ls->lock);
-	found = local_find(ls, id, &at) != NULL;
+	s = local_find(ls, id);
+	found = s != NULL && !s->busy;
 	if (found)
-		local_remove_at(ls, at);
+		local_remove(ls, s);
 	pthread_mutex_unlock(&ls->lock);
 	if (found)
 		local_remove_dir(ls->root, id);
@@ -716,12 +887,12 @@ static void local_endlist_all(struct local_streams *ls, const char *id)
 enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
                                     const char *meta_token_sha256, struct bc_error *err)
 {
-	struct local_stream *s, saved;
-	int newly_stopped = 0;
+	struct local_stream *s, copy;
+	int newly_stopped = 0, wrote;
 	enum bc_status st = BC_OK;
 
 	pthread_mutex_lock(&ls->lock);
-	s = local_find(ls, id, NULL);
+	s = local_find(ls, id);
 	if (s == NULL) {
 		pthread_mutex_unlock(&ls->lock);
 		ls->api->log(ls->host, BC_LOG_DEBUG, "stream %s: nothing to stop here (%s)", id,
@@ -733,21 +904,37 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 		ls->api->log(ls->host, BC_LOG_WARN,
 		             "stream %s: the store's token hash differs from its folder's; "
 		             "stopping it all the same", id);
+	/* Close uploads in memory first, under the lock, so they fail from
+	 * now on (commit re-checks under it); the state file that makes the
+	 * stop survive a restart is written after, without the lock. A stop
+	 * whose write failed stays closed and is written again on retry. */
 	if (s->stopped_ms == 0) {
-		saved = *s;
 		s->stopped_ms = ls->api->now_ms();
-		if (local_state_write(ls, s) != 0) {
-			*s = saved;
-			st = ls->api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
-			                   "cannot record the stop of stream %s under %s: %s", id,
-			                   ls->root, strerror(errno));
-		} else {
-			newly_stopped = 1;
-		}
+		s->stop_unsaved = 1;
+		ls->live--;
+		newly_stopped = 1;
 	}
+	if (!s->stop_unsaved) {
+		pthread_mutex_unlock(&ls->lock);
+		return BC_OK;
+	}
+	s->busy++;
+	copy = *s;
 	pthread_mutex_unlock(&ls->lock);
-	/* No upload can be published any more (commit re-checks under the
-	 * lock), so the playlists can be finished without holding it. */
+
+	wrote = local_state_write(ls, &copy) == 0;
+	if (!wrote)
+		st = ls->api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
+		                   "cannot record the stop of stream %s under %s: %s (uploads "
+		                   "are closed; retry the stop)", id, ls->root, strerror(errno));
+	pthread_mutex_lock(&ls->lock);
+	/* busy kept the janitor and discard away, so s is still there. */
+	s->busy--;
+	if (wrote)
+		s->stop_unsaved = 0;
+	pthread_mutex_unlock(&ls->lock);
+	/* No upload can be published any more, so the playlists can be
+	 * finished without holding the lock. */
 	if (newly_stopped)
 		local_endlist_all(ls, id);
 	return st;
@@ -763,7 +950,7 @@ enum local_auth local_streams_authorize(struct local_streams *ls, const char *id
 	if (bearer != NULL)
 		ls->api->sha256_hex(bearer, strlen(bearer), hash);
 	pthread_mutex_lock(&ls->lock);
-	s = local_find(ls, id, NULL);
+	s = local_find(ls, id);
 	if (s == NULL)
 		a = LOCAL_AUTH_UNKNOWN;
 	else if (bearer == NULL || s->token_sha256[0] == '\0' ||
@@ -784,7 +971,7 @@ int local_streams_exists(struct local_streams *ls, const char *id)
 	int found;
 
 	pthread_mutex_lock(&ls->lock);
-	found = local_find(ls, id, NULL) != NULL;
+	found = local_find(ls, id) != NULL;
 	pthread_mutex_unlock(&ls->lock);
 	return found;
 }
@@ -817,7 +1004,7 @@ enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
 		return api->fail(err, BC_E_INVALID, "local.bad_name", "path too long");
 	}
 	pthread_mutex_lock(&ls->lock);
-	s = local_find(ls, id, NULL);
+	s = local_find(ls, id);
 	if (s == NULL) {
 		st = api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
 		goto out;
@@ -868,7 +1055,7 @@ enum bc_status local_streams_remove(struct local_streams *ls, const char *id, co
 	if (local_path(path, sizeof(path), ls->root, id, name) != 0)
 		return api->fail(err, BC_E_INVALID, "local.bad_name", "path too long");
 	pthread_mutex_lock(&ls->lock);
-	s = local_find(ls, id, NULL);
+	s = local_find(ls, id);
 	if (s == NULL) {
 		st = api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
 		goto out;
@@ -905,7 +1092,7 @@ int local_streams_open_file(struct local_streams *ls, const char *id, const char
 	/* Under the lock, so the janitor cannot be half-way through the
 	 * folder; once open, the descriptor outlives a later removal. */
 	pthread_mutex_lock(&ls->lock);
-	if (local_find(ls, id, NULL) != NULL)
+	if (local_find(ls, id) != NULL)
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	else
 		errno = ENOENT;
@@ -915,11 +1102,12 @@ int local_streams_open_file(struct local_streams *ls, const char *id, const char
 
 size_t local_streams_live_count(struct local_streams *ls)
 {
-	size_t i, live = 0;
+	size_t live;
 
+	/* A counter kept by add, finish and remove: start and stop report it
+	 * each time, and a walk of the table would make them O(streams). */
 	pthread_mutex_lock(&ls->lock);
-	for (i = 0; i < ls->n; i++)
-		live += ls->v[i]->stopped_ms == 0;
+	live = ls->live;
 	pthread_mutex_unlock(&ls->lock);
 	return live;
 }

@@ -396,7 +396,7 @@ static const struct bc_option s3_options[] = {
 	BC_OPTION(.name = "external_id", .type = BC_OPT_STRING,
 	          .description = "ExternalId sent with AssumeRole, when the role's trust "
 	                         "policy asks for one."),
-	BC_OPTION(.name = "duration", .type = BC_OPT_DURATION, .default_value = "3600",
+	BC_OPTION(.name = "duration", .type = BC_OPT_DURATION, .default_value = "3600s",
 	          .description = "How long minted credentials stay valid, in seconds "
 	                         "(aws_expiration; \"1h\" also works): 900 to 129600 for "
 	                         "federation, 900 to 43200 for assume-role (STS limits). They "

@@ -341,8 +341,10 @@ enum bc_status s3_bucket_ensure(const struct bc_host_api *api, struct bc_host *h
 		goto out;
 	if ((status >= 200 && status < 300) ||
 	    (status == 409 && strcmp(code, "BucketAlreadyOwnedByYou") == 0)) {
-		api->log(host, BC_LOG_INFO, "create_bucket: created bucket %s in %s at %s",
-		         cfg->bucket, cfg->region, t.url);
+		/* 409 BucketAlreadyOwnedByYou: another node created it meanwhile. */
+		api->log(host, BC_LOG_INFO, "create_bucket: %s bucket %s in %s at %s",
+		         status == 409 ? "already own" : "created", cfg->bucket, cfg->region,
+		         t.url);
 		goto out;
 	}
 	st = api->fail(err, BC_E_UPSTREAM, status == 403 ? "s3.bucket_denied" : "s3.bucket_error",

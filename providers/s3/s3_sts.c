@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * s3_sts.c: the STS client of the s3 provider, on libcurl (declared in
- * s3_sts.h). The only file of the plugin that uses curl.
+ * s3_sts.h). Only this file and s3_bucket.c (create_bucket) use curl.
  *
  * Central type: struct s3_sts. A call is a POST of an
  * application/x-www-form-urlencoded body (the STS query protocol, API version

@@ -6,21 +6,25 @@
  * Central type: struct sqlite_store, one per YAML instance, holding a pool of
  * connections (sqlite_conn.c), each with every statement prepared once.
  * create() makes sure the file exists with mode 0600, switches it to WAL,
- * migrates the schema (sqlite_schema.c) and opens the pool; each operation
- * borrows one connection for its duration, which is why the plugin declares
- * BC_PLUGIN_THREAD_SAFE: reads run in parallel, writes take turns on
- * SQLite's write lock. This file holds the operations, then the option
- * table, the descriptor and the entry point, in that order.
+ * migrates the schema (sqlite_schema.c), opens one writer connection and
+ * the pool of readers. Reads (get, list) borrow a pooled connection for
+ * their duration; writes (reserve, commit, abort, stop, health) queue on the
+ * writer and are applied in batches, one transaction for all the writes
+ * that arrived while the previous batch ran (group commit, see "the
+ * writer" below). That is why the plugin declares BC_PLUGIN_THREAD_SAFE.
+ * This file holds the operations, then the option table, the descriptor
+ * and the entry point, in that order.
  *
- * Every write is one autocommit statement, so there is no multi-statement
- * transaction to get wrong: stop() is a conditional UPDATE (state = LIVE),
- * and a record never leaves STOPPED, so reading it back after the UPDATE
- * gives what that UPDATE wrote. With synchronous=full each commit is on disk
- * when the call returns, as commit() and stop() must be.
+ * Each write is one statement in its own SAVEPOINT: stop() is a conditional
+ * UPDATE (state = LIVE), and a record never leaves STOPPED, so reading it
+ * back after the UPDATE gives what that UPDATE wrote. With synchronous=full
+ * the batch holding a commit() or stop() is on disk before any of its
+ * callers returns, as those two must be.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +50,20 @@ struct sqlite_store {
 	const struct bc_host_api *api;
 	struct bc_host *host;
 	const char *path; /* borrowed from the config view (lives as long as we do) */
-	struct sqlite_pool pool;
+	struct sqlite_pool pool; /* readers: get, list */
+	struct sqlite_writer {
+		pthread_mutex_t lock;   /* guards queue, tail, leading, ops' done */
+		pthread_cond_t cond;    /* a batch finished */
+		struct sqlite_op *queue; /* waiting for the next batch, in order */
+		struct sqlite_op **tail;
+		int leading;            /* a leader is running a batch */
+		struct sqlite_conn conn; /* the leader's only; every write runs on it */
+		int sync_full;          /* configured synchronous=full */
+		int sync_now_full;      /* what conn is set to now */
+		int ready;              /* lock, cond and conn are initialised */
+	} writer;
 };
+
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -116,17 +132,314 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
 	return status;
 }
 
+/* ---- the writer: one connection, group commit ------------------------------ */
+
+/*
+ * Every write (reserve, commit, abort, stop, and health's lock probe) is a
+ * struct sqlite_op queued on s->writer. Callers queue on our mutex, never
+ * on SQLite's write lock, whose busy handler sleeps up to 100 ms between
+ * retries. The first caller to find no batch running becomes the leader:
+ * it takes every queued op, runs BEGIN IMMEDIATE, each op inside its own
+ * SAVEPOINT, COMMIT, and then wakes the followers, each with the result it
+ * would have had alone. So N concurrent writes cost one fsync, not N.
+ */
+enum sqlite_op_kind {
+	SQLITE_OP_RESERVE,
+	SQLITE_OP_COMMIT,
+	SQLITE_OP_ABORT,
+	SQLITE_OP_STOP,
+	SQLITE_OP_HEALTH
+};
+
+struct sqlite_op {
+	enum sqlite_op_kind kind;
+	const struct bc_record *rec; /* reserve: zero-extended, borrowed */
+	const char *id;              /* the others: borrowed */
+	const char *meta;            /* commit */
+	int64_t stop_ms;             /* stop */
+	struct bc_record_sink *out;  /* stop */
+	struct bc_error *err;        /* the caller's; the leader fills it */
+	enum bc_status status;
+	int done;                    /* under writer.lock: status is final */
+	struct sqlite_op *next;
+};
+
+static const char *const sqlite_op_names[] = {
+	[SQLITE_OP_RESERVE] = "reserve", [SQLITE_OP_COMMIT] = "commit",
+	[SQLITE_OP_ABORT] = "abort",     [SQLITE_OP_STOP] = "stop",
+	[SQLITE_OP_HEALTH] = "health check",
+};
+
+/* Step a statement without parameters or rows (transaction control). */
+static int sqlite_exec_st(struct sqlite_conn *c, enum sqlite_stmt_id id)
+{
+	int rc = sqlite3_step(c->st[id]);
+
+	sqlite3_reset(c->st[id]);
+	return rc;
+}
+
+static enum bc_status sqlite_op_reserve(struct sqlite_store *s, struct sqlite_conn *c,
+                                        struct sqlite_op *op)
+{
+	const struct bc_record *r = op->rec;
+	sqlite3_stmt *st = c->st[SQLITE_ST_RESERVE];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->name ? r->name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->type ? r->type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->provider ? r->provider : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->owner ? r->owner : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->start_ms);
+	sqlite3_bind_text(st, 7, r->meta && r->meta[0] ? r->meta : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, s->api->now_ms());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+		status = s->api->fail(op->err, BC_E_CONFLICT, "sqlite.duplicate_id",
+		                      "a stream with id %s already exists", r->id);
+	else if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "reserve");
+	sqlite_done(st);
+	return status;
+}
+
+static enum bc_status sqlite_op_commit(struct sqlite_store *s, struct sqlite_conn *c,
+                                       struct sqlite_op *op)
+{
+	sqlite3_stmt *st = c->st[SQLITE_ST_COMMIT];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, op->meta && op->meta[0] ? op->meta : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, s->api->now_ms());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "commit");
+	else if (sqlite3_changes(c->db) == 0)
+		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
+		                      "no pending stream with id %s to commit", op->id);
+	sqlite_done(st);
+	return status;
+}
+
+static enum bc_status sqlite_op_abort(struct sqlite_store *s, struct sqlite_conn *c,
+                                      struct sqlite_op *op)
+{
+	sqlite3_stmt *st = c->st[SQLITE_ST_ABORT];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "abort");
+	sqlite_done(st);
+	return status;
+}
+
+static enum bc_status sqlite_op_stop(struct sqlite_store *s, struct sqlite_conn *c,
+                                     struct sqlite_op *op)
+{
+	sqlite3_stmt *st = c->st[SQLITE_ST_STOP];
+	enum bc_stream_state state = 0;
+	enum bc_status status;
+	int rc, won;
+
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, op->stop_ms);
+	sqlite3_bind_int64(st, 3, s->api->now_ms());
+	rc = sqlite3_step(st);
+	won = rc == SQLITE_DONE && sqlite3_changes(c->db) > 0;
+	sqlite_done(st);
+	if (rc != SQLITE_DONE)
+		return sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "stop");
+	/* Whether we won or lost, the row is STOPPED now and stays so; a lost
+	 * race reads the winner's stop_ms, which is what the caller must see.
+	 * The record goes to the caller's sink before COMMIT: if COMMIT fails,
+	 * the status says so and the host ignores the sink. */
+	status = sqlite_get_row(s, c, op->id, BC_STATE_STOPPED, op->out, &state, op->err);
+	if (status == BC_OK && !won) {
+		if (state == BC_STATE_STOPPED)
+			status = s->api->fail(op->err, BC_E_CONFLICT, "store.already_stopped",
+			                      "stream %s is already stopped", op->id);
+		else
+			status = BC_E_NOT_FOUND; /* PENDING: not a started stream yet */
+	}
+	if (status == BC_E_NOT_FOUND)
+		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
+		                      "no live or stopped stream with id %s", op->id);
+	return status;
+}
+
+static enum bc_status sqlite_op_run(struct sqlite_store *s, struct sqlite_conn *c,
+                                    struct sqlite_op *op)
+{
+	switch (op->kind) {
+	case SQLITE_OP_RESERVE:
+		return sqlite_op_reserve(s, c, op);
+	case SQLITE_OP_COMMIT:
+		return sqlite_op_commit(s, c, op);
+	case SQLITE_OP_ABORT:
+		return sqlite_op_abort(s, c, op);
+	case SQLITE_OP_STOP:
+		return sqlite_op_stop(s, c, op);
+	case SQLITE_OP_HEALTH:
+		break; /* BEGIN IMMEDIATE got the write lock: that is the answer */
+	}
+	return BC_OK;
+}
+
+/* Fail every op of `from` onwards, and every op before it that had
+ * succeeded, with SQLite's error `rc`: the transaction holding them is gone. */
+static void sqlite_batch_fail(struct sqlite_store *s, struct sqlite_op *batch,
+                              struct sqlite_op *from, int rc, const char *what)
+{
+	int after = 0;
+
+	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
+		if (op == from)
+			after = 1;
+		if (after || op->status == BC_OK)
+			op->status = sqlite_conn_fail(s->api, op->err, s->writer.conn.db, rc,
+			                              SQLITE_DB_NAME,
+			                              what != NULL ? what : sqlite_op_names[op->kind]);
+	}
+}
+
+/*
+ * Run `batch` in one transaction on the writer connection. The leader only;
+ * sets every op's status.
+ *
+ * Only commit and stop must be durable on return (store.h), so a batch
+ * without them (reserves, aborts, health) commits with synchronous=NORMAL:
+ * in WAL mode that appends to the WAL without fsync. Losing such a batch in
+ * a crash is harmless: a reserve is never acknowledged to a client (the host
+ * answers only after commit), and a lost abort leaves an invisible PENDING
+ * row. The next FULL commit fsyncs the WAL file, which makes every frame
+ * appended before it durable too, and SQLite syncs the WAL before any
+ * checkpoint. SQLite refuses to change synchronous inside a transaction, so
+ * it is switched between batches, only when it changes.
+ */
+static void sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
+{
+	struct sqlite_writer *w = &s->writer;
+	struct sqlite_conn *c = &w->conn;
+	int durable = 0, rc;
+
+	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
+		op->status = BC_OK;
+		if (op->kind == SQLITE_OP_COMMIT || op->kind == SQLITE_OP_STOP)
+			durable = 1;
+	}
+	if (w->sync_full && durable != w->sync_now_full) {
+		rc = sqlite_exec_st(c, durable ? SQLITE_ST_SYNC_FULL : SQLITE_ST_SYNC_NORMAL);
+		if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+			w->sync_now_full = durable;
+		} else if (durable) {
+			/* Never commit a durable batch at NORMAL. */
+			sqlite_batch_fail(s, batch, batch, rc, "setting synchronous");
+			return;
+		}
+	}
+	rc = sqlite_exec_st(c, SQLITE_ST_BEGIN_IMMEDIATE);
+	if (rc != SQLITE_DONE) {
+		sqlite_batch_fail(s, batch, batch, rc, NULL);
+		return;
+	}
+	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
+		rc = sqlite_exec_st(c, SQLITE_ST_SAVEPOINT);
+		if (rc != SQLITE_DONE)
+			goto lost;
+		op->status = sqlite_op_run(s, c, op);
+		/* IOERR, FULL, NOMEM and the like can roll back the whole
+		 * transaction: then every op of the batch failed with it. */
+		if (sqlite3_get_autocommit(c->db)) {
+			rc = sqlite3_extended_errcode(c->db);
+			op->status = BC_OK; /* re-described with the others */
+			sqlite_batch_fail(s, batch, op, rc, NULL);
+			return;
+		}
+		/* A failed op leaves nothing behind, whatever it wrote before
+		 * failing; the savepoint stays on the stack until RELEASE. */
+		if (op->status != BC_OK && (rc = sqlite_exec_st(c, SQLITE_ST_ROLLBACK_TO)) != SQLITE_DONE)
+			goto lost;
+		rc = sqlite_exec_st(c, SQLITE_ST_RELEASE);
+		if (rc != SQLITE_DONE)
+			goto lost;
+		continue;
+lost:
+		op->status = BC_OK;
+		sqlite_batch_fail(s, batch, op, rc, NULL);
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
+		return;
+	}
+	rc = sqlite_exec_st(c, SQLITE_ST_TX_COMMIT);
+	if (rc != SQLITE_DONE) {
+		/* Ops that failed on their own keep their answer (it did not
+		 * depend on the commit); the rest were never durable. */
+		sqlite_batch_fail(s, batch, NULL, rc, "committing");
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
+	}
+}
+
+/* Queue `op` and return its status once the batch holding it committed.
+ * Any thread. */
+static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
+{
+	struct sqlite_writer *w = &s->writer;
+	enum bc_status status;
+
+	op->done = 0;
+	op->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->tail = op;
+	w->tail = &op->next;
+	while (!op->done) {
+		struct sqlite_op *batch, *next;
+		uint64_t n = 0;
+
+		if (w->leading) {
+			pthread_cond_wait(&w->cond, &w->lock);
+			continue;
+		}
+		/* No batch is running, so ours is still queued: lead. */
+		batch = w->queue;
+		w->queue = NULL;
+		w->tail = &w->queue;
+		w->leading = 1;
+		pthread_mutex_unlock(&w->lock);
+		sqlite_batch_run(s, batch);
+		for (struct sqlite_op *o = batch; o != NULL; o = o->next)
+			n++;
+		s->api->counter_add(s->host, "sqlite_write_transactions_total", NULL, 1);
+		s->api->counter_add(s->host, "sqlite_write_operations_total", NULL, n);
+		pthread_mutex_lock(&w->lock);
+		/* After done is set a follower may return and free its op. */
+		for (struct sqlite_op *o = batch; o != NULL; o = next) {
+			next = o->next;
+			o->done = 1;
+		}
+		w->leading = 0;
+		pthread_cond_broadcast(&w->cond);
+	}
+	status = op->status;
+	pthread_mutex_unlock(&w->lock);
+	return status;
+}
+
 /* ---- operations ----------------------------------------------------------- */
 
 static enum bc_status sqlite_reserve(void *instance, const struct bc_record *record,
                                      struct bc_error *err)
 {
 	struct sqlite_store *s = instance;
-	struct sqlite_conn *c;
+	struct sqlite_op op;
 	struct bc_record r;
-	sqlite3_stmt *st;
-	enum bc_status status = BC_OK;
-	int rc;
 
 	/* Zero-extend what an older host passed (ABI principle 2). */
 	memset(&r, 0, sizeof r);
@@ -135,65 +448,35 @@ static enum bc_status sqlite_reserve(void *instance, const struct bc_record *rec
 	if (r.id == NULL || r.id[0] == '\0')
 		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_record",
 		                    "reserve needs a record with an id");
-	c = sqlite_pool_acquire(&s->pool);
-	st = c->st[SQLITE_ST_RESERVE];
-	sqlite3_bind_text(st, 1, r.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r.name ? r.name : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r.type ? r.type : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r.provider ? r.provider : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r.owner ? r.owner : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, r.start_ms);
-	sqlite3_bind_text(st, 7, r.meta && r.meta[0] ? r.meta : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, s->api->now_ms());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
-		status = s->api->fail(err, BC_E_CONFLICT, "sqlite.duplicate_id",
-		                      "a stream with id %s already exists", r.id);
-	else if (rc != SQLITE_DONE)
-		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "reserve");
-	sqlite_done(st);
-	sqlite_pool_release(&s->pool, c);
-	return status;
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_RESERVE;
+	op.rec = &r;
+	op.err = err;
+	return sqlite_write(s, &op);
 }
 
 static enum bc_status sqlite_commit(void *instance, const char *id, const char *meta,
                                     struct bc_error *err)
 {
-	struct sqlite_store *s = instance;
-	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
-	sqlite3_stmt *st = c->st[SQLITE_ST_COMMIT];
-	enum bc_status status = BC_OK;
-	int rc;
+	struct sqlite_op op;
 
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, meta && meta[0] ? meta : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, s->api->now_ms());
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "commit");
-	else if (sqlite3_changes(c->db) == 0)
-		status = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
-		                      "no pending stream with id %s to commit", id);
-	sqlite_done(st);
-	sqlite_pool_release(&s->pool, c);
-	return status;
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_COMMIT;
+	op.id = id;
+	op.meta = meta;
+	op.err = err;
+	return sqlite_write(instance, &op);
 }
 
 static enum bc_status sqlite_abort(void *instance, const char *id, struct bc_error *err)
 {
-	struct sqlite_store *s = instance;
-	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
-	sqlite3_stmt *st = c->st[SQLITE_ST_ABORT];
-	enum bc_status status = BC_OK;
-	int rc;
+	struct sqlite_op op;
 
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "abort");
-	sqlite_done(st);
-	sqlite_pool_release(&s->pool, c);
-	return status;
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_ABORT;
+	op.id = id;
+	op.err = err;
+	return sqlite_write(instance, &op);
 }
 
 static enum bc_status sqlite_get(void *instance, const char *id, struct bc_record_sink *out,
@@ -214,40 +497,15 @@ static enum bc_status sqlite_get(void *instance, const char *id, struct bc_recor
 static enum bc_status sqlite_stop(void *instance, const char *id, int64_t stop_ms,
                                   struct bc_record_sink *out, struct bc_error *err)
 {
-	struct sqlite_store *s = instance;
-	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
-	sqlite3_stmt *st = c->st[SQLITE_ST_STOP];
-	enum bc_stream_state state = 0;
-	enum bc_status status;
-	int rc, won;
+	struct sqlite_op op;
 
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, stop_ms);
-	sqlite3_bind_int64(st, 3, s->api->now_ms());
-	rc = sqlite3_step(st);
-	won = rc == SQLITE_DONE && sqlite3_changes(c->db) > 0;
-	if (rc != SQLITE_DONE) {
-		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "stop");
-		sqlite_done(st);
-		goto out;
-	}
-	sqlite_done(st);
-	/* Whether we won or lost, the row is STOPPED now and stays so; a lost
-	 * race reads the winner's stop_ms, which is what the caller must see. */
-	status = sqlite_get_row(s, c, id, BC_STATE_STOPPED, out, &state, err);
-	if (status == BC_OK && !won) {
-		if (state == BC_STATE_STOPPED)
-			status = s->api->fail(err, BC_E_CONFLICT, "store.already_stopped",
-			                      "stream %s is already stopped", id);
-		else
-			status = BC_E_NOT_FOUND; /* PENDING: not a started stream yet */
-	}
-	if (status == BC_E_NOT_FOUND)
-		status = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
-		                      "no live or stopped stream with id %s", id);
-out:
-	sqlite_pool_release(&s->pool, c);
-	return status;
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_STOP;
+	op.id = id;
+	op.stop_ms = stop_ms;
+	op.out = out;
+	op.err = err;
+	return sqlite_write(instance, &op);
 }
 
 static enum bc_status sqlite_list(void *instance, const struct bc_list_query *query,
@@ -295,27 +553,17 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 	return status;
 }
 
-/* "Can take writes now": take the write lock (waiting up to busy_timeout)
- * and give it back; this also fails on a read-only file or folder. */
+/* "Can take writes now": take the write lock (waiting up to busy_timeout
+ * for another process's writer) in the writer's queue; this also fails on a
+ * read-only file or folder. */
 static enum bc_status sqlite_health(void *instance, struct bc_error *err)
 {
-	struct sqlite_store *s = instance;
-	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
-	enum bc_status status = BC_OK;
-	int rc = sqlite3_step(c->st[SQLITE_ST_BEGIN_IMMEDIATE]);
+	struct sqlite_op op;
 
-	sqlite3_reset(c->st[SQLITE_ST_BEGIN_IMMEDIATE]);
-	if (rc != SQLITE_DONE) {
-		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "health check");
-	} else {
-		rc = sqlite3_step(c->st[SQLITE_ST_ROLLBACK]);
-		if (rc != SQLITE_DONE)
-			status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME,
-			                          "health check");
-		sqlite3_reset(c->st[SQLITE_ST_ROLLBACK]);
-	}
-	sqlite_pool_release(&s->pool, c);
-	return status;
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_HEALTH;
+	op.err = err;
+	return sqlite_write(instance, &op);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -384,6 +632,51 @@ static enum bc_status sqlite_set_wal(struct sqlite_store *s, sqlite3 *db, struct
 	return status;
 }
 
+/* Open the writer connection on `cc` (the schema must be current). */
+static enum bc_status sqlite_writer_open(struct sqlite_store *s,
+                                         const struct sqlite_conn_config *cc,
+                                         struct bc_error *err)
+{
+	struct sqlite_writer *w = &s->writer;
+	enum bc_status status;
+
+	w->queue = NULL;
+	w->tail = &w->queue;
+	w->sync_full = cc->synchronous_full;
+	w->sync_now_full = cc->synchronous_full;
+	status = sqlite_conn_open(&w->conn, cc, s->api, err);
+	if (status != BC_OK)
+		return status;
+	status = sqlite_conn_prepare(&w->conn, cc->path, s->api, err);
+	if (status != BC_OK)
+		goto fail;
+	if (pthread_mutex_init(&w->lock, NULL) != 0) {
+		status = s->api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
+		goto fail;
+	}
+	if (pthread_cond_init(&w->cond, NULL) != 0) {
+		pthread_mutex_destroy(&w->lock);
+		status = s->api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_cond_init failed");
+		goto fail;
+	}
+	w->ready = 1;
+	return BC_OK;
+fail:
+	sqlite_conn_close(&w->conn);
+	return status;
+}
+
+/* Accepts a writer that was never opened. */
+static void sqlite_writer_close(struct sqlite_writer *w)
+{
+	if (!w->ready)
+		return;
+	sqlite_conn_close(&w->conn);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	w->ready = 0;
+}
+
 static void sqlite_destroy(void *instance)
 {
 	struct sqlite_store *s = instance;
@@ -391,6 +684,7 @@ static void sqlite_destroy(void *instance)
 	if (s == NULL)
 		return;
 	sqlite_pool_destroy(&s->pool);
+	sqlite_writer_close(&s->writer);
 	free(s);
 }
 
@@ -444,11 +738,16 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 	else if (from != SQLITE_SCHEMA_VERSION)
 		api->log(host, BC_LOG_INFO, "%s: schema migrated from version %d to %d", s->path,
 		         from, SQLITE_SCHEMA_VERSION);
-	status = sqlite_pool_create(&s->pool, (size_t)connections, &cc, api, err);
+	status = sqlite_writer_open(s, &cc, err);
 	if (status != BC_OK)
 		goto fail;
+	status = sqlite_pool_create(&s->pool, (size_t)connections, &cc, api, err);
+	if (status != BC_OK) {
+		sqlite_writer_close(&s->writer);
+		goto fail;
+	}
 	api->log(host, BC_LOG_INFO, "opened %s (schema version %d, WAL, synchronous=%s, "
-	         "pool_size=%lld)", s->path, SQLITE_SCHEMA_VERSION,
+	         "pool_size=%lld readers + 1 writer)", s->path, SQLITE_SCHEMA_VERSION,
 	         cc.synchronous_full ? "full" : "normal", (long long)connections);
 	*instance = s;
 	return BC_OK;
@@ -478,8 +777,9 @@ static const struct bc_option sqlite_options[] = {
 	                         "the last acknowledged ones (never corrupts the file)."),
 	BC_OPTION(.name = "pool_size", .type = BC_OPT_INT, .default_value = "4", .min = 1,
 	          .max = 64,
-	          .description = "Connections kept open. Reads (get, list) run in parallel on "
-	                         "them; writes take turns on SQLite's single write lock."),
+	          .description = "Read connections kept open: reads (get, list) run in "
+	                         "parallel on them. Writes run on one more connection, "
+	                         "concurrent ones batched into one transaction."),
 	BC_OPTION_END
 };
 

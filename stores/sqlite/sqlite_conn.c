@@ -49,6 +49,12 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
 	[SQLITE_ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQLITE_ST_ROLLBACK] = "ROLLBACK",
+	[SQLITE_ST_TX_COMMIT] = "COMMIT",
+	[SQLITE_ST_SAVEPOINT] = "SAVEPOINT op",
+	[SQLITE_ST_RELEASE] = "RELEASE op",
+	[SQLITE_ST_ROLLBACK_TO] = "ROLLBACK TO op",
+	[SQLITE_ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[SQLITE_ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 };
 
 enum bc_status sqlite_conn_fail(const struct bc_host_api *api, struct bc_error *err,

@@ -6,11 +6,13 @@
  * The central objects are struct sqlite_conn (one sqlite3 handle with every
  * statement the store runs, prepared once when the connection opens) and
  * struct sqlite_pool (a fixed set of them, each lent to one caller at a
- * time). The pool is what makes the plugin thread-safe: a connection is
- * never used by two threads at once, so connections are opened with
+ * time). The pool is what makes reads thread-safe: a connection is never
+ * used by two threads at once, so connections are opened with
  * SQLITE_OPEN_NOMUTEX, and in WAL mode readers on one connection run while
- * another commits. Writers still take turns on the database's one write
- * lock, waiting up to busy_timeout for it.
+ * the writer commits. Writes do not use the pool: sqlite.c runs them all on
+ * one more connection, in batches, so in-process writers queue on a mutex
+ * instead of meeting on SQLite's write lock; busy_timeout is only how long
+ * that connection waits for another process's writer.
  *
  * Statements and what the store does with them live in sqlite.c; mapping
  * SQLite result codes to bc_status and dotted codes lives here
@@ -38,6 +40,12 @@ enum sqlite_stmt_id {
 	SQLITE_ST_LIST_OWNER_AFTER, /* parameter */
 	SQLITE_ST_BEGIN_IMMEDIATE,
 	SQLITE_ST_ROLLBACK,
+	SQLITE_ST_TX_COMMIT,        /* COMMIT (SQLITE_ST_COMMIT is the store's commit) */
+	SQLITE_ST_SAVEPOINT,        /* one savepoint per operation of a batch */
+	SQLITE_ST_RELEASE,
+	SQLITE_ST_ROLLBACK_TO,
+	SQLITE_ST_SYNC_FULL,        /* PRAGMA synchronous, switched between batches */
+	SQLITE_ST_SYNC_NORMAL,
 	SQLITE_ST_COUNT
 };
 

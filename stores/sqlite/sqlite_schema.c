@@ -38,6 +38,15 @@ static const char *const sqlite_migrations[] = {
 	"CREATE INDEX streams_by_start ON streams (start_ms DESC, id DESC);"
 	"CREATE INDEX streams_by_owner ON streams (owner, start_ms DESC, id DESC);"
 	"CREATE INDEX streams_by_state ON streams (state);",
+	/*
+	 * Version 2. streams_by_state indexed a 3-valued column and was
+	 * rewritten by every commit and stop; its only use is finding PENDING
+	 * leftovers (oldest first), so a partial index on PENDING rows serves
+	 * that, and a row leaves it at commit and is never in it again: stop()
+	 * and the stored LIVE and STOPPED rows cost it nothing.
+	 */
+	"DROP INDEX streams_by_state;"
+	"CREATE INDEX streams_pending ON streams (created_ms) WHERE state = 1;",
 };
 
 _Static_assert(sizeof sqlite_migrations / sizeof sqlite_migrations[0] == SQLITE_SCHEMA_VERSION,

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # libFuzzer targets for the parsers that take outside input (tests/fuzz/*.c),
 # their seed corpora (tests/fuzz/corpus/<target>/) and a short run of each
-# as a test (tests/fuzz/run-short.sh). docs/testing.md says how to run them
-# long and what they found.
+# as a test (tests/fuzz/run-short.sh); the daemon's reliability tests; and
+# `make check-valgrind`. docs/testing.md says how to run them and what they
+# found.
 #
 # The targets need clang with libFuzzer (Debian: clang-14 and
 # libclang-rt-14-dev) and are compiled with it from the sources themselves,
@@ -91,6 +92,12 @@ fuzz-if-possible:
 TESTS += tests/fuzz/run-short.sh
 tests/fuzz/run-short.log: fuzz-if-possible
 
+# The reliability tests of the real daemon (docs/testing.md): secrets never
+# logged, acknowledged writes surviving SIGKILL, SIGHUP reload. They are
+# listed here so this file is the one include the reliability checks need.
+TESTS += tests/integration/test_secrets.py tests/integration/test_crash_safety.py \
+	tests/integration/test_reload.py
+
 CLEANFILES += $(bc_fuzz_targets) $(bc_fuzz_core_objects) tests/fuzz/libfuzzcore.a \
 	tests/fuzz/obj/providers/s3/s3_xml.o tests/fuzz/obj/providers/s3/s3_sign.o \
 	tests/fuzz/obj/frontends/unix/unix_conn.o tests/fuzz/obj/providers/local/local_streams.o \
@@ -98,3 +105,22 @@ CLEANFILES += $(bc_fuzz_targets) $(bc_fuzz_core_objects) tests/fuzz/libfuzzcore.
 EXTRA_DIST += tests/fuzz/run-short.sh tests/fuzz/corpus tests/fuzz/fuzz_params.c \
 	tests/fuzz/fuzz_config.c tests/fuzz/fuzz_tokens.c tests/fuzz/fuzz_s3_xml.c \
 	tests/fuzz/fuzz_s3_sign.c tests/fuzz/fuzz_unix_conn.c tests/fuzz/fuzz_local_paths.c
+
+# `make check-valgrind`: the test suite under valgrind memcheck. Check unit
+# tests run in-process (CK_FORK=no, so valgrind sees the tests themselves and
+# leaks are counted at exit) through LOG_COMPILER; integration tests wrap
+# broadcastd in valgrind through BC_DAEMON_WRAPPER (tests/integration/
+# bctest.py), so a memory error or a definite leak makes the daemon exit 1 and
+# the test fail. --keep-debuginfo keeps the names of dlclose()d plugins in
+# stacks. The fuzz run is left out: it has its own sanitizers. It lives here
+# so that tests/fuzz/local.mk is the only include the reliability checks need.
+VALGRIND = valgrind
+bc_valgrind = $(VALGRIND) -q --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=1 --keep-debuginfo=yes
+check-valgrind:
+	@command -v $(VALGRIND) >/dev/null 2>&1 || \
+	  { echo "check-valgrind: $(VALGRIND) not found (apt-get install valgrind)"; exit 1; }
+	CK_FORK=no BC_DAEMON_WRAPPER='$(bc_valgrind)' \
+	  $(MAKE) $(AM_MAKEFLAGS) check LOG_COMPILER='$(bc_valgrind)' \
+	  TESTS='$(filter-out tests/fuzz/run-short.sh,$(TESTS))'
+.PHONY: check-valgrind

@@ -28,7 +28,7 @@ import bctest
 
 TIMEOUT_S = 55      # the whole test, hard bound
 THREADS = 4
-LOAD_S = 1.5        # load before the kill
+LOAD_S = 1.5        # least load before the kill
 MIN_ACKED = 40      # a round must have done real work to mean anything
 
 CONFIG = bctest.config(store='''
@@ -113,7 +113,13 @@ class CrashSafety(unittest.TestCase):
         clients = [Client(d.http_port, n, halt) for n in range(THREADS)]
         for c in clients:
             c.start()
+        # At least LOAD_S of load, and enough acknowledged work to mean
+        # something even on a slow machine or under valgrind.
         time.sleep(LOAD_S)
+        deadline = time.monotonic() + 15
+        while (sum(len(c.started) for c in clients) < MIN_ACKED
+               and time.monotonic() < deadline and all(c.is_alive() for c in clients)):
+            time.sleep(0.05)
         alive = [c.is_alive() for c in clients]
         os.kill(d.proc.pid, signal.SIGKILL)
         d.proc.wait(10)

@@ -98,10 +98,13 @@ class Reload(unittest.TestCase):
     def tearDown(self):
         signal.alarm(0)
         try:
-            self.d.stop()
+            rc = self.d.stop()
         finally:
             self.d.kill()
             self.d._log.close()
+        # A clean exit after reloads: under BC_DAEMON_WRAPPER (valgrind) or a
+        # sanitizer build this is also where leaks and memory errors show.
+        self.assertEqual(rc, 0, self.d.log_text()[-3000:])
 
     def config_with(self, providers):
         """The running config text with its providers section replaced."""

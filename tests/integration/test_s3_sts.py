@@ -263,10 +263,13 @@ class S3ProviderTest(unittest.TestCase):
 
     def test_throttled_once_then_ok(self):
         self.sts.configure(mode="throttle", count=1)
-        with S3Daemon(self.sts.url) as d:
+        with S3Daemon(self.sts.url, duration="7200") as d:  # bare seconds
             status, _, body = d.start_stream()
             self.assertEqual(status, 200, body)
-            self.assertEqual(len(self.sts.sts_records()), 2)
+            recs = self.sts.sts_records()
+            self.assertEqual(len(recs), 2)
+            self.assertEqual(recs[1]["params"]["DurationSeconds"], "7200")
+            self.assertEqual(body["endpoint"]["S3"]["aws_expiration"], 7200.0)
 
     def test_hang_times_out(self):
         self.sts.configure(mode="hang", hang_seconds=10)
@@ -287,6 +290,17 @@ class S3ProviderTest(unittest.TestCase):
             status, _, body = d.start_stream()
             bctest.assert_error(self, status, body, 502, "s3.sts_bad_response")
             self.assertEqual(d.streams(), [])
+
+    def test_duration_limits(self):
+        # Outside STS's limits broadcastd refuses to start, naming them.
+        for extra, limit in (({"duration": "899"}, "900"), ({"duration": "129601"}, "129600"),
+                             ({"duration": "43201", "credentials": "assume-role",
+                               "role_arn": "arn:aws:iam::123456789012:role/r"}, "43200")):
+            d = S3Daemon(self.sts.url, **extra)
+            with self.assertRaises(bctest.DaemonError) as cm:
+                d.start()
+            self.assertIn(limit, str(cm.exception))
+            shutil.rmtree(d.tmp, ignore_errors=True)
 
     def test_sts_down(self):
         port = bctest.free_port()

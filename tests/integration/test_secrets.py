@@ -4,21 +4,24 @@ level, then a search of everything it wrote for every secret it was given or
 handed out.
 
 The daemon gets two test providers with `secret` options (one written in the
-file, one through ${VAR} from the environment) and an http frontend with a
-tokens_file. Traffic covers what a day of service would: starts and stops
-under two bearer tokens (form, JSON and query parameters), reads and lists,
+file, one through ${VAR} from the environment), a local origin provider and
+an http frontend with a tokens_file. Traffic covers what a day of service would: starts and stops
+under two bearer tokens (form, JSON and query parameters), a local origin
+stream with an upload done with its upload token and one refused with a
+wrong token, reads and lists,
 wrong and malformed tokens, another caller's stream, provider failures on
 start and stop, bad parameters, health and metrics, a SIGHUP reload that
 changes a secret, and SIGTERM. The search then looks in the daemon's whole
-log, in the output of --check-config (good and bad configs) and in the
-SQLite database for: both configured secrets (old and new), every bearer
-token sent (good or bad), and every aws_secret_access_key and
-aws_session_token a start returned. Besides the whole value, any 12-byte
+log, in the output of --check-config (good and bad configs) and in every
+file the daemon wrote (SQLite files, the origin's state files) for: both
+configured secrets (old and new), every bearer and upload token sent (good
+or bad), and every aws_secret_access_key, aws_session_token and
+upload_token a start returned. Besides the whole value, any 12-byte
 piece of a long secret counts, so a truncated or split secret is caught too.
 """
 import base64
-import glob
 import hashlib
+import http.client
 import os
 import secrets
 import shutil
@@ -39,6 +42,10 @@ CONFIG = bctest.config(
 - name: other
   type: test
   secret: "${BC_TEST_PROVIDER_SECRET}"
+- name: origin
+  type: local
+  listen: "127.0.0.1:@PORT1@"
+  root: "@TMP@/hls"
 ''',
     frontends='''
 - type: http
@@ -98,6 +105,9 @@ class SecretsNeverLogged(unittest.TestCase):
             for field in ("aws_secret_access_key", "aws_session_token"):
                 if s3.get(field):
                     handed_out.append((field, s3[field]))
+            local = body.get("endpoint", {}).get("HTTP", {})
+            if local.get("upload_token"):
+                handed_out.append(("upload_token", local["upload_token"]))
 
         with d:
             ids = {"alice": [], "bob": []}
@@ -120,6 +130,26 @@ class SecretsNeverLogged(unittest.TestCase):
             self.assertEqual(st, 200, body)
             note_endpoint(body)
             ids["alice"].append(body["stream"]["id"])
+
+            # The local origin: an upload token, used right and wrong.
+            st, _, body = d.request("POST", "/stream/start/", params={"provider": "origin"},
+                                    token=bob)
+            self.assertEqual(st, 200, body)
+            note_endpoint(body)
+            origin_id = body["stream"]["id"]
+            upload = body["endpoint"]["HTTP"]["upload_token"]
+            wrong_upload = secrets.token_urlsafe(32)
+            self.secrets.append(("wrong upload token", wrong_upload))
+            for tok, want in ((upload, (200, 201, 204)), (wrong_upload, (401, 403))):
+                conn = http.client.HTTPConnection("127.0.0.1", d.ports[0], timeout=10)
+                try:
+                    conn.request("PUT", "/live/%s/seg0.ts" % origin_id, body=b"x" * 188,
+                                 headers={"Authorization": "Bearer " + tok})
+                    r = conn.getresponse()
+                    r.read()
+                    self.assertIn(r.status, want)
+                finally:
+                    conn.close()
 
             # Reads and lists.
             for who, tok in (("alice", alice), ("bob", bob)):
@@ -239,10 +269,17 @@ class SecretsNeverLogged(unittest.TestCase):
         self.assertIn("secert", p.stdout + p.stderr)
         self.find_leaks(p.stdout + p.stderr, "--check-config of a broken file", found)
 
-        # The stream records: metadata is for stop, never for secrets.
-        for path in glob.glob(os.path.join(tmp, "streams.db*")):
-            with open(path, "rb") as f:
-                self.find_leaks(f.read().decode("latin-1"), os.path.basename(path), found)
+        # Every file the daemon wrote: the stream records (metadata is for
+        # stop, never for secrets) and the local origin's state files. Only
+        # the config files hold the provider secrets, by design.
+        for root, _, names in os.walk(tmp):
+            for name in names:
+                if name in ("broadcast.yaml", "broken.yaml") or name == "broadcastd.log":
+                    continue
+                path = os.path.join(root, name)
+                with open(path, "rb") as f:
+                    self.find_leaks(f.read().decode("latin-1"), os.path.relpath(path, tmp),
+                                    found)
 
         self.assertEqual(found, [], "secrets found:\n" + "\n".join(found))
         shutil.rmtree(tmp, ignore_errors=True)

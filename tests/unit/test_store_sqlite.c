@@ -181,7 +181,7 @@ START_TEST(test_schema_version_and_wal)
 	char mode[32];
 
 	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
-	ck_assert(stubhost_log_contains(o.sh, "created the schema (version 1)"));
+	ck_assert(stubhost_log_contains(o.sh, "created the schema (version 2)"));
 	one_close(&o);
 	db = raw_open(fx_state.path);
 	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), SQLITE_SCHEMA_VERSION);
@@ -189,8 +189,11 @@ START_TEST(test_schema_version_and_wal)
 	ck_assert_str_eq(mode, "wal");
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
 	                             "AND name IN ('streams_by_start', 'streams_by_owner', "
-	                             "'streams_by_state')"),
+	                             "'streams_pending')"),
 	                 3);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	                             "AND name = 'streams_by_state'"),
+	                 0);
 	sqlite3_close(db);
 	/* Reopening a current file migrates nothing. */
 	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_OK);
@@ -469,6 +472,181 @@ START_TEST(test_two_instances_one_winner)
 }
 END_TEST
 
+/* A file written by the first release (schema version 1, its DDL verbatim)
+ * is migrated to version 2 in place: the state index becomes a partial
+ * index on PENDING rows, and the rows stay as they were. */
+static const char v1_ddl[] =
+	"CREATE TABLE streams ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" type TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+	" start_ms INTEGER NOT NULL,"
+	" stop_ms INTEGER NOT NULL DEFAULT 0,"
+	" meta TEXT NOT NULL DEFAULT '{}',"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"CREATE INDEX streams_by_start ON streams (start_ms DESC, id DESC);"
+	"CREATE INDEX streams_by_owner ON streams (owner, start_ms DESC, id DESC);"
+	"CREATE INDEX streams_by_state ON streams (state);"
+	"PRAGMA user_version = 1;"
+	"INSERT INTO streams VALUES ('0a1b2c3d-0000-4000-8000-00000000000a', 'n', 'hls', 'p',"
+	" 'o', 2, 10, 0, '{\"k\":1}', 10, 10);"
+	"INSERT INTO streams VALUES ('0a1b2c3d-0000-4000-8000-00000000000b', 'n', 'hls', 'p',"
+	" 'o', 1, 11, 0, '{}', 11, 11);";
+
+START_TEST(test_migrate_from_v1)
+{
+	struct one o;
+	struct bc_record_sink sink;
+	sqlite3 *db;
+
+	fx_fresh(&fx_state);
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(sqlite3_exec(db, v1_ddl, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_OK);
+	ck_assert(stubhost_log_contains(o.sh, "schema migrated from version 1 to 2"));
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(o.ops->get(o.inst, "0a1b2c3d-0000-4000-8000-00000000000a", &sink, &o.err),
+	                 BC_OK);
+	ck_assert_uint_eq(sink.n, 1);
+	bc_record_sink_free(&sink);
+	/* The PENDING row kept from version 1 can still be committed. */
+	ck_assert_int_eq(o.ops->commit(o.inst, "0a1b2c3d-0000-4000-8000-00000000000b", "{}",
+	                               &o.err),
+	                 BC_OK);
+	one_close(&o);
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	                             "AND name = 'streams_by_state'"),
+	                 0);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	                             "AND name = 'streams_pending' AND sql LIKE '%WHERE state = 1'"),
+	                 1);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams WHERE state = 2"), 2);
+	{
+		char ok[16];
+		raw_text(db, "PRAGMA integrity_check", ok, sizeof ok);
+		ck_assert_str_eq(ok, "ok");
+	}
+	sqlite3_close(db);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+/* Group commit: 16 threads each run whole start/stop cycles, with a
+ * duplicate reserve, a second commit and a second stop thrown in, all at
+ * once. Every call must get exactly the answer it would get alone, and the
+ * writer must have batched (fewer transactions than writes). */
+#define GROUP_THREADS 16
+#define GROUP_CYCLES 25
+
+struct group_worker {
+	struct one *o;
+	unsigned index;
+	unsigned bad; /* answers that differ from the single-threaded ones */
+	char why[160];
+};
+
+static void group_bad(struct group_worker *w, const char *what, enum bc_status st)
+{
+	if (w->bad++ == 0)
+		snprintf(w->why, sizeof w->why, "%s: status %d", what, (int)st);
+}
+
+static void *group_worker_run(void *arg)
+{
+	struct group_worker *w = arg;
+	const struct bc_store_ops *ops = w->o->ops;
+	void *inst = w->o->inst;
+	char id[37];
+
+	for (unsigned i = 0; i < GROUP_CYCLES; i++) {
+		struct bc_record r;
+		struct bc_record_sink sink;
+		struct bc_error err;
+		enum bc_status st;
+		int64_t stop_ms = 1000 + w->index * 100 + i;
+
+		snprintf(id, sizeof id, "0a1b2c3d-0000-4000-8000-%06u%06u", w->index, i);
+		memset(&r, 0, sizeof r);
+		r.struct_size = sizeof r;
+		r.id = id;
+		r.name = "n";
+		r.type = "hls";
+		r.provider = "p";
+		r.owner = "o";
+		r.state = BC_STATE_PENDING;
+		r.start_ms = 1;
+		r.meta = "{}";
+		memset(&err, 0, sizeof err);
+		if ((st = ops->reserve(inst, &r, &err)) != BC_OK)
+			group_bad(w, "reserve", st);
+		if ((st = ops->reserve(inst, &r, &err)) != BC_E_CONFLICT ||
+		    strcmp(err.code, "sqlite.duplicate_id") != 0)
+			group_bad(w, "second reserve", st);
+		if ((st = ops->commit(inst, id, "{\"i\":1}", &err)) != BC_OK)
+			group_bad(w, "commit", st);
+		if ((st = ops->commit(inst, id, "{}", &err)) != BC_E_NOT_FOUND)
+			group_bad(w, "second commit", st);
+		bc_record_sink_init(&sink);
+		st = ops->stop(inst, id, stop_ms, &sink, &err);
+		if (st != BC_OK || sink.n != 1 || sink.items[0].stop_ms != stop_ms ||
+		    sink.items[0].state != BC_STATE_STOPPED)
+			group_bad(w, "stop", st);
+		bc_record_sink_free(&sink);
+		bc_record_sink_init(&sink);
+		st = ops->stop(inst, id, stop_ms + 1, &sink, &err);
+		if (st != BC_E_CONFLICT || sink.n != 1 || sink.items[0].stop_ms != stop_ms)
+			group_bad(w, "second stop", st);
+		bc_record_sink_free(&sink);
+		/* abort never deletes a stopped record. */
+		if ((st = ops->abort(inst, id, &err)) != BC_OK)
+			group_bad(w, "abort", st);
+	}
+	return NULL;
+}
+
+START_TEST(test_group_commit)
+{
+	struct one o;
+	struct group_worker w[GROUP_THREADS];
+	pthread_t t[GROUP_THREADS];
+	uint64_t tx, ops;
+	sqlite3 *db;
+
+	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
+	memset(w, 0, sizeof w);
+	for (unsigned i = 0; i < GROUP_THREADS; i++) {
+		w[i].o = &o;
+		w[i].index = i;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, group_worker_run, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < GROUP_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(w[i].bad == 0, "thread %u: %u wrong answers, first %s", i, w[i].bad,
+		              w[i].why);
+	}
+	tx = stubhost_counter(o.sh, "sqlite_write_transactions_total", NULL);
+	ops = stubhost_counter(o.sh, "sqlite_write_operations_total", NULL);
+	ck_assert_uint_eq(ops, (uint64_t)GROUP_THREADS * GROUP_CYCLES * 7);
+	ck_assert_uint_gt(tx, 0);
+	ck_assert_msg(tx < ops, "no batching: %llu transactions for %llu writes",
+	              (unsigned long long)tx, (unsigned long long)ops);
+	one_close(&o);
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams WHERE state = 3"),
+	                 GROUP_THREADS * GROUP_CYCLES);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams"), GROUP_THREADS * GROUP_CYCLES);
+	sqlite3_close(db);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
 static Suite *sqlite_suite(void)
 {
 	Suite *s = suite_create("store_sqlite");
@@ -484,6 +662,8 @@ static Suite *sqlite_suite(void)
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_options_declared);
 	tcase_add_test(tc, test_two_instances_one_winner);
+	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_group_commit);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

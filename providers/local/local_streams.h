@@ -7,9 +7,11 @@
  * table of those streams (upload token hash, expiry, live or stopped, bytes
  * stored) and the janitor thread that deletes stopped streams' folders once
  * their retention has passed. Every function is safe to call from any thread:
- * one mutex guards the table, and every change of a stream's files that must
- * agree with its state (the rename that publishes an upload, a delete)
- * happens under it.
+ * one mutex guards the table (a hash keyed by stream id), and every change of
+ * a stream's files that must agree with its state (the rename that publishes
+ * an upload, a delete) happens under it. Creating a stream's folder and
+ * writing its state file (start, stop) happen outside it, so one stream's
+ * fsync() does not hold up the others.
  *
  * Each folder holds a state file ".stream" (mode 0600) with the token's
  * SHA-256, its expiry and the stop time, so that a restarted daemon keeps
@@ -69,8 +71,11 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 void local_streams_close(struct local_streams *ls);
 
 /**
- * Add a live stream: create its folder and state file. token_sha256 is the
- * lowercase hex hash of its upload token. Returns BC_OK, BC_E_CONFLICT
+ * Add a live stream: create its folder and state file (fsync()ed before it
+ * returns; see docs/providers/local.md for why that suffices). While it
+ * runs the id is taken but the stream is unknown to every other call.
+ * token_sha256 is the lowercase hex hash of its upload token.
+ * Returns BC_OK, BC_E_CONFLICT
  * "local.stream_exists" when the id is already known, BC_E_UNAVAILABLE
  * "local.write_failed" on a file system error, BC_E_NOMEM.
  */
@@ -91,7 +96,7 @@ void local_streams_discard(struct local_streams *ls, const char *id);
  * stream is BC_OK. `meta_token_sha256` (may be NULL) is the hash the store
  * kept; a mismatch with the folder's is logged. Returns BC_OK or
  * BC_E_UNAVAILABLE "local.write_failed" when the state file cannot be written
- * (the stream then stays live, so the host may retry).
+ * (uploads stay refused all the same; a retried stop writes it again).
  */
 enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
                                     const char *meta_token_sha256, struct bc_error *err);

@@ -312,7 +312,10 @@ static void s3_canonical_query(struct s3_buf *b, const char *query)
 		p = amp + 1;
 	}
 	if (!b->failed) {
-		qsort(qp, n, sizeof(*qp), s3_qparam_cmp);
+		/* qsort's base must not be NULL, even for no elements: a query of
+		 * only empty pieces ("&&") leaves qp NULL (found by fuzz_s3_sign). */
+		if (n > 1)
+			qsort(qp, n, sizeof(*qp), s3_qparam_cmp);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
 				s3_buf_chr(b, '&');

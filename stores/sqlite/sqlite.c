@@ -364,8 +364,11 @@ static void sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 		}
 		/* A failed op leaves nothing behind, whatever it wrote before
 		 * failing; the savepoint stays on the stack until RELEASE. */
-		if (op->status != BC_OK && (rc = sqlite_exec_st(c, SQLITE_ST_ROLLBACK_TO)) != SQLITE_DONE)
-			goto lost;
+		if (op->status != BC_OK) {
+			rc = sqlite_exec_st(c, SQLITE_ST_ROLLBACK_TO);
+			if (rc != SQLITE_DONE)
+				goto lost;
+		}
 		rc = sqlite_exec_st(c, SQLITE_ST_RELEASE);
 		if (rc != SQLITE_DONE)
 			goto lost;

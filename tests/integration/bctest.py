@@ -22,6 +22,7 @@ free ports, in d.ports), @SRCDIR@, @BUILDDIR@.
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,6 +35,10 @@ BUILDDIR = os.environ.get("BC_BUILDDIR", os.getcwd())
 SRCDIR = os.environ.get("BC_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BROADCASTD = os.path.join(BUILDDIR, "framework", "broadcastd")
 BROADCASTCTL = os.path.join(BUILDDIR, "framework", "broadcastctl")
+
+
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|"
+                              r"==\d+== (Invalid (read|write|free)|.*definitely lost: [1-9])")
 
 
 def free_port():
@@ -122,6 +127,12 @@ class Daemon:
             rc = self.proc.wait(timeout)
             if getattr(self, "_log", None):
                 self._log.close()
+            # A sanitizer or valgrind report fails the test even when the
+            # test itself does not look at the exit code.
+            m = SANITIZER_REPORT.search(self.log_text())
+            if m:
+                raise DaemonError("broadcastd reported a memory error (%s):\n%s"
+                                  % (m.group(0), self.log_text()[-4000:]))
             return rc
         except subprocess.TimeoutExpired:
             self.proc.kill()

@@ -9,8 +9,11 @@
  * uploads with the right, wrong and missing token, path traversal (also
  * percent-encoded), wrong extensions, size and quota limits (declared and
  * chunked), content types, CORS, DELETE, stop (uploads refused, playlists
- * ended), a restart that keeps live streams uploadable, and retention. The
- * ffmpeg and browser tests run through the daemon (tests/integration).
+ * ended), a restart that keeps live streams uploadable, and retention;
+ * starts and stops from many threads at once (the folder and state file are
+ * written outside the table lock, and the table is a hash that grows) and a
+ * race of starts of one id. The ffmpeg and browser tests run through the
+ * daemon (tests/integration).
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,7 @@
 
 #define ID_A "0a1b2c3d-0000-4000-8000-00000000000a"
 #define ID_B "0a1b2c3d-0000-4000-8000-00000000000b"
+#define LOCAL_TEST_ID_SIZE 37
 
 static const struct bc_plugin *plugin;
 static const struct bc_provider_ops *ops;
@@ -707,6 +712,155 @@ START_TEST(test_retention)
 }
 END_TEST
 
+/* ---- many threads ---------------------------------------------------------- */
+
+#define CONC_THREADS 8
+#define CONC_PER_THREAD 40 /* 320 streams: the hash table grows 64 -> 512 */
+
+struct conc {
+	struct inst *in;
+	int t;
+	const char *same_id; /* non-NULL: every thread starts this one id */
+	pthread_barrier_t *go;
+	enum bc_status st[CONC_PER_THREAD];
+	char token[CONC_PER_THREAD][64];
+	int stop_failed;
+};
+
+static void conc_id(char *buf, int t, int i)
+{
+	snprintf(buf, LOCAL_TEST_ID_SIZE, "%08x-0000-4000-8000-%012x", (unsigned)t, (unsigned)i);
+}
+
+/* Start this thread's streams, then stop every third of them; statuses go
+ * into c (Check's asserts belong to the main thread). */
+static void *conc_main(void *arg)
+{
+	struct conc *c = arg;
+	struct bc_endpoint *eps[CONC_PER_THREAD];
+	int i, n = c->same_id ? 1 : CONC_PER_THREAD;
+
+	pthread_barrier_wait(c->go);
+	for (i = 0; i < n; i++) {
+		char id[LOCAL_TEST_ID_SIZE];
+		struct bc_stream_info info;
+		struct bc_error err;
+		const char *tok;
+
+		if (c->same_id)
+			snprintf(id, sizeof(id), "%s", c->same_id);
+		else
+			conc_id(id, c->t, i);
+		eps[i] = stubhost_endpoint_new();
+		memset(&err, 0, sizeof(err));
+		stubhost_stream_info(&info, id, "", "hls", "alice", eps[i]);
+		c->st[i] = ops->start(c->in->p, &info, eps[i], &err);
+		tok = stubhost_ep_value(eps[i], "HTTP", "upload_token");
+		snprintf(c->token[i], 64, "%s", tok ? tok : "");
+	}
+	for (i = 0; i < n && !c->same_id; i++) {
+		char id[LOCAL_TEST_ID_SIZE];
+		struct bc_stream_info info;
+		struct bc_error err;
+
+		if (i % 3 != 0)
+			continue;
+		conc_id(id, c->t, i);
+		memset(&err, 0, sizeof(err));
+		stubhost_stream_info(&info, id, "", "hls", "alice", eps[i]);
+		info.stop_ms = info.start_ms;
+		if (ops->stop(c->in->p, &info, &err) != BC_OK)
+			c->stop_failed++;
+	}
+	for (i = 0; i < n; i++)
+		stubhost_endpoint_free(eps[i]);
+	return NULL;
+}
+
+static void conc_run(struct inst *in, struct conc *c, const char *same_id)
+{
+	pthread_t th[CONC_THREADS];
+	pthread_barrier_t go;
+	int t;
+
+	ck_assert_int_eq(pthread_barrier_init(&go, NULL, CONC_THREADS), 0);
+	for (t = 0; t < CONC_THREADS; t++) {
+		memset(&c[t], 0, sizeof(c[t]));
+		c[t].in = in;
+		c[t].t = t;
+		c[t].same_id = same_id;
+		c[t].go = &go;
+		ck_assert_int_eq(pthread_create(&th[t], NULL, conc_main, &c[t]), 0);
+	}
+	for (t = 0; t < CONC_THREADS; t++)
+		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+	pthread_barrier_destroy(&go);
+}
+
+START_TEST(test_concurrent)
+{
+	static struct conc c[CONC_THREADS], r[CONC_THREADS]; /* large: not on the stack */
+	struct inst in;
+	char id[LOCAL_TEST_ID_SIZE], path[256];
+	struct stat st;
+	int t, i, ok, stopped = 0;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	conc_run(&in, c, NULL);
+	for (t = 0; t < CONC_THREADS; t++) {
+		ck_assert_int_eq(c[t].stop_failed, 0);
+		for (i = 0; i < CONC_PER_THREAD; i++) {
+			ck_assert_int_eq(c[t].st[i], BC_OK);
+			conc_id(id, t, i);
+			snprintf(path, sizeof(path), "%s/%s/.stream", root, id);
+			ck_assert_int_eq(stat(path, &st), 0);
+			stopped += i % 3 == 0;
+		}
+	}
+	ck_assert_uint_eq(stubhost_counter(in.sh, "local_streams_started_total", NULL),
+	                  CONC_THREADS * CONC_PER_THREAD);
+	/* Every lookup finds its own stream after the table grew. */
+	for (t = 0; t < CONC_THREADS; t++) {
+		for (i = 0; i < 4; i++) {
+			conc_id(id, t, i);
+			ck_assert_int_eq(put(c[t].token[i], id, "seg0.ts", "x", 1),
+			                 i % 3 == 0 ? 403 : 201);
+		}
+		conc_id(id, t, 1);
+		ck_assert_int_eq(put(c[(t + 1) % CONC_THREADS].token[1], id, "seg0.ts", "x", 1),
+		                 401);
+	}
+	/* Starts of one id at once: exactly one wins, the rest conflict. */
+	conc_run(&in, r, ID_A);
+	for (t = 0, ok = 0; t < CONC_THREADS; t++) {
+		if (r[t].st[0] == BC_OK)
+			ok++;
+		else
+			ck_assert_int_eq(r[t].st[0], BC_E_CONFLICT);
+	}
+	ck_assert_int_eq(ok, 1);
+	for (t = 0; t < CONC_THREADS && r[t].st[0] != BC_OK; t++)
+		;
+	ck_assert_int_eq(put(r[t].token[0], ID_A, "seg0.ts", "x", 1), 201);
+	inst_destroy(&in);
+
+	/* After a restart, live ones take uploads and stopped ones stay closed. */
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	{
+		char want[128];
+		/* + 1: the race's winner, ID_A, is live too */
+		snprintf(want, sizeof(want), "recovered %d live and %d stopped",
+		         CONC_THREADS * CONC_PER_THREAD - stopped + 1, stopped);
+		ck_assert_msg(stubhost_log_contains(in.sh, want), "no \"%s\" in the log", want);
+	}
+	conc_id(id, 3, 37);
+	ck_assert_int_eq(put(c[3].token[37], id, "seg1.ts", "x", 1), 201);
+	conc_id(id, 3, 39);
+	ck_assert_int_eq(put(c[3].token[39], id, "seg1.ts", "x", 1), 403);
+	inst_destroy(&in);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
 	struct inst a, b;
@@ -750,6 +904,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_restart);
 	tcase_add_test(tc, test_retention);
+	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_config_errors);
 	suite_add_tcase(s, tc);
 	return s;

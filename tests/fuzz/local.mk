@@ -124,3 +124,10 @@ check-valgrind:
 	  $(MAKE) $(AM_MAKEFLAGS) check LOG_COMPILER='$(bc_valgrind)' \
 	  TESTS='$(filter-out tests/fuzz/run-short.sh,$(TESTS))'
 .PHONY: check-valgrind
+
+# What the short runs leave: new inputs libFuzzer found and any crash
+# artifacts (folders, so not CLEANFILES).
+clean-local: clean-fuzz-work
+clean-fuzz-work:
+	rm -rf tests/fuzz/work tests/fuzz/obj tests/fuzz/crash-* tests/fuzz/fuzz-*.log
+.PHONY: clean-fuzz-work

@@ -255,7 +255,24 @@ struct bc_registry;
  * directory wins (a warning names both files). Returns NULL only when out of
  * memory. */
 struct bc_registry *bc_registry_load(const char *const *dirs);
+/* Whether the configuration names a plugin of `kind` called `name`. */
+typedef int (*bc_plugin_wanted_fn)(enum bc_kind kind, const char *name, void *arg);
+/* bc_registry_load(), keeping loaded only the files that declare a plugin
+ * `want` asks for: a daemon maps no code (nor libcurl, libpq ...) for plugins
+ * its configuration does not use. Every file is still opened and checked
+ * once, so rejects are reported and "unknown type" errors list every plugin
+ * found (bc_registry_known_at). */
+struct bc_registry *bc_registry_load_wanted(const char *const *dirs, bc_plugin_wanted_fn want,
+                                            void *arg);
+/* Scan `dirs` again and add the wanted plugins of files not loaded yet (a
+ * reload naming a new type). Plugins already loaded stay loaded until
+ * bc_registry_free(): instances of the running configuration use them. */
+void bc_registry_scan(struct bc_registry *reg, const char *const *dirs,
+                      bc_plugin_wanted_fn want, void *arg);
 void bc_registry_free(struct bc_registry *reg);
+/* Every plugin name any scan found, loaded or not. */
+size_t bc_registry_known_count(const struct bc_registry *reg);
+const char *bc_registry_known_at(const struct bc_registry *reg, size_t i, enum bc_kind *kind);
 /* The plugin of `kind` named `name`, or NULL. */
 const struct bc_loaded_plugin *bc_registry_find(const struct bc_registry *reg,
                                                 enum bc_kind kind, const char *name);

@@ -64,7 +64,7 @@ static void gen_free(struct bc_generation *gen)
 		bc_ratelimit_free(gen->frontends[i].limiter);
 		bc_instance_destroy(gen->frontends[i].inst);
 	}
-	for (size_t i = 0; i < gen->n_providers; i++)
+	for (size_t i = 0; gen->providers != NULL && i < gen->n_providers; i++)
 		bc_instance_destroy(gen->providers[i]);
 	bc_instance_destroy(gen->store);
 	free(gen->frontends);
@@ -354,6 +354,30 @@ static int gen_holds(const struct bc_generation *gen, const struct bc_instance *
 
 /* ---- the context ------------------------------------------------------------ */
 
+static int names_type(const struct bc_node *map, const char *name)
+{
+	const struct bc_node *type = map ? bc_node_get(map, "type") : NULL;
+	return type != NULL && type->kind == BC_NODE_SCALAR && strcmp(type->value, name) == 0;
+}
+
+/* bc_plugin_wanted_fn: does the document name this plugin? Only those stay
+ * loaded, so the default configuration maps neither libcurl nor libpq. */
+static int doc_wants(enum bc_kind kind, const char *name, void *arg)
+{
+	const struct bc_doc *doc = arg;
+	const char *section = kind == BC_KIND_PROVIDER ? "providers"
+	                      : kind == BC_KIND_FRONTEND ? "frontends" : NULL;
+	const struct bc_node *list;
+
+	if (kind == BC_KIND_STORE)
+		return names_type(bc_node_get(doc->root, "store"), name);
+	list = section ? bc_node_get(doc->root, section) : NULL;
+	for (size_t i = 0; list != NULL && list->kind == BC_NODE_SEQ && i < list->n_items; i++)
+		if (names_type(list->items[i], name))
+			return 1;
+	return 0;
+}
+
 static char **plugin_dirs(const struct bc_doc *doc)
 {
 	const struct bc_node *pd = bc_node_get(doc->root, "plugin_dir");
@@ -387,7 +411,7 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 	ctx->metrics = bc_metrics_create();
 	ctx->path = path ? strdup(path) : NULL;
 	dirs = plugin_dirs(doc);
-	ctx->reg = dirs ? bc_registry_load((const char *const *)dirs) : NULL;
+	ctx->reg = dirs ? bc_registry_load_wanted((const char *const *)dirs, doc_wants, doc) : NULL;
 	bc_strv_free(dirs);
 	if (ctx->metrics == NULL || ctx->reg == NULL || (path && ctx->path == NULL)) {
 		bc_doc_free(doc);
@@ -476,6 +500,17 @@ static void publish_reload(struct bc_context *ctx, enum bc_status st, const char
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+/* A reloaded file may name a plugin the running one did not. */
+static int rescan(struct bc_context *ctx, const struct bc_doc *doc)
+{
+	char **dirs = plugin_dirs(doc);
+	if (dirs == NULL)
+		return -1;
+	bc_registry_scan(ctx->reg, (const char *const *)dirs, doc_wants, (void *)doc);
+	bc_strv_free(dirs);
+	return 0;
+}
+
 enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t errlen)
 {
 	struct bc_doc *doc = NULL;
@@ -490,7 +525,7 @@ enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t er
 		publish_reload(ctx, BC_E_UNSUPPORTED, "the configuration was not read from a file");
 		return BC_E_UNSUPPORTED;
 	}
-	if (bc_doc_load_file(ctx->path, &doc, &msg) != 0 ||
+	if (bc_doc_load_file(ctx->path, &doc, &msg) != 0 || rescan(ctx, doc) != 0 ||
 	    gen_build(ctx, doc, ctx->gen, &gen, &msg) != 0) {
 		bc_log(BC_LOG_ERROR, "broadcastd", "reload failed: %s; the running configuration "
 		       "stays in force", msg ? msg : "out of memory");

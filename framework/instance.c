@@ -99,21 +99,22 @@ static int valid_instance_name(const char *s)
 /* "test, s3, local": the plugins of a kind, for error messages. */
 static char *available_types(const struct bc_registry *reg, enum bc_kind kind)
 {
-	size_t len = 1;
+	size_t len = 1, n = bc_registry_known_count(reg);
+	enum bc_kind k;
+	const char *name;
 	char *out;
-	for (size_t i = 0; i < bc_registry_count(reg); i++)
-		if (bc_registry_at(reg, i)->desc.kind == kind)
-			len += strlen(bc_registry_at(reg, i)->desc.name) + 2;
+	for (size_t i = 0; i < n; i++)
+		if ((name = bc_registry_known_at(reg, i, &k)) != NULL && k == kind)
+			len += strlen(name) + 2;
 	out = calloc(1, len);
 	if (out == NULL)
 		return NULL;
-	for (size_t i = 0; i < bc_registry_count(reg); i++) {
-		const struct bc_loaded_plugin *p = bc_registry_at(reg, i);
-		if (p->desc.kind != kind)
+	for (size_t i = 0; i < n; i++) {
+		if ((name = bc_registry_known_at(reg, i, &k)) == NULL || k != kind)
 			continue;
 		if (out[0] != '\0')
 			strcat(out, ", ");
-		strcat(out, p->desc.name);
+		strcat(out, name);
 	}
 	return out;
 }
@@ -201,7 +202,6 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 	bc_config_each_secret(inst->cfg, add_secret, NULL);
 
 	bc_error_clear(&err);
-	st = BC_E_INTERNAL;
 	if (bc_ctx_check_only(ctx)) {
 		*out = inst; /* validated; state stays NULL, destroy() is not called */
 		inst = NULL;
@@ -220,6 +220,9 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 	case BC_KIND_FRONTEND:
 		st = plugin->ops.frontend.create(&bc_host_api_table, (struct bc_host *)inst,
 		                                 inst->cfg, &inst->state, &err);
+		break;
+	default:
+		st = BC_E_INTERNAL;
 		break;
 	}
 	if (st != BC_OK) {

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,11 +27,24 @@ struct bc_loaded_so {
 	unsigned refs;
 };
 
+/* A plugin a scan found, loaded or not: what "unknown type" errors list. */
+struct bc_known_plugin {
+	enum bc_kind kind;
+	char *name;
+};
+
+/* The arrays only grow while a daemon runs (a reload may load a plugin the
+ * new configuration names), and their elements never move or go away before
+ * bc_registry_free(): readers on request threads (the "plugins" operation)
+ * take the lock only to index the arrays. */
 struct bc_registry {
+	pthread_mutex_t lock;
 	struct bc_loaded_plugin **plugins;
 	size_t n, cap;
 	char **rejects;
 	size_t n_rejects, cap_rejects;
+	struct bc_known_plugin *known;
+	size_t n_known, cap_known;
 };
 
 /* The smallest descriptor and ops tables we accept: ABI 1.0's. Anything
@@ -49,6 +63,29 @@ static const char *kind_name(enum bc_kind kind)
 
 static int reject(struct bc_registry *reg, char **errmsg, const char *fmt, ...) BC_PRINTF(3, 4);
 
+/* Keep a reject message for bc_registry_reject_at(); a reload scans again,
+ * so each problem is listed once. */
+static void keep_reject(struct bc_registry *reg, const char *msg)
+{
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n_rejects; i++)
+		if (strcmp(reg->rejects[i], msg) == 0)
+			goto out;
+	if (reg->n_rejects == reg->cap_rejects) {
+		size_t cap = reg->cap_rejects ? reg->cap_rejects * 2 : 4;
+		char **r = realloc(reg->rejects, cap * sizeof *r);
+		if (r == NULL)
+			goto out;
+		reg->rejects = r;
+		reg->cap_rejects = cap;
+	}
+	reg->rejects[reg->n_rejects] = strdup(msg);
+	if (reg->rejects[reg->n_rejects] != NULL)
+		reg->n_rejects++;
+out:
+	pthread_mutex_unlock(&reg->lock);
+}
+
 static int reject(struct bc_registry *reg, char **errmsg, const char *fmt, ...)
 {
 	char buf[1024];
@@ -57,21 +94,9 @@ static int reject(struct bc_registry *reg, char **errmsg, const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	bc_log(BC_LOG_WARN, "loader", "%s", buf);
-	if (reg->n_rejects == reg->cap_rejects) {
-		size_t cap = reg->cap_rejects ? reg->cap_rejects * 2 : 4;
-		char **r = realloc(reg->rejects, cap * sizeof *r);
-		if (r != NULL) {
-			reg->rejects = r;
-			reg->cap_rejects = cap;
-		}
-	}
-	if (reg->n_rejects < reg->cap_rejects) {
-		char *copy = strdup(buf);
-		if (copy != NULL)
-			reg->rejects[reg->n_rejects++] = copy;
-	}
 	if (errmsg != NULL && *errmsg == NULL)
 		*errmsg = strdup(buf);
+	keep_reject(reg, buf);
 	return -1;
 }
 
@@ -149,6 +174,47 @@ static int valid_plugin_name(const char *name)
 	return n >= 1 && n <= 32;
 }
 
+static void remember_known(struct bc_registry *reg, enum bc_kind kind, const char *name)
+{
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n_known; i++)
+		if (reg->known[i].kind == kind && strcmp(reg->known[i].name, name) == 0)
+			goto out;
+	if (reg->n_known == reg->cap_known) {
+		size_t cap = reg->cap_known ? reg->cap_known * 2 : 8;
+		struct bc_known_plugin *v = realloc(reg->known, cap * sizeof *v);
+		if (v == NULL)
+			goto out;
+		reg->known = v;
+		reg->cap_known = cap;
+	}
+	reg->known[reg->n_known].name = strdup(name);
+	if (reg->known[reg->n_known].name != NULL)
+		reg->known[reg->n_known++].kind = kind;
+out:
+	pthread_mutex_unlock(&reg->lock);
+}
+
+static int push_plugin(struct bc_registry *reg, struct bc_loaded_plugin *p)
+{
+	int rc = 0;
+	pthread_mutex_lock(&reg->lock);
+	if (reg->n == reg->cap) {
+		size_t cap = reg->cap ? reg->cap * 2 : 8;
+		struct bc_loaded_plugin **v = realloc(reg->plugins, cap * sizeof *v);
+		if (v == NULL)
+			rc = -1;
+		else {
+			reg->plugins = v;
+			reg->cap = cap;
+		}
+	}
+	if (rc == 0)
+		reg->plugins[reg->n++] = p;
+	pthread_mutex_unlock(&reg->lock);
+	return rc;
+}
+
 /* Check one descriptor; on success append a zero-extended copy. */
 static int accept_descriptor(struct bc_registry *reg, struct bc_loaded_so *so, const char *path,
                              const struct bc_plugin *raw, unsigned hmaj, unsigned hmin,
@@ -224,20 +290,14 @@ static int accept_descriptor(struct bc_registry *reg, struct bc_loaded_so *so, c
 		free(p);
 		return reject(reg, errmsg, "%s: out of memory", path);
 	}
-	if (reg->n == reg->cap) {
-		size_t cap = reg->cap ? reg->cap * 2 : 8;
-		struct bc_loaded_plugin **v = realloc(reg->plugins, cap * sizeof *v);
-		if (v == NULL) {
-			free(p->path);
-			free(p);
-			return reject(reg, errmsg, "%s: out of memory", path);
-		}
-		reg->plugins = v;
-		reg->cap = cap;
-	}
 	p->so = so;
+	if (push_plugin(reg, p) != 0) {
+		free(p->path);
+		free(p);
+		return reject(reg, errmsg, "%s: out of memory", path);
+	}
 	so->refs++;
-	reg->plugins[reg->n++] = p;
+	remember_known(reg, p->desc.kind, p->desc.name);
 	bc_log(BC_LOG_DEBUG, "loader", "loaded %s plugin '%s' %s (ABI %u.%u) from %s",
 	       kind_name(p->desc.kind), p->desc.name, p->desc.version ? p->desc.version : "",
 	       p->desc.abi_major, p->desc.abi_minor, path);
@@ -267,7 +327,8 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 		              "or remove the file", path, why ? why : "unknown error");
 	}
 	/* The one symbol we look up; casting through uintptr_t is how POSIX
-	 * says a data pointer from dlsym becomes a function pointer. */
+	 * says a data pointer from dlsym becomes a function pointer.
+	 * NOLINTNEXTLINE(performance-no-int-to-ptr) */
 	entry = (bc_plugin_entry_fn)(uintptr_t)dlsym(so->handle, BC_PLUGIN_ENTRY_SYMBOL);
 	if (entry == NULL) {
 		reject(reg, errmsg, "%s: no %s symbol (host ABI %u.%u); it is not a broadcast "
@@ -282,7 +343,7 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 		goto out;
 	}
 	rc = 0;
-	for (size_t i = 0; list[i] != NULL && i < 64; i++) {
+	for (size_t i = 0; i < 64 && list[i] != NULL; i++) {
 		if (accept_descriptor(reg, so, path, list[i], hmaj, hmin, errmsg) == 0)
 			accepted++;
 		else
@@ -314,7 +375,90 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void load_dir(struct bc_registry *reg, const char *dir)
+static struct bc_registry *registry_new(void);
+
+static int has_path(struct bc_registry *reg, const char *path)
+{
+	int found = 0;
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n && !found; i++)
+		found = strcmp(reg->plugins[i]->path, path) == 0;
+	pthread_mutex_unlock(&reg->lock);
+	return found;
+}
+
+/* Load one file into a registry of its own first, so that a plugin nobody
+ * wants is never visible to readers of `reg`, then adopt what is wanted.
+ * A file is kept whole or closed whole: its descriptors share one handle. */
+static void scan_file(struct bc_registry *reg, const char *path, bc_plugin_wanted_fn want,
+                      void *arg)
+{
+	struct bc_registry *one = registry_new();
+	int wanted = want == NULL;
+
+	if (one == NULL)
+		return;
+	bc_registry_load_file(one, path, NULL);
+	for (size_t i = 0; i < one->n_rejects; i++)
+		keep_reject(reg, one->rejects[i]); /* logged when `one` saw it */
+	for (size_t i = 0; i < one->n; i++) {
+		const struct bc_loaded_plugin *p = one->plugins[i];
+		remember_known(reg, p->desc.kind, p->desc.name);
+		if (!wanted && want(p->desc.kind, p->desc.name, arg))
+			wanted = 1;
+	}
+	for (size_t i = 0; wanted && i < one->n; i++) {
+		struct bc_loaded_plugin *p = one->plugins[i];
+		const struct bc_loaded_plugin *first = bc_registry_find(reg, p->desc.kind,
+		                                                        p->desc.name);
+		if (first != NULL)
+			reject(reg, NULL, "%s: %s plugin '%s' was already loaded from %s; this copy "
+			       "is ignored (remove one of them)", path, kind_name(p->desc.kind),
+			       p->desc.name, first->path);
+		else if (push_plugin(reg, p) == 0)
+			one->plugins[i] = NULL; /* adopted: `reg` owns it now */
+	}
+	if (!wanted && one->n > 0)
+		bc_log(BC_LOG_DEBUG, "loader", "%s: not named by the configuration, not kept loaded",
+		       path);
+	bc_registry_free(one);
+}
+
+/* Files named KIND_NAME.so (provider_s3.so) declare, by the convention our
+ * plugins and docs/writing-a-provider.md follow, the one plugin NAME of KIND.
+ * When the configuration does not name it the file is not even opened: a
+ * dlclose() cannot undo everything a dlopen() did (libcurl's gnutls pulls in
+ * p11-kit, which stays mapped for good). Other names are opened and checked. */
+static int skip_by_name(struct bc_registry *reg, const char *file, bc_plugin_wanted_fn want,
+                        void *arg)
+{
+	static const struct { const char *prefix; enum bc_kind kind; } kinds[] = {
+		{ "provider_", BC_KIND_PROVIDER },
+		{ "store_", BC_KIND_STORE },
+		{ "frontend_", BC_KIND_FRONTEND },
+	};
+	char name[40];
+
+	if (want == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t pl = strlen(kinds[i].prefix), fl = strlen(file);
+		if (strncmp(file, kinds[i].prefix, pl) != 0 || fl - pl - 3 >= sizeof name)
+			continue;
+		memcpy(name, file + pl, fl - pl - 3);
+		name[fl - pl - 3] = '\0';
+		if (!valid_plugin_name(name) || want(kinds[i].kind, name, arg))
+			return 0;
+		remember_known(reg, kinds[i].kind, name);
+		bc_log(BC_LOG_DEBUG, "loader", "%s: %s '%s' is not named by the configuration, not "
+		       "loaded", file, kind_name(kinds[i].kind), name);
+		return 1;
+	}
+	return 0;
+}
+
+static void load_dir(struct bc_registry *reg, const char *dir, bc_plugin_wanted_fn want,
+                     void *arg)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -326,7 +470,7 @@ static void load_dir(struct bc_registry *reg, const char *dir)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!has_so_suffix(e->d_name))
+		if (!has_so_suffix(e->d_name) || skip_by_name(reg, e->d_name, want, arg))
 			continue;
 		if (n == cap) {
 			size_t c = cap ? cap * 2 : 16;
@@ -342,11 +486,12 @@ static void load_dir(struct bc_registry *reg, const char *dir)
 	}
 	closedir(d);
 	/* Sorted, so which copy wins never depends on readdir order. */
-	qsort(names, n, sizeof *names, cmp_str);
+	if (n > 0) /* qsort's first argument is nonnull, even for no items */
+		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
-		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode))
-			bc_registry_load_file(reg, names[i], NULL);
+		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode) && !has_path(reg, names[i]))
+			scan_file(reg, names[i], want, arg);
 		free(names[i]);
 	}
 	free(names);
@@ -354,17 +499,30 @@ static void load_dir(struct bc_registry *reg, const char *dir)
 
 static struct bc_registry *registry_new(void)
 {
-	return calloc(1, sizeof(struct bc_registry));
+	struct bc_registry *reg = calloc(1, sizeof(struct bc_registry));
+	if (reg != NULL)
+		pthread_mutex_init(&reg->lock, NULL);
+	return reg;
+}
+
+void bc_registry_scan(struct bc_registry *reg, const char *const *dirs,
+                      bc_plugin_wanted_fn want, void *arg)
+{
+	for (size_t i = 0; reg != NULL && dirs != NULL && dirs[i] != NULL; i++)
+		load_dir(reg, dirs[i], want, arg);
+}
+
+struct bc_registry *bc_registry_load_wanted(const char *const *dirs, bc_plugin_wanted_fn want,
+                                            void *arg)
+{
+	struct bc_registry *reg = registry_new();
+	bc_registry_scan(reg, dirs, want, arg);
+	return reg;
 }
 
 struct bc_registry *bc_registry_load(const char *const *dirs)
 {
-	struct bc_registry *reg = registry_new();
-	if (reg == NULL)
-		return NULL;
-	for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++)
-		load_dir(reg, dirs[i]);
-	return reg;
+	return bc_registry_load_wanted(dirs, NULL, NULL);
 }
 
 struct bc_registry *bc_registry_new_empty(void)
@@ -377,44 +535,112 @@ void bc_registry_free(struct bc_registry *reg)
 	if (reg == NULL)
 		return;
 	for (size_t i = 0; i < reg->n; i++) {
+		if (reg->plugins[i] == NULL)
+			continue;
 		so_release(reg->plugins[i]->so);
 		free(reg->plugins[i]->path);
 		free(reg->plugins[i]);
 	}
 	for (size_t i = 0; i < reg->n_rejects; i++)
 		free(reg->rejects[i]);
+	for (size_t i = 0; i < reg->n_known; i++)
+		free(reg->known[i].name);
 	free(reg->plugins);
 	free(reg->rejects);
+	free(reg->known);
+	pthread_mutex_destroy(&reg->lock);
 	free(reg);
+}
+
+/* The registry is logically const for readers; its lock is not. */
+static pthread_mutex_t *lock_of(const struct bc_registry *reg)
+{
+	return (pthread_mutex_t *)&reg->lock;
 }
 
 const struct bc_loaded_plugin *bc_registry_find(const struct bc_registry *reg, enum bc_kind kind,
                                                 const char *name)
 {
-	for (size_t i = 0; reg != NULL && name != NULL && i < reg->n; i++)
+	const struct bc_loaded_plugin *found = NULL;
+	if (reg == NULL || name == NULL)
+		return NULL;
+	pthread_mutex_lock(lock_of(reg));
+	for (size_t i = 0; found == NULL && i < reg->n; i++)
 		if (reg->plugins[i]->desc.kind == kind && strcmp(reg->plugins[i]->desc.name, name) == 0)
-			return reg->plugins[i];
-	return NULL;
+			found = reg->plugins[i];
+	pthread_mutex_unlock(lock_of(reg));
+	return found;
 }
 
 size_t bc_registry_count(const struct bc_registry *reg)
 {
-	return reg != NULL ? reg->n : 0;
+	size_t n;
+	if (reg == NULL)
+		return 0;
+	pthread_mutex_lock(lock_of(reg));
+	n = reg->n;
+	pthread_mutex_unlock(lock_of(reg));
+	return n;
 }
 
 const struct bc_loaded_plugin *bc_registry_at(const struct bc_registry *reg, size_t i)
 {
-	return reg != NULL && i < reg->n ? reg->plugins[i] : NULL;
+	const struct bc_loaded_plugin *p = NULL;
+	if (reg == NULL)
+		return NULL;
+	pthread_mutex_lock(lock_of(reg));
+	if (i < reg->n)
+		p = reg->plugins[i];
+	pthread_mutex_unlock(lock_of(reg));
+	return p;
 }
 
 size_t bc_registry_reject_count(const struct bc_registry *reg)
 {
-	return reg != NULL ? reg->n_rejects : 0;
+	size_t n;
+	if (reg == NULL)
+		return 0;
+	pthread_mutex_lock(lock_of(reg));
+	n = reg->n_rejects;
+	pthread_mutex_unlock(lock_of(reg));
+	return n;
 }
 
 const char *bc_registry_reject_at(const struct bc_registry *reg, size_t i)
 {
-	return reg != NULL && i < reg->n_rejects ? reg->rejects[i] : NULL;
+	const char *r = NULL;
+	if (reg == NULL)
+		return NULL;
+	pthread_mutex_lock(lock_of(reg));
+	if (i < reg->n_rejects)
+		r = reg->rejects[i];
+	pthread_mutex_unlock(lock_of(reg));
+	return r;
+}
+
+size_t bc_registry_known_count(const struct bc_registry *reg)
+{
+	size_t n;
+	if (reg == NULL)
+		return 0;
+	pthread_mutex_lock(lock_of(reg));
+	n = reg->n_known;
+	pthread_mutex_unlock(lock_of(reg));
+	return n;
+}
+
+const char *bc_registry_known_at(const struct bc_registry *reg, size_t i, enum bc_kind *kind)
+{
+	const char *name = NULL;
+	if (reg == NULL)
+		return NULL;
+	pthread_mutex_lock(lock_of(reg));
+	if (i < reg->n_known) {
+		name = reg->known[i].name;
+		*kind = reg->known[i].kind;
+	}
+	pthread_mutex_unlock(lock_of(reg));
+	return name;
 }
 
 const char *bc_kind_name(enum bc_kind kind)

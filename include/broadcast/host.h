@@ -128,7 +128,7 @@ struct bc_host_api {
 
 	/* ---- utilities --------------------------------------------------------- */
 
-	/** Fill buf with len bytes from the system CSPRNG (OpenSSL RAND_bytes).
+	/** Fill buf with len bytes from the system CSPRNG (the kernel's, getrandom(2)).
 	 *  Returns BC_OK or BC_E_INTERNAL when the generator failed. */
 	enum bc_status (*random)(void *buf, size_t len);
 	/** Wall-clock time, milliseconds since 1970-01-01T00:00:00Z. */

@@ -7,6 +7,8 @@
 - A broken config (YAML syntax, an unknown key, an unknown plugin type, a
   bad value, a plugin whose create() fails) is refused with "reload failed" and the old configuration keeps serving; a
   good reload afterwards still works.
+- Only the plugins the configuration names are mapped into the daemon
+  (/proc/PID/maps); a reload that names a new type loads its plugin then.
 - An http frontend whose options did not change keeps its listening socket
   (the same socket inode in /proc/net/tcp) and its connections: an open
   keep-alive connection gets answers before and after the reload, on the
@@ -138,6 +140,38 @@ class Reload(unittest.TestCase):
         self.assertEqual(st, 200, body)
         self.assertIsNotNone(body["stream"]["stop_date"])
         self.assertNotIn("reload failed", self.d.log_text())
+
+    def mapped_plugins(self):
+        with open("/proc/%d/maps" % self.d.proc.pid) as f:
+            return {line.split("/")[-1].strip() for line in f
+                    if line.rstrip().endswith(".so") and "/.libs/" in line}
+
+    def test_only_named_plugins_are_loaded_and_reload_loads_new_ones(self):
+        if bctest.os.environ.get("BC_DAEMON_WRAPPER"):
+            self.skipTest("under a wrapper /proc/PID/maps is the wrapper's")
+        mapped = self.mapped_plugins()
+        self.assertIn("provider_test.so", mapped)
+        self.assertIn("store_sqlite.so", mapped)
+        for unused in ("provider_s3.so", "provider_local.so", "store_postgres.so",
+                       "frontend_unix.so", "store_memory.so"):
+            self.assertNotIn(unused, mapped)
+        tmp = self.d.tmp
+        self.d.reload(self.config_with(PROVIDERS + '''
+- name: origin
+  type: local
+  stream_types: [hls]
+  root: %s/hls
+  listen: "127.0.0.1:%d"
+''' % (tmp, bctest.free_port())))
+        self.assertIn("provider_local.so", self.mapped_plugins())
+        st, body = self.start(provider="origin", type="hls")
+        self.assertEqual(st, 200, body)
+        st, _, got = self.d.request("GET", "/streams/%s" % body["stream"]["id"])
+        self.assertEqual(got["stream"]["provider"], "origin", got)
+        # An unknown type still lists every plugin found, loaded or not.
+        bad = self.config_with(PROVIDERS + "- name: x\n  type: nosuch\n")
+        self.d.reload(bad, wait_for="reload failed")
+        self.assertRegex(self.d.log_text(), r"nosuch.*s3")
 
     def test_broken_config_is_refused_and_the_old_one_serves(self):
         good = self.config_with(PROVIDERS_2)

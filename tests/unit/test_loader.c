@@ -161,17 +161,75 @@ START_TEST(directory_scan_and_duplicates)
 {
 	const char *b = getenv("BC_BUILDDIR");
 	char *dir = bc_strdup_printf("%s/tests/plugins/abi/.libs", b ? b : ".");
-	const char *dirs[] = { dir, dir, "/nonexistent/dir", NULL };
+	char other[] = "/tmp/bc-loader-dup-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(other));
+	char *src = bc_strdup_printf("%s/abi_same.so", dir);
+	char *copy = bc_strdup_printf("%s/abi_same.so", other);
+	ck_assert_int_eq(symlink(src, copy), 0);
+	const char *dirs[] = { dir, dir, other, "/nonexistent/dir", NULL };
 	struct bc_registry *reg = bc_registry_load(dirs);
 	ck_assert_ptr_nonnull(reg);
-	/* abi-same loads once; its second copy (same dir twice) is a reject
-	 * naming both files; the bad ones are rejected each time. */
+	/* abi-same loads once; the same file listed twice is one file, a
+	 * second copy elsewhere is a reject naming both files; the bad ones
+	 * are rejected and listed once each. */
 	ck_assert_ptr_nonnull(bc_registry_find(reg, BC_KIND_PROVIDER, "abi-same"));
 	ck_assert_uint_eq(bc_registry_count(reg), 1);
 	int dup = 0;
 	for (size_t i = 0; i < bc_registry_reject_count(reg); i++)
 		dup += strstr(bc_registry_reject_at(reg, i), "was already loaded from") != NULL;
 	ck_assert_int_eq(dup, 1);
+	bc_registry_free(reg);
+	unlink(copy);
+	rmdir(other);
+	free(src);
+	free(copy);
+	free(dir);
+}
+END_TEST
+
+static int want_only(enum bc_kind kind, const char *name, void *arg)
+{
+	return kind == BC_KIND_PROVIDER && strcmp(name, (const char *)arg) == 0;
+}
+
+/* The daemon keeps loaded only what its configuration names; every plugin
+ * found is still known (for "unknown type" errors), and a later scan (a
+ * reload) adds a newly named one without touching what is loaded. */
+START_TEST(wanted_plugins_only)
+{
+	const char *b = getenv("BC_BUILDDIR");
+	char *dir = bc_strdup_printf("%s/tests/plugins/.libs", b ? b : ".");
+	const char *dirs[] = { dir, NULL };
+	struct bc_registry *reg = bc_registry_load_wanted(dirs, want_only, "none");
+	enum bc_kind kind;
+	int known_test = 0;
+	ck_assert_ptr_nonnull(reg);
+	ck_assert_uint_eq(bc_registry_count(reg), 0);
+	for (size_t i = 0; i < bc_registry_known_count(reg); i++) {
+		const char *n = bc_registry_known_at(reg, i, &kind);
+		known_test += kind == BC_KIND_PROVIDER && strcmp(n, "test") == 0;
+	}
+	ck_assert_int_eq(known_test, 1);
+	bc_registry_scan(reg, dirs, want_only, "test");
+	const struct bc_loaded_plugin *p = bc_registry_find(reg, BC_KIND_PROVIDER, "test");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_null(bc_registry_find(reg, BC_KIND_STORE, "memory"));
+	bc_registry_scan(reg, dirs, want_only, "test");
+	ck_assert_ptr_eq(bc_registry_find(reg, BC_KIND_PROVIDER, "test"), p);
+	ck_assert_uint_eq(bc_registry_count(reg), 1);
+	bc_registry_free(reg);
+	free(dir);
+
+	/* A file not named KIND_NAME.so is opened, checked and closed again. */
+	dir = bc_strdup_printf("%s/tests/plugins/abi/.libs", b ? b : ".");
+	dirs[0] = dir;
+	reg = bc_registry_load_wanted(dirs, want_only, "none");
+	ck_assert_uint_eq(bc_registry_count(reg), 0);
+	known_test = 0;
+	for (size_t i = 0; i < bc_registry_known_count(reg); i++)
+		known_test += strcmp(bc_registry_known_at(reg, i, &kind), "abi-same") == 0;
+	ck_assert_int_eq(known_test, 1);
+	ck_assert_uint_gt(bc_registry_reject_count(reg), 0);
 	bc_registry_free(reg);
 	free(dir);
 }
@@ -205,6 +263,7 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, decline_refused);
 	tcase_add_test(tc, not_a_shared_object_refused);
 	tcase_add_test(tc, directory_scan_and_duplicates);
+	tcase_add_test(tc, wanted_plugins_only);
 	tcase_add_test(tc, search_path_order);
 	suite_add_tcase(s, tc);
 	return s;

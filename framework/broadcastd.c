@@ -160,6 +160,9 @@ static int run(const char *path, int check_only)
 		sigaction(SIGHUP, &sa, NULL);
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, NULL);
+		/* A file over RLIMIT_FSIZE (ulimit -f) must fail the write with
+		 * EFBIG, which the store reports as 503, not kill the daemon. */
+		sigaction(SIGXFSZ, &sa, NULL);
 	}
 	bc_daemon_set_wakeup(ctx, wake_pipe[1]);
 	if (bc_context_serve(ctx, err, sizeof err) != BC_OK) {

@@ -28,4 +28,7 @@ tests_unit_test_store_sqlite_LDADD = $(bc_plugin_test_ldadd) $(SQLITE_LIBS)
 # The test dlopen()s the module: build it first.
 EXTRA_tests_unit_test_store_sqlite_DEPENDENCIES = stores/sqlite/store_sqlite.la
 endif
+# Real faults under a running daemon: unwritable file, full disk, lock
+# held by another process (docs/stores.md, "Faults").
+TESTS += tests/integration/test_store_faults.py
 endif

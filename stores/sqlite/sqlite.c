@@ -61,6 +61,12 @@ struct sqlite_store {
 		int sync_full;          /* configured synchronous=full */
 		int sync_now_full;      /* what conn is set to now */
 		int ready;              /* lock, cond and conn are initialised */
+		/* The leader's only (leaders take turns under lock): */
+		int fault_rc;           /* the SQLite code failing writes now, 0 if none */
+		unsigned long fault_batches; /* write transactions failed since */
+		int probed;             /* this batch's health op really wrote */
+		char **leftovers;       /* ids whose abort failed: deleted later */
+		size_t n_leftovers;
 	} writer;
 };
 
@@ -287,7 +293,18 @@ static enum bc_status sqlite_op_run(struct sqlite_store *s, struct sqlite_conn *
 	case SQLITE_OP_STOP:
 		return sqlite_op_stop(s, c, op);
 	case SQLITE_OP_HEALTH:
-		break; /* BEGIN IMMEDIATE got the write lock: that is the answer */
+		/* BEGIN IMMEDIATE got the write lock: normally that is the
+		 * answer. But while writes fail, a full disk or an unwritable
+		 * file still grants the lock, so write page 1 for real (the same
+		 * bytes); COMMIT then says whether the file takes writes. */
+		if (s->writer.fault_rc != 0) {
+			int rc = sqlite_exec_st(c, SQLITE_ST_WRITE_PROBE);
+			if (rc != SQLITE_DONE)
+				return sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+				                        "health check");
+			s->writer.probed = 1;
+		}
+		break;
 	}
 	return BC_OK;
 }
@@ -322,8 +339,11 @@ static void sqlite_batch_fail(struct sqlite_store *s, struct sqlite_op *batch,
  * appended before it durable too, and SQLite syncs the WAL before any
  * checkpoint. SQLite refuses to change synchronous inside a transaction, so
  * it is switched between batches, only when it changes.
+ *
+ * Returns SQLITE_OK when the transaction committed, else the SQLite code
+ * that failed the whole batch.
  */
-static void sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
+static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 {
 	struct sqlite_writer *w = &s->writer;
 	struct sqlite_conn *c = &w->conn;
@@ -341,13 +361,13 @@ static void sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 		} else if (durable) {
 			/* Never commit a durable batch at NORMAL. */
 			sqlite_batch_fail(s, batch, batch, rc, "setting synchronous");
-			return;
+			return rc;
 		}
 	}
 	rc = sqlite_exec_st(c, SQLITE_ST_BEGIN_IMMEDIATE);
 	if (rc != SQLITE_DONE) {
 		sqlite_batch_fail(s, batch, batch, rc, NULL);
-		return;
+		return rc;
 	}
 	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
 		rc = sqlite_exec_st(c, SQLITE_ST_SAVEPOINT);
@@ -360,7 +380,7 @@ static void sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 			rc = sqlite3_extended_errcode(c->db);
 			op->status = BC_OK; /* re-described with the others */
 			sqlite_batch_fail(s, batch, op, rc, NULL);
-			return;
+			return rc != SQLITE_OK ? rc : SQLITE_ERROR;
 		}
 		/* A failed op leaves nothing behind, whatever it wrote before
 		 * failing; the savepoint stays on the stack until RELEASE. */
@@ -378,7 +398,7 @@ lost:
 		sqlite_batch_fail(s, batch, op, rc, NULL);
 		if (!sqlite3_get_autocommit(c->db))
 			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
-		return;
+		return rc;
 	}
 	rc = sqlite_exec_st(c, SQLITE_ST_TX_COMMIT);
 	if (rc != SQLITE_DONE) {
@@ -387,7 +407,116 @@ lost:
 		sqlite_batch_fail(s, batch, NULL, rc, "committing");
 		if (!sqlite3_get_autocommit(c->db))
 			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
+		return rc;
 	}
+	return SQLITE_OK;
+}
+
+/* ---- faults: telling the operator, cleaning up after ------------------------ */
+
+/*
+ * A fault (a full disk, an unwritable file, a lock held by another process)
+ * fails every write while it lasts; the store recovers by itself when it
+ * ends, since each batch starts a new transaction. What the leader does
+ * around that: log once when writes start failing and once when they
+ * succeed again (not once per request: the access log has those), and
+ * finish what the fault left half done. A start whose commit failed is
+ * aborted by the host, but that abort fails too while the fault lasts,
+ * leaving a PENDING row (never shown, yet a partial record): its id is
+ * kept here and the row deleted after the first batch that commits.
+ */
+#define SQLITE_MAX_LEFTOVERS 1024
+
+static void sqlite_leftover_add(struct sqlite_store *s, const char *id)
+{
+	struct sqlite_writer *w = &s->writer;
+	char **grown = NULL;
+	char *copy = NULL;
+
+	if (w->n_leftovers < SQLITE_MAX_LEFTOVERS) {
+		grown = realloc(w->leftovers, (w->n_leftovers + 1) * sizeof *grown);
+		if (grown != NULL)
+			w->leftovers = grown;
+		copy = grown != NULL ? strdup(id) : NULL;
+	}
+	if (copy == NULL) {
+		s->api->log(s->host, BC_LOG_WARN, "stream %s: its pending record could not be "
+		            "deleted and is not retried (too many, or out of memory); it stays "
+		            "invisible", id);
+		return;
+	}
+	w->leftovers[w->n_leftovers++] = copy;
+	s->api->log(s->host, BC_LOG_WARN, "stream %s: its pending record will be deleted "
+	            "when writes succeed again", id);
+}
+
+static void sqlite_leftovers_free(struct sqlite_writer *w)
+{
+	for (size_t i = 0; i < w->n_leftovers; i++)
+		free(w->leftovers[i]);
+	free(w->leftovers);
+	w->leftovers = NULL;
+	w->n_leftovers = 0;
+}
+
+/* Delete the kept PENDING rows in one transaction (ABORT only touches a
+ * row still PENDING, so this never removes a started stream). */
+static void sqlite_leftovers_delete(struct sqlite_store *s)
+{
+	struct sqlite_writer *w = &s->writer;
+	struct sqlite_conn *c = &w->conn;
+	sqlite3_stmt *st = c->st[SQLITE_ST_ABORT];
+	int rc = sqlite_exec_st(c, SQLITE_ST_BEGIN_IMMEDIATE);
+
+	for (size_t i = 0; rc == SQLITE_DONE && i < w->n_leftovers; i++) {
+		sqlite3_bind_text(st, 1, w->leftovers[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite_done(st);
+	}
+	if (rc == SQLITE_DONE)
+		rc = sqlite_exec_st(c, SQLITE_ST_TX_COMMIT);
+	if (rc != SQLITE_DONE) {
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
+		s->api->log(s->host, BC_LOG_WARN, "%zu pending records of failed starts not "
+		            "deleted yet (%s); retrying after the next write", w->n_leftovers,
+		            sqlite3_errstr(rc));
+		return;
+	}
+	s->api->log(s->host, BC_LOG_INFO, "deleted %zu pending records of starts that failed "
+	            "while writes failed", w->n_leftovers);
+	sqlite_leftovers_free(w);
+}
+
+/* After each batch, by its leader: `rc` is what sqlite_batch_run returned,
+ * `wrote` whether the batch changed the file. */
+static void sqlite_batch_after(struct sqlite_store *s, struct sqlite_op *batch, int rc,
+                               int wrote)
+{
+	struct sqlite_writer *w = &s->writer;
+
+	for (struct sqlite_op *op = batch; op != NULL; op = op->next)
+		if (op->kind == SQLITE_OP_ABORT && op->status != BC_OK)
+			sqlite_leftover_add(s, op->id);
+	if (rc != SQLITE_OK) {
+		if (w->fault_rc == 0 || (w->fault_rc & 0xff) != (rc & 0xff))
+			s->api->log(s->host, BC_LOG_ERROR, "writes to %s fail: %s: %s (SQLite code "
+			            "%d); starts and stops answer 503 until that is fixed, then "
+			            "recover by themselves",
+			            s->path, sqlite_conn_code(rc), sqlite3_errstr(rc), rc);
+		w->fault_rc = rc;
+		w->fault_batches++;
+		return;
+	}
+	/* An empty transaction proves nothing: a full disk commits it. */
+	if (w->fault_rc != 0 && wrote) {
+		s->api->log(s->host, BC_LOG_INFO, "writes to %s succeed again (%lu write "
+		            "transactions failed meanwhile)", s->path, w->fault_batches);
+		w->fault_rc = 0;
+		w->fault_batches = 0;
+	}
+	if (w->fault_rc == 0 && w->n_leftovers > 0)
+		sqlite_leftovers_delete(s);
 }
 
 /* Queue `op` and return its status once the batch holding it committed.
@@ -405,6 +534,7 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 	while (!op->done) {
 		struct sqlite_op *batch, *next;
 		uint64_t n = 0;
+		int changes, rc;
 
 		if (w->leading) {
 			pthread_cond_wait(&w->cond, &w->lock);
@@ -416,7 +546,11 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 		w->tail = &w->queue;
 		w->leading = 1;
 		pthread_mutex_unlock(&w->lock);
-		sqlite_batch_run(s, batch);
+		changes = sqlite3_total_changes(w->conn.db);
+		w->probed = 0;
+		rc = sqlite_batch_run(s, batch);
+		sqlite_batch_after(s, batch, rc,
+		                   w->probed || sqlite3_total_changes(w->conn.db) != changes);
 		for (struct sqlite_op *o = batch; o != NULL; o = o->next)
 			n++;
 		s->api->counter_add(s->host, "sqlite_write_transactions_total", NULL, 1);
@@ -557,8 +691,9 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 }
 
 /* "Can take writes now": take the write lock (waiting up to busy_timeout
- * for another process's writer) in the writer's queue; this also fails on a
- * read-only file or folder. */
+ * for another process's writer) in the writer's queue; while writes are
+ * failing, also write for real (see sqlite_op_run), so a full disk or an
+ * unwritable file keeps /healthz at 503 until it takes writes again. */
 static enum bc_status sqlite_health(void *instance, struct bc_error *err)
 {
 	struct sqlite_op op;
@@ -674,6 +809,7 @@ static void sqlite_writer_close(struct sqlite_writer *w)
 {
 	if (!w->ready)
 		return;
+	sqlite_leftovers_free(w);
 	sqlite_conn_close(&w->conn);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);

@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "sqlite_conn.h"
+#include "sqlite_schema.h"
+
+#define SQLITE_STR(x) #x
+#define SQLITE_XSTR(x) SQLITE_STR(x)
 
 /* Indexed by enum sqlite_stmt_id. Parameters are numbered so one binding
  * routine fits every list variant (SQLite accepts bindings to numbers a
@@ -55,22 +59,50 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	[SQLITE_ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[SQLITE_ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[SQLITE_ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	/* Rewrites page 1 with what it holds: a real write, to find out
+	 * whether a failing disk or file takes writes again. */
+	[SQLITE_ST_WRITE_PROBE] = "PRAGMA user_version = " SQLITE_XSTR(SQLITE_SCHEMA_VERSION),
 };
+
+const char *sqlite_conn_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return "sqlite.busy";
+	case SQLITE_FULL:
+		return "sqlite.full";
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_PROTOCOL:
+		return "sqlite.io";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "sqlite.corrupt";
+	case SQLITE_NOMEM:
+		return "sqlite.nomem";
+	default:
+		return "sqlite.error";
+	}
+}
 
 enum bc_status sqlite_conn_fail(const struct bc_host_api *api, struct bc_error *err,
                                 sqlite3 *db, int rc, const char *path, const char *what)
 {
 	const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	const char *code = sqlite_conn_code(rc);
 
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return api->fail(err, BC_E_UNAVAILABLE, "sqlite.busy",
+		return api->fail(err, BC_E_UNAVAILABLE, code,
 		                 "%s: %s is locked by another writer for longer than "
 		                 "busy_timeout (%s); retry, or find the process holding it",
 		                 what, path, msg);
 	case SQLITE_FULL:
-		return api->fail(err, BC_E_UNAVAILABLE, "sqlite.full",
+		return api->fail(err, BC_E_UNAVAILABLE, code,
 		                 "%s: the disk holding %s is full (%s); free some space",
 		                 what, path, msg);
 	case SQLITE_IOERR:
@@ -78,21 +110,21 @@ enum bc_status sqlite_conn_fail(const struct bc_host_api *api, struct bc_error *
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 	case SQLITE_PROTOCOL:
-		return api->fail(err, BC_E_UNAVAILABLE, "sqlite.io",
+		return api->fail(err, BC_E_UNAVAILABLE, code,
 		                 "%s: cannot read or write %s (%s); check the file, its "
 		                 "folder's permissions and the disk",
 		                 what, path, msg);
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		return api->fail(err, BC_E_UNAVAILABLE, "sqlite.corrupt",
+		return api->fail(err, BC_E_UNAVAILABLE, code,
 		                 "%s: %s is not a usable SQLite database (%s); restore it from a "
 		                 "backup or point `path` at another file",
 		                 what, path, msg);
 	case SQLITE_NOMEM:
-		return api->fail(err, BC_E_NOMEM, "sqlite.nomem", "%s: out of memory", what);
+		return api->fail(err, BC_E_NOMEM, code, "%s: out of memory", what);
 	default:
-		return api->fail(err, BC_E_INTERNAL, "sqlite.error", "%s on %s: %s (%d)", what,
-		                 path, msg, rc);
+		return api->fail(err, BC_E_INTERNAL, code, "%s on %s: %s (%d)", what, path, msg,
+		                 rc);
 	}
 }
 

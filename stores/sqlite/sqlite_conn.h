@@ -46,6 +46,7 @@ enum sqlite_stmt_id {
 	SQLITE_ST_ROLLBACK_TO,
 	SQLITE_ST_SYNC_FULL,        /* PRAGMA synchronous, switched between batches */
 	SQLITE_ST_SYNC_NORMAL,
+	SQLITE_ST_WRITE_PROBE,      /* health's real write while writes fail */
 	SQLITE_ST_COUNT
 };
 
@@ -75,6 +76,9 @@ struct sqlite_conn_config {
  */
 enum bc_status sqlite_conn_fail(const struct bc_host_api *api, struct bc_error *err,
                                 sqlite3 *db, int rc, const char *path, const char *what);
+/* The dotted code sqlite_conn_fail() gives `rc` ("sqlite.busy", ...), for
+ * log lines. */
+const char *sqlite_conn_code(int rc);
 
 /*
  * Open `c` on cfg->path (creating the file if needed), set the busy timeout

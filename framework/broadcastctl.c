@@ -568,7 +568,7 @@ int main(int argc, char **argv)
 		}
 		default:
 			r = ctl_common_opt(&o, c, optarg);
-			if (r == 100 || r != 0) {
+			if (r != 0) {
 				json_decref(params);
 				return r == 100 ? CTL_OK : r;
 			}

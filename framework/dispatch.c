@@ -849,7 +849,7 @@ answer:
 	if (c.body == NULL && c.text == NULL)
 		fail_call(&c, 500, BC_E_INTERNAL, "internal.error", "no answer was produced");
 	memset(&out, 0, sizeof out);
-	out.struct_size = raw != NULL && raw->struct_size ? sizeof out : sizeof out;
+	out.struct_size = sizeof out;
 	out.status = c.http_status;
 	out.code = c.status;
 	out.allow = c.allow;

@@ -60,7 +60,7 @@ int bc_status_http(enum bc_status status)
 	case BC_E_TIMEOUT: return 504;
 	case BC_E_UPSTREAM: return 502;
 	case BC_E_UNSUPPORTED: return 405;
-	case BC_E_NOMEM: return 500;
+	case BC_E_NOMEM:
 	case BC_E_INTERNAL: return 500;
 	}
 	return 500;

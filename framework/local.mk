@@ -45,13 +45,14 @@ pkginclude_HEADERS += include/broadcast/embed.h
 
 sbin_PROGRAMS += framework/broadcastd
 framework_broadcastd_SOURCES = framework/broadcastd.c
-framework_broadcastd_CFLAGS = $(AM_CFLAGS)
+framework_broadcastd_CFLAGS = $(AM_CFLAGS) $(BC_PIE_CFLAGS)
 framework_broadcastd_LDADD = framework/libbroadcast_core.la
-framework_broadcastd_LDFLAGS = $(BC_LDFLAGS)
+framework_broadcastd_LDFLAGS = $(BC_LDFLAGS) $(BC_PIE_LDFLAGS)
 
 bin_PROGRAMS += framework/broadcastctl
 framework_broadcastctl_SOURCES = framework/broadcastctl.c
-framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(BC_PIE_CFLAGS)
+framework_broadcastctl_LDFLAGS = $(BC_LDFLAGS) $(BC_PIE_LDFLAGS)
 framework_broadcastctl_LDADD = $(JANSSON_LIBS)
 
 dist_man_MANS += docs/broadcastd.8

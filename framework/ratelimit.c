@@ -131,6 +131,8 @@ static void ratelimit_evict(struct bc_ratelimit *rl, int64_t now_ms)
 static void ratelimit_grow(struct bc_ratelimit *rl)
 {
 	size_t n_slots = rl->n_slots * 2;
+	/* Never 0: n_slots starts at RATELIMIT_MIN_SLOTS and only doubles.
+	 * NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
 	struct ratelimit_bucket **slots = calloc(n_slots, sizeof *slots);
 
 	if (slots == NULL)

@@ -38,8 +38,23 @@ include tests/unit/params.mk
 include tests/plugins/local.mk
 include tests/integration/local.mk
 
+# Provider faults that end: the daemon recovers without a restart (the
+# faults' answers themselves are checked by test_s3_sts.py).
+if BUILD_PLUGIN_PROVIDER_S3
+TESTS += tests/integration/test_provider_faults.py
+endif
+
 # Whole-tree checks: exported symbols, the ABI history, a plugin built from
 # the installed headers alone.
 TESTS += tests/check-exports.sh tests/check-abi-history.py tests/check-installed-headers.sh
+# Hardening: readelf on what was built, systemd-analyze on the unit; static
+# analysis with cppcheck and clang-tidy (BC_SKIP_STATIC=1 skips it).
+TESTS += tests/check-hardening.sh tests/check-static.sh
+EXTRA_DIST += tests/check-hardening.sh tests/check-static.sh tests/cppcheck.supp
 EXTRA_DIST += tests/check-exports.sh tests/check-abi-history.py \
 	tests/check-installed-headers.sh tests/support/pg-cluster.sh
+
+# Load: wrk drives start+stop at saturation (LOAD_SECONDS, default 20);
+# docs/testing.md "Load".
+TESTS += tests/integration/test_load_wrk.py
+EXTRA_DIST += tests/integration/test_load_wrk.lua

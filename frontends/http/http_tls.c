@@ -447,7 +447,7 @@ static void *http_tls_accept_main(void *arg)
 		if (p[n - 1].revents != 0)
 			return NULL;
 		for (size_t i = 0; i < t->n_listeners; i++) {
-			struct sockaddr_storage ss;
+			struct sockaddr_storage ss = { 0 }; /* AF_UNSPEC should accept4 not fill it */
 			socklen_t sl = sizeof ss;
 			int fd;
 			if ((p[i].revents & POLLIN) == 0)

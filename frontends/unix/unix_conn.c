@@ -329,7 +329,7 @@ void *unix_conn_main(void *arg)
 		/* serve every complete line we hold */
 		size_t start = 0;
 		char *nl;
-		while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
+		while (start < len && (nl = memchr(buf + start, '\n', len - start)) != NULL) {
 			size_t line_len = (size_t)(nl - (buf + start));
 			const char *line = buf + start;
 			start += line_len + 1;

@@ -221,7 +221,6 @@ static void s3_canonical_path(struct s3_buf *b, const char *path, int normalize)
 		while (j < len && path[j] != '/')
 			j++;
 		size_t n = j - i;
-		trailing = (j == len) ? 0 : 1;
 		if (n == 0 || (n == 1 && path[i] == '.')) {
 			trailing = 1;
 		} else if (n == 2 && path[i] == '.' && path[i + 1] == '.') {

@@ -174,7 +174,7 @@ enum bc_status pg_pool_create(const struct bc_host_api *api, struct bc_host *hos
 		snprintf(pool->options, olen,
 		         "%s%s-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld",
 		         their_options ? their_options : "", their_options ? " " : "",
-		         (long long)pool->stmt_ms, (long long)(pool->stmt_ms * 4 + 10000));
+		         (long long)pool->stmt_ms, (long long)pool->stmt_ms * 4 + 10000);
 	/* libpq counts whole seconds and treats anything under 2 as 2. */
 	cts = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(pool->connect_timeout_s, sizeof pool->connect_timeout_s, "%lld",
@@ -676,7 +676,7 @@ timed_out_or_lost:
 	slot->lost = 1;
 	pool->api->log(pool->host, BC_LOG_WARN,
 	               "no answer from the database within %lld ms; dropping the connection",
-	               (long long)(pool->stmt_ms + CLIENT_GRACE_MS));
+	               (long long)pool->stmt_ms + CLIENT_GRACE_MS);
 	return pool->api->fail(err, BC_E_TIMEOUT, "store.timeout",
 	                       "the stream database did not answer within %lld ms",
 	                       (long long)pool->stmt_ms);

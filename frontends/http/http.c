@@ -419,59 +419,98 @@ static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn
 	return buf;
 }
 
+/* The value of the Connection header CivetWeb itself would send: keep-alive
+ * for an HTTP/1.1 request that did not ask to close (or a 1.0 one that
+ * asked to keep it), close otherwise. enable_keep_alive is always on. */
+static const char *http_connection_value(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *hdr = mg_get_header(conn, "Connection");
+
+	if (hdr != NULL)
+		return strcasestr(hdr, "keep-alive") != NULL ? "keep-alive" : "close";
+	return (ri != NULL && ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0)
+	               ? "keep-alive"
+	               : "close";
+}
+
+/* Append "name: value\r\n" to buf at *at (size cap); 0, or -1 when full. */
+static int http_put_header(char *buf, size_t cap, size_t *at, const char *name, const char *value)
+{
+	int n = snprintf(buf + *at, cap - *at, "%s: %s\r\n", name, value);
+
+	if (n < 0 || (size_t)n >= cap - *at)
+		return -1;
+	*at += (size_t)n;
+	return 0;
+}
+
 /* Write one complete response. `extra` is a NULL-terminated name/value list.
- * `is_raw`: after an interim "100 Continue" CivetWeb's header functions
- * refuse to start a response, so the status line and headers are written by
- * hand, and the connection is closed after it, as CivetWeb no longer tracks
- * its state. */
+ *
+ * The status line, the headers and the body leave in one write: CivetWeb's
+ * mg_response_header_send() writes every header line with a send() of its
+ * own, and with TCP_NODELAY each became a packet, about ten a response,
+ * which cost more CPU than the request itself (perf and strace -c of a
+ * start+stop load, docs/performance.md). Writing the response ourselves is
+ * what CivetWeb allows a handler (mg_write of a whole response); the
+ * headers are the ones it would add (Date, Connection) plus ours.
+ * `is_raw`: after an interim "100 Continue" CivetWeb no longer tracks the
+ * connection's state, so it is closed after the response. */
 static void http_send(struct mg_connection *conn, int status, const char *content_type,
                       const char *body, size_t body_len, int is_head, int must_close,
                       int is_raw, const char *cors_origin, const char *const *extra)
 {
-	const char *names[16], *values[16];
-	char clen[32];
-	size_t n = 0;
+	char head[2048], clen[32], date[64];
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *version = (ri != NULL && ri->http_version != NULL) ? ri->http_version : "1.1";
+	size_t at = 0, send_body = (!is_head && body_len > 0) ? body_len : 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, full = 0;
+	char *out;
 
 	snprintf(clen, sizeof clen, "%zu", body_len);
-	if (content_type != NULL) {
-		names[n] = "Content-Type";
-		values[n++] = content_type;
-	}
-	names[n] = "Content-Length";
-	values[n++] = clen;
-	names[n] = "Cache-Control";
-	values[n++] = "no-store";
-	names[n] = "X-Content-Type-Options";
-	values[n++] = "nosniff";
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 12; i += 2)
-		if (extra[i + 1] != NULL) {
-			names[n] = extra[i];
-			values[n++] = extra[i + 1];
-		}
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		date[0] = '\0';
+	n = snprintf(head, sizeof head, "HTTP/%s %d %s\r\n", strcmp(version, "1.0") == 0 ? "1.0" : "1.1",
+	             status, mg_get_response_code_text(conn, status));
+	if (n < 0 || (size_t)n >= sizeof head)
+		return;
+	at = (size_t)n;
+	if (content_type != NULL)
+		full |= http_put_header(head, sizeof head, &at, "Content-Type", content_type);
+	full |= http_put_header(head, sizeof head, &at, "Content-Length", clen);
+	full |= http_put_header(head, sizeof head, &at, "Cache-Control", "no-store");
+	full |= http_put_header(head, sizeof head, &at, "X-Content-Type-Options", "nosniff");
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && i < 16; i += 2)
+		if (extra[i + 1] != NULL)
+			full |= http_put_header(head, sizeof head, &at, extra[i], extra[i + 1]);
 	if (cors_origin != NULL) {
-		names[n] = "Access-Control-Allow-Origin";
-		values[n++] = cors_origin;
-		names[n] = "Vary";
-		values[n++] = "Origin";
+		full |= http_put_header(head, sizeof head, &at, "Access-Control-Allow-Origin", cors_origin);
+		full |= http_put_header(head, sizeof head, &at, "Vary", "Origin");
 	}
+	if (date[0] != '\0')
+		full |= http_put_header(head, sizeof head, &at, "Date", date);
 	/* unread body bytes would be taken for the next request: end here */
-	if (must_close || is_raw) {
-		names[n] = "Connection";
-		values[n++] = "close";
-	}
-	if (is_raw) {
-		mg_printf(conn, "HTTP/1.1 %d %s\r\n", status, mg_get_response_code_text(conn, status));
-		for (size_t i = 0; i < n; i++)
-			mg_printf(conn, "%s: %s\r\n", names[i], values[i]);
-		mg_printf(conn, "\r\n");
+	full |= http_put_header(head, sizeof head, &at, "Connection",
+	                        (must_close || is_raw) ? "close" : http_connection_value(conn));
+	if (full != 0 || at + 2 >= sizeof head)
+		return; /* only our own, short headers go here: cannot happen */
+	memcpy(head + at, "\r\n", 2);
+	at += 2;
+
+	out = send_body > 0 ? malloc(at + send_body) : NULL;
+	if (out != NULL) {
+		memcpy(out, head, at);
+		memcpy(out + at, body, send_body);
+		mg_write(conn, out, at + send_body);
+		free(out);
 	} else {
-		mg_response_header_start(conn, status);
-		for (size_t i = 0; i < n; i++)
-			mg_response_header_add(conn, names[i], values[i], -1);
-		mg_response_header_send(conn);
+		mg_write(conn, head, at);
+		if (send_body > 0)
+			mg_write(conn, body, send_body);
 	}
-	if (!is_head && body_len > 0)
-		mg_write(conn, body, body_len);
 }
 
 static void http_access_log(struct http_frontend *fe, const char *method, const char *path,

@@ -117,6 +117,31 @@ class Concurrency(unittest.TestCase):
             finally:
                 conn.close()
 
+    def test_response_head_as_civetweb_wrote_it(self):
+        # The frontend writes the status line, headers and body itself, in
+        # one write (CivetWeb's header API sent each header line with a
+        # send() of its own). What CivetWeb added must still be there: the
+        # request's HTTP version, Date, Connection (keep-alive for 1.1,
+        # close for 1.0), and exactly Content-Length bytes of body.
+        with bctest.Daemon(bctest.config()) as d:
+            for version, connection in ((b"1.1", b"keep-alive"), (b"1.0", b"close")):
+                s = socket.create_connection(("127.0.0.1", d.http_port), timeout=10)
+                try:
+                    s.sendall(b"GET /healthz HTTP/" + version + b"\r\nHost: x\r\n\r\n")
+                    data = s.recv(65536)
+                finally:
+                    s.close()
+                head, sep, body = data.partition(b"\r\n\r\n")
+                self.assertEqual(sep, b"\r\n\r\n", data)
+                lines = head.split(b"\r\n")
+                self.assertEqual(lines[0], b"HTTP/" + version + b" 200 OK")
+                headers = dict(l.split(b": ", 1) for l in lines[1:])
+                self.assertEqual(headers[b"Connection"], connection)
+                self.assertRegex(headers[b"Date"], rb"^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} "
+                                                   rb"\d\d:\d\d:\d\d GMT$")
+                self.assertEqual(len(body), int(headers[b"Content-Length"]), data)
+                self.assertEqual(json.loads(body)["status"], "ok")
+
     def test_expect_100_continue_is_answered_at_once(self):
         # curl sends "Expect: 100-continue" for larger bodies and waits 1 s
         # for the interim answer before sending the body anyway

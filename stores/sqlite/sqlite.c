@@ -53,14 +53,13 @@ struct sqlite_store {
 	struct sqlite_pool pool; /* readers: get, list */
 	struct sqlite_writer {
 		pthread_mutex_t lock;   /* guards queue, tail, leading, ops' done */
-		pthread_cond_t cond;    /* a batch finished */
 		struct sqlite_op *queue; /* waiting for the next batch, in order */
 		struct sqlite_op **tail;
 		int leading;            /* a leader is running a batch */
 		struct sqlite_conn conn; /* the leader's only; every write runs on it */
 		int sync_full;          /* configured synchronous=full */
 		int sync_now_full;      /* what conn is set to now */
-		int ready;              /* lock, cond and conn are initialised */
+		int ready;              /* lock and conn are initialised */
 		/* The leader's only (leaders take turns under lock): */
 		int fault_rc;           /* the SQLite code failing writes now, 0 if none */
 		unsigned long fault_batches; /* write transactions failed since */
@@ -168,6 +167,10 @@ struct sqlite_op {
 	enum bc_status status;
 	int done;                    /* under writer.lock: status is final */
 	struct sqlite_op *next;
+	/* Signalled (under writer.lock) when this op is done, or when it is
+	 * first in the queue and the leader finished: one wake-up per waiter,
+	 * not one for every waiter per batch. */
+	pthread_cond_t wake;
 };
 
 static const char *const sqlite_op_names[] = {
@@ -520,7 +523,11 @@ static void sqlite_batch_after(struct sqlite_store *s, struct sqlite_op *batch, 
 }
 
 /* Queue `op` and return its status once the batch holding it committed.
- * Any thread. */
+ * Any thread. The caller that finds no batch running leads: it takes the
+ * whole queue, runs it as one transaction, marks its ops done and wakes
+ * each of them, then wakes the first op queued meanwhile to lead the next
+ * batch. A broadcast to every waiter instead woke all of them per batch,
+ * most to find their op still queued (a futex storm under load). */
 static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 {
 	struct sqlite_writer *w = &s->writer;
@@ -528,6 +535,7 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 
 	op->done = 0;
 	op->next = NULL;
+	pthread_cond_init(&op->wake, NULL);
 	pthread_mutex_lock(&w->lock);
 	*w->tail = op;
 	w->tail = &op->next;
@@ -537,7 +545,7 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 		int changes, rc;
 
 		if (w->leading) {
-			pthread_cond_wait(&w->cond, &w->lock);
+			pthread_cond_wait(&op->wake, &w->lock);
 			continue;
 		}
 		/* No batch is running, so ours is still queued: lead. */
@@ -556,16 +564,21 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 		s->api->counter_add(s->host, "sqlite_write_transactions_total", NULL, 1);
 		s->api->counter_add(s->host, "sqlite_write_operations_total", NULL, n);
 		pthread_mutex_lock(&w->lock);
-		/* After done is set a follower may return and free its op. */
+		/* After done is set a follower may return and free its op: signal
+		 * before that can happen, under the lock, and read next first. */
 		for (struct sqlite_op *o = batch; o != NULL; o = next) {
 			next = o->next;
 			o->done = 1;
+			if (o != op)
+				pthread_cond_signal(&o->wake);
 		}
 		w->leading = 0;
-		pthread_cond_broadcast(&w->cond);
+		if (w->queue != NULL)
+			pthread_cond_signal(&w->queue->wake);
 	}
 	status = op->status;
 	pthread_mutex_unlock(&w->lock);
+	pthread_cond_destroy(&op->wake);
 	return status;
 }
 
@@ -792,11 +805,6 @@ static enum bc_status sqlite_writer_open(struct sqlite_store *s,
 		status = s->api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
 		goto fail;
 	}
-	if (pthread_cond_init(&w->cond, NULL) != 0) {
-		pthread_mutex_destroy(&w->lock);
-		status = s->api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_cond_init failed");
-		goto fail;
-	}
 	w->ready = 1;
 	return BC_OK;
 fail:
@@ -811,7 +819,6 @@ static void sqlite_writer_close(struct sqlite_writer *w)
 		return;
 	sqlite_leftovers_free(w);
 	sqlite_conn_close(&w->conn);
-	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	w->ready = 0;
 }
@@ -827,6 +834,19 @@ static void sqlite_destroy(void *instance)
 	free(s);
 }
 
+/* Once a process, before SQLite initializes: no memory statistics. With them
+ * on (Debian's default) every sqlite3_malloc() and free of every connection
+ * takes one process-wide mutex, which the writer and the readers of the pool
+ * then queue on (futex waits in a profile of the start path); the store
+ * never reads those statistics. Too late when something in the process has
+ * used SQLite already: then the call fails harmlessly. */
+static pthread_once_t sqlite_tune_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_tune_library(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_host *host,
                                     const struct bc_config *cfg, void **instance,
                                     struct bc_error *err)
@@ -839,6 +859,7 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 	enum bc_status status;
 	int from = 0;
 
+	pthread_once(&sqlite_tune_once, sqlite_tune_library);
 	memset(&setup, 0, sizeof setup);
 	s = calloc(1, sizeof *s);
 	if (s == NULL)

@@ -434,17 +434,6 @@ static const char *http_connection_value(const struct mg_connection *conn)
 	               : "close";
 }
 
-/* Append "name: value\r\n" to buf at *at (size cap); 0, or -1 when full. */
-static int http_put_header(char *buf, size_t cap, size_t *at, const char *name, const char *value)
-{
-	int n = snprintf(buf + *at, cap - *at, "%s: %s\r\n", name, value);
-
-	if (n < 0 || (size_t)n >= cap - *at)
-		return -1;
-	*at += (size_t)n;
-	return 0;
-}
-
 /* Write one complete response. `extra` is a NULL-terminated name/value list.
  *
  * The status line, the headers and the body leave in one write: CivetWeb's
@@ -460,57 +449,79 @@ static void http_send(struct mg_connection *conn, int status, const char *conten
                       const char *body, size_t body_len, int is_head, int must_close,
                       int is_raw, const char *cors_origin, const char *const *extra)
 {
-	char head[2048], clen[32], date[64];
+	const char *names[24], *values[24];
+	char status_line[96], clen[32], date[64];
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *version = (ri != NULL && ri->http_version != NULL) ? ri->http_version : "1.1";
-	size_t at = 0, send_body = (!is_head && body_len > 0) ? body_len : 0;
+	size_t n = 0, len, at, send_body = (!is_head && body_len > 0) ? body_len : 0;
 	time_t now = time(NULL);
 	struct tm tm;
-	int n, full = 0;
 	char *out;
 
 	snprintf(clen, sizeof clen, "%zu", body_len);
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
-		date[0] = '\0';
-	n = snprintf(head, sizeof head, "HTTP/%s %d %s\r\n", strcmp(version, "1.0") == 0 ? "1.0" : "1.1",
-	             status, mg_get_response_code_text(conn, status));
-	if (n < 0 || (size_t)n >= sizeof head)
-		return;
-	at = (size_t)n;
-	if (content_type != NULL)
-		full |= http_put_header(head, sizeof head, &at, "Content-Type", content_type);
-	full |= http_put_header(head, sizeof head, &at, "Content-Length", clen);
-	full |= http_put_header(head, sizeof head, &at, "Cache-Control", "no-store");
-	full |= http_put_header(head, sizeof head, &at, "X-Content-Type-Options", "nosniff");
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && i < 16; i += 2)
-		if (extra[i + 1] != NULL)
-			full |= http_put_header(head, sizeof head, &at, extra[i], extra[i + 1]);
+	if (content_type != NULL) {
+		names[n] = "Content-Type";
+		values[n++] = content_type;
+	}
+	names[n] = "Content-Length";
+	values[n++] = clen;
+	names[n] = "Cache-Control";
+	values[n++] = "no-store";
+	names[n] = "X-Content-Type-Options";
+	values[n++] = "nosniff";
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 18; i += 2)
+		if (extra[i + 1] != NULL) {
+			names[n] = extra[i];
+			values[n++] = extra[i + 1];
+		}
 	if (cors_origin != NULL) {
-		full |= http_put_header(head, sizeof head, &at, "Access-Control-Allow-Origin", cors_origin);
-		full |= http_put_header(head, sizeof head, &at, "Vary", "Origin");
+		names[n] = "Access-Control-Allow-Origin";
+		values[n++] = cors_origin;
+		names[n] = "Vary";
+		values[n++] = "Origin";
 	}
-	if (date[0] != '\0')
-		full |= http_put_header(head, sizeof head, &at, "Date", date);
+	if (gmtime_r(&now, &tm) != NULL &&
+	    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0) {
+		names[n] = "Date";
+		values[n++] = date;
+	}
 	/* unread body bytes would be taken for the next request: end here */
-	full |= http_put_header(head, sizeof head, &at, "Connection",
-	                        (must_close || is_raw) ? "close" : http_connection_value(conn));
-	if (full != 0 || at + 2 >= sizeof head)
-		return; /* only our own, short headers go here: cannot happen */
-	memcpy(head + at, "\r\n", 2);
-	at += 2;
+	names[n] = "Connection";
+	values[n++] = (must_close || is_raw) ? "close" : http_connection_value(conn);
 
-	out = send_body > 0 ? malloc(at + send_body) : NULL;
-	if (out != NULL) {
-		memcpy(out, head, at);
-		memcpy(out + at, body, send_body);
-		mg_write(conn, out, at + send_body);
-		free(out);
-	} else {
-		mg_write(conn, head, at);
-		if (send_body > 0)
-			mg_write(conn, body, send_body);
+	snprintf(status_line, sizeof status_line, "HTTP/%s %d %s\r\n",
+	         strcmp(version, "1.0") == 0 ? "1.0" : "1.1", status,
+	         mg_get_response_code_text(conn, status));
+	len = strlen(status_line) + 2 + send_body;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 2 + strlen(values[i]) + 2;
+	out = malloc(len);
+	if (out == NULL) {
+		mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+		                "Connection: close\r\n\r\n");
+		return;
 	}
+	at = strlen(status_line);
+	memcpy(out, status_line, at);
+	/* Bytes, not strings: the buffer is sized exactly and never
+	 * NUL-terminated. */
+	for (size_t i = 0; i < n; i++) {
+		size_t ln = strlen(names[i]), lv = strlen(values[i]);
+		memcpy(out + at, names[i], ln);
+		at += ln;
+		out[at++] = ':';
+		out[at++] = ' ';
+		memcpy(out + at, values[i], lv);
+		at += lv;
+		out[at++] = '\r';
+		out[at++] = '\n';
+	}
+	out[at++] = '\r';
+	out[at++] = '\n';
+	if (send_body > 0)
+		memcpy(out + at, body, send_body);
+	mg_write(conn, out, at + send_body);
+	free(out);
 }
 
 static void http_access_log(struct http_frontend *fe, const char *method, const char *path,

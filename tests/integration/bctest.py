@@ -76,17 +76,9 @@ class Daemon:
 
     def __init__(self, config_text, env=None, args=(), ready_timeout=20.0, tmp=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="bctest-")
-        self.http_port = free_port()
-        self.ports = [free_port() for _ in range(4)]
-        text = (config_text.replace("@TMP@", self.tmp)
-                .replace("@HTTP_PORT@", str(self.http_port))
-                .replace("@SRCDIR@", SRCDIR).replace("@BUILDDIR@", BUILDDIR))
-        for i, p in enumerate(self.ports):
-            text = text.replace("@PORT%d@" % (i + 1), str(p))
-        self.config_text = text
         self.config_path = os.path.join(self.tmp, "broadcast.yaml")
-        with open(self.config_path, "w") as f:
-            f.write(text)
+        self._template = config_text
+        self._render()
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.args = list(args)
@@ -94,8 +86,35 @@ class Daemon:
         self.log_path = os.path.join(self.tmp, "broadcastd.log")
         self.proc = None
 
+    def _render(self):
+        """Pick free ports and write the config with its placeholders filled."""
+        self.http_port = free_port()
+        self.ports = [free_port() for _ in range(4)]
+        text = (self._template.replace("@TMP@", self.tmp)
+                .replace("@HTTP_PORT@", str(self.http_port))
+                .replace("@SRCDIR@", SRCDIR).replace("@BUILDDIR@", BUILDDIR))
+        for i, p in enumerate(self.ports):
+            text = text.replace("@PORT%d@" % (i + 1), str(p))
+        self.config_text = text
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
     # -- lifecycle -----------------------------------------------------------
     def start(self):
+        """Start the daemon and wait for its ready line. A port that was
+        free when picked can be taken before the daemon binds it (tests run
+        in parallel, and every client's outgoing connection takes a port of
+        the same ephemeral range): when the daemon exits on "Address already
+        in use", pick new ports and start again, at most three times."""
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except DaemonError as e:
+                if attempt == 2 or "Address already in use" not in str(e):
+                    raise
+                self._render()
+
+    def _start_once(self):
         self._log = open(self.log_path, "ab")
         # A reused tmp dir appends to the old log: look only past its end.
         self._log_start = self._log.tell()

@@ -160,13 +160,27 @@ static int local_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Write all of data to fd; 0 or -1 with errno. */
+static int local_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Write data to dir/name through a temporary file, fsync and rename. */
 static int local_write_atomic(const char *dir, const char *name, const void *data, size_t len,
                               mode_t mode)
 {
 	char tmp[4096], dst[4096];
 	int fd = -1, rc = -1;
-	const char *p = data;
 
 	if (snprintf(tmp, sizeof(tmp), "%s/" LOCAL_TMP_PREFIX "XXXXXX", dir) >= (int)sizeof(tmp) ||
 	    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst)) {
@@ -176,15 +190,8 @@ static int local_write_atomic(const char *dir, const char *name, const void *dat
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return -1;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		p += w;
-		len -= (size_t)w;
-	}
+	if (local_write_all(fd, data, len) != 0)
+		goto out;
 	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
@@ -318,26 +325,43 @@ static int local_state_text(char *text, size_t len, const struct local_stream *s
 	return n;
 }
 
-/* Replace the state file of a stream whose folder exists (on stop): through
- * a temporary file and rename, since a crash must leave either the old
- * state or the new one, never a torn file that would lose the token. */
-static int local_state_write(const struct local_streams *ls, const struct local_stream *s)
+/*
+ * Record the stop of a stream whose folder exists: append a "stopped_ms"
+ * line to its state file and fdatasync() it. The reader takes the last
+ * value of each key and ignores a final line without its newline, so a
+ * crash mid-append leaves either the old state or the new one. Appending
+ * replaced writing a temporary file and renaming it over the old one: that
+ * allocated an inode and freed another on every stop, which ext4 pays for
+ * in inode-bitmap scans (docs/performance.md). The leading newline ends a
+ * line a failed earlier attempt may have left unterminated.
+ */
+static int local_state_append_stop(const struct local_streams *ls, const struct local_stream *s)
 {
-	char dir[4096], text[256];
-	int n;
+	char path[4096], line[64];
+	int fd, n, rc;
 
-	if (local_path(dir, sizeof(dir), ls->root, s->id, NULL) != 0)
+	if (local_path(path, sizeof(path), ls->root, s->id, LOCAL_STATE_FILE) != 0) {
+		errno = ENAMETOOLONG;
 		return -1;
-	n = local_state_text(text, sizeof(text), s);
-	if (n < 0)
+	}
+	n = snprintf(line, sizeof(line), "\nstopped_ms %" PRId64 "\n", s->stopped_ms);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		errno = ENAMETOOLONG;
 		return -1;
-	return local_write_atomic(dir, LOCAL_STATE_FILE, text, (size_t)n, 0600);
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = local_write_all(fd, line, (size_t)n) == 0 && fdatasync(fd) == 0 ? 0 : -1;
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
 }
 
 /*
  * Write the first state file of a stream into its new, empty folder dir:
- * written in place (O_EXCL) and fsync()ed, without the temporary file and
- * rename of local_state_write(). Nothing reads the file while the stream is
+ * written in place (O_EXCL) and fsync()ed, without a temporary file and
+ * rename. Nothing reads the file while the stream is
  * pending, and a torn file after a crash reads as "no valid state", the
  * same outcome as no file: the stream is refused uploads and removed after
  * the retention. That can only hit a stream whose start had not returned
@@ -348,9 +372,7 @@ static int local_state_write(const struct local_streams *ls, const struct local_
 static int local_state_create(const char *dir, const struct local_stream *s)
 {
 	char path[4096], text[256];
-	const char *p = text;
 	int fd, n, rc = -1;
-	size_t len;
 
 	n = local_state_text(text, sizeof(text), s);
 	if (n < 0 || snprintf(path, sizeof(path), "%s/" LOCAL_STATE_FILE, dir) >= (int)sizeof(path)) {
@@ -360,16 +382,8 @@ static int local_state_create(const char *dir, const struct local_stream *s)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	len = (size_t)n;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		p += w;
-		len -= (size_t)w;
-	}
+	if (local_write_all(fd, text, (size_t)n) != 0)
+		goto out;
 	/* What an upload after a restart relies on: the token's hash on disk
 	 * before the start is acknowledged. The folder's entries get no
 	 * fsync of their own, as before this write lost its rename: on a
@@ -393,6 +407,10 @@ static int local_state_read(int dfd, struct local_stream *s)
 
 	if (text == NULL)
 		return -1;
+	/* A final line without its newline is an append a crash cut short. */
+	line = strrchr(text, '\n');
+	if (line != NULL)
+		line[1] = '\0';
 	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		char hash[80];
 		long long v;
@@ -922,7 +940,7 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 	copy = *s;
 	pthread_mutex_unlock(&ls->lock);
 
-	wrote = local_state_write(ls, &copy) == 0;
+	wrote = local_state_append_stop(ls, &copy) == 0;
 	if (!wrote)
 		st = ls->api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
 		                   "cannot record the stop of stream %s under %s: %s (uploads "

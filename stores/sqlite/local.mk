@@ -10,6 +10,8 @@ stores_sqlite_store_sqlite_la_SOURCES = \
 	stores/sqlite/sqlite.c \
 	stores/sqlite/sqlite_conn.c \
 	stores/sqlite/sqlite_conn.h \
+	stores/sqlite/sqlite_pending.c \
+	stores/sqlite/sqlite_pending.h \
 	stores/sqlite/sqlite_schema.c \
 	stores/sqlite/sqlite_schema.h
 stores_sqlite_store_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)

@@ -8,8 +8,10 @@
  * create() makes sure the file exists with mode 0600, switches it to WAL,
  * migrates the schema (sqlite_schema.c), opens one writer connection and
  * the pool of readers. Reads (get, list) borrow a pooled connection for
- * their duration; writes (reserve, commit, abort, stop, health) queue on the
- * writer and are applied in batches, one transaction for all the writes
+ * their duration. A reserve is kept in memory (sqlite_pending.c) and its
+ * commit inserts the whole row LIVE, so a start costs one write. Writes
+ * (commit, stop, health, and the abort of a row an older version left
+ * PENDING) queue on the writer and are applied in batches, one transaction for all the writes
  * that arrived while the previous batch ran (group commit, see "the
  * writer" below). That is why the plugin declares BC_PLUGIN_THREAD_SAFE.
  * This file holds the operations, then the option table, the descriptor
@@ -26,6 +28,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,7 @@
 #include <broadcast/store.h>
 
 #include "sqlite_conn.h"
+#include "sqlite_pending.h"
 #include "sqlite_schema.h"
 
 #ifndef BC_STATE_DIR
@@ -51,6 +55,8 @@ struct sqlite_store {
 	struct bc_host *host;
 	const char *path; /* borrowed from the config view (lives as long as we do) */
 	struct sqlite_pool pool; /* readers: get, list */
+	struct sqlite_pending pending; /* reserved, not yet committed */
+	int have_pending;
 	struct sqlite_writer {
 		pthread_mutex_t lock;   /* guards queue, tail, leading, ops' done */
 		struct sqlite_op *queue; /* waiting for the next batch, in order */
@@ -61,11 +67,11 @@ struct sqlite_store {
 		int sync_now_full;      /* what conn is set to now */
 		int ready;              /* lock and conn are initialised */
 		/* The leader's only (leaders take turns under lock): */
-		int fault_rc;           /* the SQLite code failing writes now, 0 if none */
+		/* The SQLite code failing writes now, 0 if none. Atomic: the
+		 * leader writes it, reserve() reads it from any thread. */
+		atomic_int fault_rc;
 		unsigned long fault_batches; /* write transactions failed since */
 		int probed;             /* this batch's health op really wrote */
-		char **leftovers;       /* ids whose abort failed: deleted later */
-		size_t n_leftovers;
 	} writer;
 };
 
@@ -149,8 +155,8 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
  * would have had alone. So N concurrent writes cost one fsync, not N.
  */
 enum sqlite_op_kind {
-	SQLITE_OP_RESERVE,
-	SQLITE_OP_COMMIT,
+	SQLITE_OP_INSERT,  /* the commit of a reservation held in memory */
+	SQLITE_OP_COMMIT,  /* the commit of a PENDING row in the file */
 	SQLITE_OP_ABORT,
 	SQLITE_OP_STOP,
 	SQLITE_OP_HEALTH
@@ -158,9 +164,9 @@ enum sqlite_op_kind {
 
 struct sqlite_op {
 	enum sqlite_op_kind kind;
-	const struct bc_record *rec; /* reserve: zero-extended, borrowed */
+	const struct bc_record *rec; /* insert: borrowed */
 	const char *id;              /* the others: borrowed */
-	const char *meta;            /* commit */
+	const char *meta;            /* insert, commit */
 	int64_t stop_ms;             /* stop */
 	struct bc_record_sink *out;  /* stop */
 	struct bc_error *err;        /* the caller's; the leader fills it */
@@ -174,7 +180,7 @@ struct sqlite_op {
 };
 
 static const char *const sqlite_op_names[] = {
-	[SQLITE_OP_RESERVE] = "reserve", [SQLITE_OP_COMMIT] = "commit",
+	[SQLITE_OP_INSERT] = "commit",   [SQLITE_OP_COMMIT] = "commit",
 	[SQLITE_OP_ABORT] = "abort",     [SQLITE_OP_STOP] = "stop",
 	[SQLITE_OP_HEALTH] = "health check",
 };
@@ -188,11 +194,11 @@ static int sqlite_exec_st(struct sqlite_conn *c, enum sqlite_stmt_id id)
 	return rc;
 }
 
-static enum bc_status sqlite_op_reserve(struct sqlite_store *s, struct sqlite_conn *c,
-                                        struct sqlite_op *op)
+static enum bc_status sqlite_op_insert(struct sqlite_store *s, struct sqlite_conn *c,
+                                       struct sqlite_op *op)
 {
 	const struct bc_record *r = op->rec;
-	sqlite3_stmt *st = c->st[SQLITE_ST_RESERVE];
+	sqlite3_stmt *st = c->st[SQLITE_ST_INSERT_LIVE];
 	enum bc_status status = BC_OK;
 	int rc;
 
@@ -202,14 +208,14 @@ static enum bc_status sqlite_op_reserve(struct sqlite_store *s, struct sqlite_co
 	sqlite3_bind_text(st, 4, r->provider ? r->provider : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, r->owner ? r->owner : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, r->start_ms);
-	sqlite3_bind_text(st, 7, r->meta && r->meta[0] ? r->meta : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, op->meta && op->meta[0] ? op->meta : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, s->api->now_ms());
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		status = s->api->fail(op->err, BC_E_CONFLICT, "sqlite.duplicate_id",
 		                      "a stream with id %s already exists", r->id);
 	else if (rc != SQLITE_DONE)
-		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "reserve");
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "commit");
 	sqlite_done(st);
 	return status;
 }
@@ -287,8 +293,8 @@ static enum bc_status sqlite_op_run(struct sqlite_store *s, struct sqlite_conn *
                                     struct sqlite_op *op)
 {
 	switch (op->kind) {
-	case SQLITE_OP_RESERVE:
-		return sqlite_op_reserve(s, c, op);
+	case SQLITE_OP_INSERT:
+		return sqlite_op_insert(s, c, op);
 	case SQLITE_OP_COMMIT:
 		return sqlite_op_commit(s, c, op);
 	case SQLITE_OP_ABORT:
@@ -334,11 +340,9 @@ static void sqlite_batch_fail(struct sqlite_store *s, struct sqlite_op *batch,
  * sets every op's status.
  *
  * Only commit and stop must be durable on return (store.h), so a batch
- * without them (reserves, aborts, health) commits with synchronous=NORMAL:
- * in WAL mode that appends to the WAL without fsync. Losing such a batch in
- * a crash is harmless: a reserve is never acknowledged to a client (the host
- * answers only after commit), and a lost abort leaves an invisible PENDING
- * row. The next FULL commit fsyncs the WAL file, which makes every frame
+ * without them (aborts, health) commits with synchronous=NORMAL: in WAL
+ * mode that appends to the WAL without fsync. Losing such a batch in a
+ * crash is harmless: a lost abort leaves an invisible PENDING row. The next FULL commit fsyncs the WAL file, which makes every frame
  * appended before it durable too, and SQLite syncs the WAL before any
  * checkpoint. SQLite refuses to change synchronous inside a transaction, so
  * it is switched between batches, only when it changes.
@@ -354,7 +358,7 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 
 	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
 		op->status = BC_OK;
-		if (op->kind == SQLITE_OP_COMMIT || op->kind == SQLITE_OP_STOP)
+		if (op->kind != SQLITE_OP_ABORT && op->kind != SQLITE_OP_HEALTH)
 			durable = 1;
 	}
 	if (w->sync_full && durable != w->sync_now_full) {
@@ -420,87 +424,19 @@ lost:
 /*
  * A fault (a full disk, an unwritable file, a lock held by another process)
  * fails every write while it lasts; the store recovers by itself when it
- * ends, since each batch starts a new transaction. What the leader does
- * around that: log once when writes start failing and once when they
- * succeed again (not once per request: the access log has those), and
- * finish what the fault left half done. A start whose commit failed is
- * aborted by the host, but that abort fails too while the fault lasts,
- * leaving a PENDING row (never shown, yet a partial record): its id is
- * kept here and the row deleted after the first batch that commits.
+ * ends, since each batch starts a new transaction. The leader logs once
+ * when writes start failing and once when they succeed again (not once per
+ * request: the access log has those). A start whose commit failed leaves
+ * nothing behind: its reservation is in memory, and the host's abort drops
+ * it.
  */
-#define SQLITE_MAX_LEFTOVERS 1024
-
-static void sqlite_leftover_add(struct sqlite_store *s, const char *id)
-{
-	struct sqlite_writer *w = &s->writer;
-	char **grown = NULL;
-	char *copy = NULL;
-
-	if (w->n_leftovers < SQLITE_MAX_LEFTOVERS) {
-		grown = realloc(w->leftovers, (w->n_leftovers + 1) * sizeof *grown);
-		if (grown != NULL)
-			w->leftovers = grown;
-		copy = grown != NULL ? strdup(id) : NULL;
-	}
-	if (copy == NULL) {
-		s->api->log(s->host, BC_LOG_WARN, "stream %s: its pending record could not be "
-		            "deleted and is not retried (too many, or out of memory); it stays "
-		            "invisible", id);
-		return;
-	}
-	w->leftovers[w->n_leftovers++] = copy;
-	s->api->log(s->host, BC_LOG_WARN, "stream %s: its pending record will be deleted "
-	            "when writes succeed again", id);
-}
-
-static void sqlite_leftovers_free(struct sqlite_writer *w)
-{
-	for (size_t i = 0; i < w->n_leftovers; i++)
-		free(w->leftovers[i]);
-	free(w->leftovers);
-	w->leftovers = NULL;
-	w->n_leftovers = 0;
-}
-
-/* Delete the kept PENDING rows in one transaction (ABORT only touches a
- * row still PENDING, so this never removes a started stream). */
-static void sqlite_leftovers_delete(struct sqlite_store *s)
-{
-	struct sqlite_writer *w = &s->writer;
-	struct sqlite_conn *c = &w->conn;
-	sqlite3_stmt *st = c->st[SQLITE_ST_ABORT];
-	int rc = sqlite_exec_st(c, SQLITE_ST_BEGIN_IMMEDIATE);
-
-	for (size_t i = 0; rc == SQLITE_DONE && i < w->n_leftovers; i++) {
-		sqlite3_bind_text(st, 1, w->leftovers[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite_done(st);
-	}
-	if (rc == SQLITE_DONE)
-		rc = sqlite_exec_st(c, SQLITE_ST_TX_COMMIT);
-	if (rc != SQLITE_DONE) {
-		if (!sqlite3_get_autocommit(c->db))
-			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
-		s->api->log(s->host, BC_LOG_WARN, "%zu pending records of failed starts not "
-		            "deleted yet (%s); retrying after the next write", w->n_leftovers,
-		            sqlite3_errstr(rc));
-		return;
-	}
-	s->api->log(s->host, BC_LOG_INFO, "deleted %zu pending records of starts that failed "
-	            "while writes failed", w->n_leftovers);
-	sqlite_leftovers_free(w);
-}
 
 /* After each batch, by its leader: `rc` is what sqlite_batch_run returned,
  * `wrote` whether the batch changed the file. */
-static void sqlite_batch_after(struct sqlite_store *s, struct sqlite_op *batch, int rc,
-                               int wrote)
+static void sqlite_batch_after(struct sqlite_store *s, int rc, int wrote)
 {
 	struct sqlite_writer *w = &s->writer;
 
-	for (struct sqlite_op *op = batch; op != NULL; op = op->next)
-		if (op->kind == SQLITE_OP_ABORT && op->status != BC_OK)
-			sqlite_leftover_add(s, op->id);
 	if (rc != SQLITE_OK) {
 		if (w->fault_rc == 0 || (w->fault_rc & 0xff) != (rc & 0xff))
 			s->api->log(s->host, BC_LOG_ERROR, "writes to %s fail: %s: %s (SQLite code "
@@ -518,8 +454,6 @@ static void sqlite_batch_after(struct sqlite_store *s, struct sqlite_op *batch, 
 		w->fault_rc = 0;
 		w->fault_batches = 0;
 	}
-	if (w->fault_rc == 0 && w->n_leftovers > 0)
-		sqlite_leftovers_delete(s);
 }
 
 /* Queue `op` and return its status once the batch holding it committed.
@@ -557,7 +491,7 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 		changes = sqlite3_total_changes(w->conn.db);
 		w->probed = 0;
 		rc = sqlite_batch_run(s, batch);
-		sqlite_batch_after(s, batch, rc,
+		sqlite_batch_after(s, rc,
 		                   w->probed || sqlite3_total_changes(w->conn.db) != changes);
 		for (struct sqlite_op *o = batch; o != NULL; o = o->next)
 			n++;
@@ -584,12 +518,38 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 
 /* ---- operations ----------------------------------------------------------- */
 
+static enum bc_status sqlite_health(void *instance, struct bc_error *err);
+
+/* Whether the file holds a row with this id: BC_OK (it does),
+ * BC_E_NOT_FOUND, or a read failure. */
+static enum bc_status sqlite_row_exists(struct sqlite_store *s, const char *id,
+                                        struct bc_error *err)
+{
+	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	sqlite3_stmt *st = c->st[SQLITE_ST_GET];
+	enum bc_status status;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		status = BC_OK;
+	else if (rc == SQLITE_DONE)
+		status = BC_E_NOT_FOUND;
+	else
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "reserve");
+	sqlite_done(st);
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+/* In memory only (see sqlite_pending.h): the commit writes the row. */
 static enum bc_status sqlite_reserve(void *instance, const struct bc_record *record,
                                      struct bc_error *err)
 {
 	struct sqlite_store *s = instance;
-	struct sqlite_op op;
 	struct bc_record r;
+	enum bc_status status;
 
 	/* Zero-extend what an older host passed (ABI principle 2). */
 	memset(&r, 0, sizeof r);
@@ -598,45 +558,76 @@ static enum bc_status sqlite_reserve(void *instance, const struct bc_record *rec
 	if (r.id == NULL || r.id[0] == '\0')
 		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_record",
 		                    "reserve needs a record with an id");
-	memset(&op, 0, sizeof op);
-	op.kind = SQLITE_OP_RESERVE;
-	op.rec = &r;
-	op.err = err;
-	return sqlite_write(s, &op);
+	/* While writes fail, fail the start here, before the provider mints
+	 * anything its commit could not keep (an STS call a start during a
+	 * database outage): unless a real write, the health probe, succeeds. */
+	if (atomic_load(&s->writer.fault_rc) != 0) {
+		status = sqlite_health(s, err);
+		if (status != BC_OK)
+			return status;
+	}
+	status = sqlite_row_exists(s, r.id, err);
+	if (status == BC_E_NOT_FOUND)
+		status = sqlite_pending_add(&s->pending, &r);
+	else if (status == BC_OK)
+		status = BC_E_CONFLICT;
+	if (status == BC_E_CONFLICT)
+		return s->api->fail(err, BC_E_CONFLICT, "sqlite.duplicate_id",
+		                    "a stream with id %s already exists", r.id);
+	if (status == BC_E_NOMEM)
+		return s->api->fail(err, BC_E_NOMEM, "sqlite.nomem", "out of memory");
+	return status;
 }
 
 static enum bc_status sqlite_commit(void *instance, const char *id, const char *meta,
                                     struct bc_error *err)
 {
+	struct sqlite_store *s = instance;
+	struct sqlite_reserved *r = sqlite_pending_begin_commit(&s->pending, id);
 	struct sqlite_op op;
+	enum bc_status status;
 
 	memset(&op, 0, sizeof op);
-	op.kind = SQLITE_OP_COMMIT;
+	/* Not reserved here: a PENDING row an older version left in the file. */
+	op.kind = r != NULL ? SQLITE_OP_INSERT : SQLITE_OP_COMMIT;
+	op.rec = r != NULL ? &r->rec : NULL;
 	op.id = id;
 	op.meta = meta;
 	op.err = err;
-	return sqlite_write(instance, &op);
+	status = sqlite_write(s, &op);
+	if (r != NULL)
+		sqlite_pending_end_commit(&s->pending, r, status == BC_OK);
+	return status;
 }
 
 static enum bc_status sqlite_abort(void *instance, const char *id, struct bc_error *err)
 {
+	struct sqlite_store *s = instance;
 	struct sqlite_op op;
 
+	if (sqlite_pending_abort(&s->pending, id))
+		return BC_OK;
 	memset(&op, 0, sizeof op);
 	op.kind = SQLITE_OP_ABORT;
 	op.id = id;
 	op.err = err;
-	return sqlite_write(instance, &op);
+	return sqlite_write(s, &op);
 }
 
 static enum bc_status sqlite_get(void *instance, const char *id, struct bc_record_sink *out,
                                  struct bc_error *err)
 {
 	struct sqlite_store *s = instance;
-	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
+	struct sqlite_conn *c;
 	enum bc_stream_state state;
-	enum bc_status status = sqlite_get_row(s, c, id, 0, out, &state, err);
+	enum bc_status status = sqlite_pending_get(&s->pending, s->api, id, out);
 
+	if (status != BC_E_NOT_FOUND)
+		return status == BC_OK ? BC_OK
+		                       : s->api->fail(err, status, "sqlite.nomem",
+		                                      "the host refused record %s", id);
+	c = sqlite_pool_acquire(&s->pool);
+	status = sqlite_get_row(s, c, id, 0, out, &state, err);
 	sqlite_pool_release(&s->pool, c);
 	if (status == BC_E_NOT_FOUND)
 		return s->api->fail(err, BC_E_NOT_FOUND, "store.not_found", "no stream with id %s",
@@ -666,7 +657,9 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 	struct bc_list_query q;
 	sqlite3_stmt *st;
 	enum bc_status status = BC_OK;
-	int rc, which;
+	const struct bc_record **mem = NULL;
+	size_t n_mem = 0, i_mem = 0;
+	int rc, which, locked = 0;
 
 	memset(&q, 0, sizeof q);
 	if (query != NULL)
@@ -691,13 +684,38 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 		sqlite3_bind_text(st, 5, q.after_id, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_int(st, 6, (int)q.limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		status = sqlite_row_put(s, st, out, err);
-		if (status != BC_OK)
-			break;
+	/* PENDING records are reservations in memory (and rows an older
+	 * version left): merge the two, both newest first, under the table's
+	 * lock so none is committed halfway through. Only asked for by hand. */
+	if (q.state == BC_STATE_PENDING) {
+		sqlite_pending_lock(&s->pending);
+		locked = 1;
+		if (sqlite_pending_collect(&s->pending, q.owner, q.after_start_ms, q.after_id, &mem,
+		                           &n_mem) != 0)
+			status = s->api->fail(err, BC_E_NOMEM, "sqlite.nomem", "out of memory");
 	}
-	if (status == BC_OK && rc != SQLITE_DONE)
+	rc = status == BC_OK ? sqlite3_step(st) : SQLITE_DONE;
+	for (unsigned put = 0; status == BC_OK && put < q.limit; put++) {
+		if (rc == SQLITE_ROW &&
+		    (i_mem == n_mem ||
+		     sqlite_pending_order(sqlite3_column_int64(st, 6), sqlite_text(st, 0),
+		                          mem[i_mem]->start_ms, mem[i_mem]->id) > 0)) {
+			status = sqlite_row_put(s, st, out, err);
+			rc = sqlite3_step(st);
+		} else if (i_mem < n_mem) {
+			status = s->api->record_put(out, mem[i_mem++]);
+			if (status != BC_OK)
+				status = s->api->fail(err, status, "sqlite.nomem",
+				                      "the host refused a record");
+		} else {
+			break;
+		}
+	}
+	if (status == BC_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "list");
+	if (locked)
+		sqlite_pending_unlock(&s->pending);
+	free(mem);
 	sqlite_done(st);
 	sqlite_pool_release(&s->pool, c);
 	return status;
@@ -817,7 +835,6 @@ static void sqlite_writer_close(struct sqlite_writer *w)
 {
 	if (!w->ready)
 		return;
-	sqlite_leftovers_free(w);
 	sqlite_conn_close(&w->conn);
 	pthread_mutex_destroy(&w->lock);
 	w->ready = 0;
@@ -831,6 +848,8 @@ static void sqlite_destroy(void *instance)
 		return;
 	sqlite_pool_destroy(&s->pool);
 	sqlite_writer_close(&s->writer);
+	if (s->have_pending)
+		sqlite_pending_destroy(&s->pending);
 	free(s);
 }
 
@@ -866,6 +885,11 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 		return api->fail(err, BC_E_NOMEM, "sqlite.nomem", "out of memory");
 	s->api = api;
 	s->host = host;
+	if (sqlite_pending_init(&s->pending) != 0) {
+		status = api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
+		goto fail;
+	}
+	s->have_pending = 1;
 	s->path = api->cfg_str(cfg, "path");
 	if (s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0) {
 		/* An in-memory database would be one per connection, and lost. */
@@ -912,6 +936,8 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 	*instance = s;
 	return BC_OK;
 fail:
+	if (s->have_pending)
+		sqlite_pending_destroy(&s->pending);
 	free(s);
 	return status;
 }

@@ -21,9 +21,9 @@
  * statement does not use, up to its largest ?N: every list variant ends
  * with ?6). */
 static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
-	[SQLITE_ST_RESERVE] =
+	[SQLITE_ST_INSERT_LIVE] =
 		"INSERT INTO streams (id, name, type, provider, owner, state, start_ms, stop_ms,"
-		" meta, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, 0, ?7, ?8, ?8)",
+		" meta, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, 0, ?7, ?8, ?8)",
 	[SQLITE_ST_COMMIT] =
 		"UPDATE streams SET state = 2, meta = ?2, updated_ms = ?3"
 		" WHERE id = ?1 AND state = 1",

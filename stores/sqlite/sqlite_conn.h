@@ -29,8 +29,8 @@
 
 /* The statements of one connection, by index into struct sqlite_conn.st. */
 enum sqlite_stmt_id {
-	SQLITE_ST_RESERVE,
-	SQLITE_ST_COMMIT,
+	SQLITE_ST_INSERT_LIVE,      /* commit of a reservation held in memory */
+	SQLITE_ST_COMMIT,           /* commit of a PENDING row an older version left */
 	SQLITE_ST_ABORT,
 	SQLITE_ST_GET,
 	SQLITE_ST_STOP,

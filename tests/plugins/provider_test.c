@@ -99,8 +99,12 @@ static enum bc_status tp_start(void *instance, const struct bc_stream_info *s,
 
 	if (tp->delay_ms > 0)
 		sleep_ms(tp->delay_ms);
-	if (strncmp(s->name, "slow-start-", 11) == 0)
+	if (strncmp(s->name, "slow-start-", 11) == 0) {
+		/* Tests wait for this line to act while the start is under way. */
+		api->log(tp->host, BC_LOG_DEBUG, "stream %s: start sleeps %s ms", s->id,
+		         s->name + 11);
 		sleep_ms(atoll(s->name + 11));
+	}
 	if (strncmp(s->name, "fail-start-", 11) == 0)
 		injected = status_of(s->name + 11);
 	if (injected != BC_OK)

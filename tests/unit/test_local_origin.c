@@ -655,7 +655,8 @@ START_TEST(test_restart)
 {
 	struct inst in;
 	struct bc_endpoint *ea, *eb;
-	char ta[64], tb[64];
+	char ta[64], tb[64], path[256];
+	FILE *f;
 
 	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
 	ea = start_stream(&in, ID_A, ta);
@@ -663,6 +664,13 @@ START_TEST(test_restart)
 	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "x", 1), 201);
 	stop_stream(&in, ID_B, eb);
 	inst_destroy(&in);
+	/* A crash cut an append to A's state file short (a stop that never
+	 * returned): the line without its newline is ignored, A stays live. */
+	snprintf(path, sizeof(path), "%s/" ID_A "/.stream", root);
+	f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs("\nstopped_ms 17", f);
+	ck_assert_int_eq(fclose(f), 0);
 
 	/* A new instance on the same root, as after a daemon restart. */
 	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);

@@ -17,9 +17,10 @@
  * This file holds the operations, then the option table, the descriptor
  * and the entry point, in that order.
  *
- * Each write is one statement in its own SAVEPOINT: stop() is a conditional
- * UPDATE (state = LIVE), and a record never leaves STOPPED, so reading it
- * back after the UPDATE gives what that UPDATE wrote. With synchronous=full
+ * Each write is one statement, run after everything in it that can fail,
+ * so a failed write leaves nothing behind: stop() reads the row, hands it
+ * to the caller as STOPPED, then runs the conditional UPDATE (state =
+ * LIVE) under the batch's write lock. With synchronous=full
  * the batch holding a commit() or stop() is on disk before any of its
  * callers returns, as those two must be.
  */
@@ -90,9 +91,11 @@ static const char *sqlite_text(sqlite3_stmt *st, int col)
 	return s != NULL ? (const char *)s : "";
 }
 
-/* Hand the current row of `st` (SQLITE_RECORD_COLUMNS) to the host. */
-static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
-                                     struct bc_record_sink *out, struct bc_error *err)
+/* Hand the current row of `st` (SQLITE_RECORD_COLUMNS) to the host, with
+ * its state and stop_ms replaced when `state` is not 0. */
+static enum bc_status sqlite_row_put_as(struct sqlite_store *s, sqlite3_stmt *st,
+                                        enum bc_stream_state state, int64_t stop_ms,
+                                        struct bc_record_sink *out, struct bc_error *err)
 {
 	struct bc_record rec;
 	enum bc_status status;
@@ -108,6 +111,10 @@ static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
 	rec.start_ms = sqlite3_column_int64(st, 6);
 	rec.stop_ms = sqlite3_column_int64(st, 7);
 	rec.meta = sqlite_text(st, 8);
+	if (state != 0) {
+		rec.state = state;
+		rec.stop_ms = stop_ms;
+	}
 	status = s->api->record_put(out, &rec);
 	if (status != BC_OK)
 		return s->api->fail(err, status, status == BC_E_NOMEM ? "sqlite.nomem"
@@ -116,13 +123,16 @@ static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
 	return BC_OK;
 }
 
-/* Run the prepared GET for `id`: BC_OK with the row put into `out` (only
- * when its state is `only`, unless `only` is 0), BC_E_NOT_FOUND without
- * touching err (the caller words it), or a failure. *state receives the
- * row's state when found. */
+static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
+                                     struct bc_record_sink *out, struct bc_error *err)
+{
+	return sqlite_row_put_as(s, st, 0, 0, out, err);
+}
+
+/* Run the prepared GET for `id`: BC_OK with the row put into `out`,
+ * BC_E_NOT_FOUND without touching err (the caller words it), or a failure. */
 static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn *c,
-                                     const char *id, enum bc_stream_state only,
-                                     struct bc_record_sink *out, enum bc_stream_state *state,
+                                     const char *id, struct bc_record_sink *out,
                                      struct bc_error *err)
 {
 	sqlite3_stmt *st = c->st[SQLITE_ST_GET];
@@ -132,8 +142,7 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*state = (enum bc_stream_state)sqlite3_column_int(st, 5);
-		status = only == 0 || *state == only ? sqlite_row_put(s, st, out, err) : BC_OK;
+		status = sqlite_row_put(s, st, out, err);
 	} else if (rc == SQLITE_DONE) {
 		status = BC_E_NOT_FOUND;
 	} else {
@@ -150,8 +159,8 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
  * struct sqlite_op queued on s->writer. Callers queue on our mutex, never
  * on SQLite's write lock, whose busy handler sleeps up to 100 ms between
  * retries. The first caller to find no batch running becomes the leader:
- * it takes every queued op, runs BEGIN IMMEDIATE, each op inside its own
- * SAVEPOINT, COMMIT, and then wakes the followers, each with the result it
+ * it takes every queued op, runs BEGIN IMMEDIATE, each op (one write
+ * statement), COMMIT, and then wakes the followers, each with the result it
  * would have had alone. So N concurrent writes cost one fsync, not N.
  */
 enum sqlite_op_kind {
@@ -255,37 +264,50 @@ static enum bc_status sqlite_op_abort(struct sqlite_store *s, struct sqlite_conn
 	return status;
 }
 
+/* Read first, write last: the row is read (and put into the caller's sink)
+ * before the one UPDATE, so the op can fail only before it writes, and a
+ * failed op leaves nothing in the batch's transaction. The leader holds
+ * the write lock (BEGIN IMMEDIATE), so the row cannot change in between;
+ * the UPDATE stays conditional on LIVE all the same. A sink filled by an op
+ * that then fails is ignored by the host. */
 static enum bc_status sqlite_op_stop(struct sqlite_store *s, struct sqlite_conn *c,
                                      struct sqlite_op *op)
 {
-	sqlite3_stmt *st = c->st[SQLITE_ST_STOP];
+	sqlite3_stmt *get = c->st[SQLITE_ST_GET], *st = c->st[SQLITE_ST_STOP];
 	enum bc_stream_state state = 0;
 	enum bc_status status;
-	int rc, won;
+	int rc;
 
+	sqlite3_bind_text(get, 1, op->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(get);
+	if (rc == SQLITE_ROW)
+		state = (enum bc_stream_state)sqlite3_column_int(get, 5);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "stop");
+	else if (state == BC_STATE_STOPPED) {
+		/* Lost a race, or stopped before: the caller sees the stop that won. */
+		status = sqlite_row_put(s, get, op->out, op->err);
+		if (status == BC_OK)
+			status = s->api->fail(op->err, BC_E_CONFLICT, "store.already_stopped",
+			                      "stream %s is already stopped", op->id);
+	} else if (state != BC_STATE_LIVE) /* none, or PENDING: not a started stream */
+		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
+		                      "no live or stopped stream with id %s", op->id);
+	else
+		status = sqlite_row_put_as(s, get, BC_STATE_STOPPED, op->stop_ms, op->out, op->err);
+	sqlite_done(get);
+	if (status != BC_OK || state != BC_STATE_LIVE)
+		return status;
 	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, op->stop_ms);
 	sqlite3_bind_int64(st, 3, s->api->now_ms());
 	rc = sqlite3_step(st);
-	won = rc == SQLITE_DONE && sqlite3_changes(c->db) > 0;
-	sqlite_done(st);
 	if (rc != SQLITE_DONE)
-		return sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "stop");
-	/* Whether we won or lost, the row is STOPPED now and stays so; a lost
-	 * race reads the winner's stop_ms, which is what the caller must see.
-	 * The record goes to the caller's sink before COMMIT: if COMMIT fails,
-	 * the status says so and the host ignores the sink. */
-	status = sqlite_get_row(s, c, op->id, BC_STATE_STOPPED, op->out, &state, op->err);
-	if (status == BC_OK && !won) {
-		if (state == BC_STATE_STOPPED)
-			status = s->api->fail(op->err, BC_E_CONFLICT, "store.already_stopped",
-			                      "stream %s is already stopped", op->id);
-		else
-			status = BC_E_NOT_FOUND; /* PENDING: not a started stream yet */
-	}
-	if (status == BC_E_NOT_FOUND)
-		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
-		                      "no live or stopped stream with id %s", op->id);
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "stop");
+	else if (sqlite3_changes(c->db) != 1)
+		status = s->api->fail(op->err, BC_E_INTERNAL, "sqlite.error",
+		                      "stream %s changed under the write lock", op->id);
+	sqlite_done(st);
 	return status;
 }
 
@@ -377,9 +399,12 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 		return rc;
 	}
 	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
-		rc = sqlite_exec_st(c, SQLITE_ST_SAVEPOINT);
-		if (rc != SQLITE_DONE)
-			goto lost;
+		/* Every op writes with one statement, after everything that can
+		 * fail in it (see sqlite_op_stop), and SQLite undoes a failed
+		 * statement by itself: so a failed op leaves nothing behind
+		 * without a SAVEPOINT around it. (One per op cost a savepoint
+		 * allocation and free each, which made glibc trim and refault
+		 * its heap on every write: 20 % of the daemon's CPU in a profile.) */
 		op->status = sqlite_op_run(s, c, op);
 		/* IOERR, FULL, NOMEM and the like can roll back the whole
 		 * transaction: then every op of the batch failed with it. */
@@ -389,23 +414,6 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 			sqlite_batch_fail(s, batch, op, rc, NULL);
 			return rc != SQLITE_OK ? rc : SQLITE_ERROR;
 		}
-		/* A failed op leaves nothing behind, whatever it wrote before
-		 * failing; the savepoint stays on the stack until RELEASE. */
-		if (op->status != BC_OK) {
-			rc = sqlite_exec_st(c, SQLITE_ST_ROLLBACK_TO);
-			if (rc != SQLITE_DONE)
-				goto lost;
-		}
-		rc = sqlite_exec_st(c, SQLITE_ST_RELEASE);
-		if (rc != SQLITE_DONE)
-			goto lost;
-		continue;
-lost:
-		op->status = BC_OK;
-		sqlite_batch_fail(s, batch, op, rc, NULL);
-		if (!sqlite3_get_autocommit(c->db))
-			sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
-		return rc;
 	}
 	rc = sqlite_exec_st(c, SQLITE_ST_TX_COMMIT);
 	if (rc != SQLITE_DONE) {
@@ -619,7 +627,6 @@ static enum bc_status sqlite_get(void *instance, const char *id, struct bc_recor
 {
 	struct sqlite_store *s = instance;
 	struct sqlite_conn *c;
-	enum bc_stream_state state;
 	enum bc_status status = sqlite_pending_get(&s->pending, s->api, id, out);
 
 	if (status != BC_E_NOT_FOUND)
@@ -627,7 +634,7 @@ static enum bc_status sqlite_get(void *instance, const char *id, struct bc_recor
 		                       : s->api->fail(err, status, "sqlite.nomem",
 		                                      "the host refused record %s", id);
 	c = sqlite_pool_acquire(&s->pool);
-	status = sqlite_get_row(s, c, id, 0, out, &state, err);
+	status = sqlite_get_row(s, c, id, out, err);
 	sqlite_pool_release(&s->pool, c);
 	if (status == BC_E_NOT_FOUND)
 		return s->api->fail(err, BC_E_NOT_FOUND, "store.not_found", "no stream with id %s",

@@ -54,9 +54,6 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	[SQLITE_ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQLITE_ST_ROLLBACK] = "ROLLBACK",
 	[SQLITE_ST_TX_COMMIT] = "COMMIT",
-	[SQLITE_ST_SAVEPOINT] = "SAVEPOINT op",
-	[SQLITE_ST_RELEASE] = "RELEASE op",
-	[SQLITE_ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[SQLITE_ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[SQLITE_ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 	/* Rewrites page 1 with what it holds: a real write, to find out

@@ -41,9 +41,6 @@ enum sqlite_stmt_id {
 	SQLITE_ST_BEGIN_IMMEDIATE,
 	SQLITE_ST_ROLLBACK,
 	SQLITE_ST_TX_COMMIT,        /* COMMIT (SQLITE_ST_COMMIT is the store's commit) */
-	SQLITE_ST_SAVEPOINT,        /* one savepoint per operation of a batch */
-	SQLITE_ST_RELEASE,
-	SQLITE_ST_ROLLBACK_TO,
 	SQLITE_ST_SYNC_FULL,        /* PRAGMA synchronous, switched between batches */
 	SQLITE_ST_SYNC_NORMAL,
 	SQLITE_ST_WRITE_PROBE,      /* health's real write while writes fail */

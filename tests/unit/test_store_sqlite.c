@@ -519,6 +519,50 @@ START_TEST(test_migrate_from_v1)
 	                 BC_OK);
 	ck_assert_uint_eq(sink.n, 1);
 	bc_record_sink_free(&sink);
+	/* A list of PENDING records merges reservations in memory with rows an
+	 * older version left in the file, newest first, keyset and limit
+	 * applied across both. */
+	{
+		static const char mem_id[] = "0a1b2c3d-0000-4000-8000-00000000000c";
+		static const char old_id[] = "0a1b2c3d-0000-4000-8000-00000000000b";
+		struct bc_list_query q;
+		struct bc_record r;
+
+		memset(&r, 0, sizeof r);
+		r.struct_size = sizeof r;
+		r.id = mem_id;
+		r.name = r.type = r.provider = "n";
+		r.owner = "o";
+		r.start_ms = 12;
+		r.meta = "{}";
+		ck_assert_int_eq(o.ops->reserve(o.inst, &r, &o.err), BC_OK);
+		memset(&q, 0, sizeof q);
+		q.struct_size = sizeof q;
+		q.state = BC_STATE_PENDING;
+		q.limit = 10;
+		ck_assert_int_eq(o.ops->list(o.inst, &q, &sink, &o.err), BC_OK);
+		ck_assert_uint_eq(sink.n, 2);
+		ck_assert_str_eq(sink.items[0].id, mem_id);
+		ck_assert_str_eq(sink.items[1].id, old_id);
+		bc_record_sink_free(&sink);
+		q.limit = 1;
+		ck_assert_int_eq(o.ops->list(o.inst, &q, &sink, &o.err), BC_OK);
+		ck_assert_uint_eq(sink.n, 1);
+		ck_assert_str_eq(sink.items[0].id, mem_id);
+		bc_record_sink_free(&sink);
+		q.after_start_ms = 12;
+		q.after_id = mem_id;
+		ck_assert_int_eq(o.ops->list(o.inst, &q, &sink, &o.err), BC_OK);
+		ck_assert_uint_eq(sink.n, 1);
+		ck_assert_str_eq(sink.items[0].id, old_id);
+		bc_record_sink_free(&sink);
+		q.owner = "nobody";
+		q.after_id = NULL;
+		ck_assert_int_eq(o.ops->list(o.inst, &q, &sink, &o.err), BC_OK);
+		ck_assert_uint_eq(sink.n, 0);
+		bc_record_sink_free(&sink);
+		ck_assert_int_eq(o.ops->abort(o.inst, mem_id, &o.err), BC_OK);
+	}
 	/* The PENDING row kept from version 1 can still be committed. */
 	ck_assert_int_eq(o.ops->commit(o.inst, "0a1b2c3d-0000-4000-8000-00000000000b", "{}",
 	                               &o.err),

@@ -364,7 +364,8 @@ static void sqlite_batch_fail(struct sqlite_store *s, struct sqlite_op *batch,
  * Only commit and stop must be durable on return (store.h), so a batch
  * without them (aborts, health) commits with synchronous=NORMAL: in WAL
  * mode that appends to the WAL without fsync. Losing such a batch in a
- * crash is harmless: a lost abort leaves an invisible PENDING row. The next FULL commit fsyncs the WAL file, which makes every frame
+ * crash is harmless: a lost abort leaves an invisible PENDING row. The
+ * next FULL commit fsyncs the WAL file, which makes every frame
  * appended before it durable too, and SQLite syncs the WAL before any
  * checkpoint. SQLite refuses to change synchronous inside a transaction, so
  * it is switched between batches, only when it changes.

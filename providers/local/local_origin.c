@@ -394,7 +394,6 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 	}
 	for (;;) {
 		int r = mg_read(conn, buf, LOCAL_IO_BUF);
-		char *p = buf;
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -408,19 +407,12 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 			                     "the file is over max_segment_bytes");
 			goto out;
 		}
-		while (r > 0) {
-			ssize_t w = write(fd, p, (size_t)r);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				o->api->log(o->host, BC_LOG_ERROR, "stream %s: write failed: %s", id,
-				            strerror(errno));
-				status = local_error(o, conn, 507, "local.write_failed",
-				                     "the origin could not store the file; see its log");
-				goto out;
-			}
-			p += w;
-			r -= (int)w;
+		if (local_write_all(fd, buf, (size_t)r) != 0) {
+			o->api->log(o->host, BC_LOG_ERROR, "stream %s: write failed: %s", id,
+			            strerror(errno));
+			status = local_error(o, conn, 507, "local.write_failed",
+			                     "the origin could not store the file; see its log");
+			goto out;
 		}
 	}
 	if (ri->content_length >= 0 && total != (uint64_t)ri->content_length) {

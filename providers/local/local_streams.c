@@ -160,8 +160,7 @@ static int local_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Write all of data to fd; 0 or -1 with errno. */
-static int local_write_all(int fd, const char *data, size_t len)
+int local_write_all(int fd, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t w = write(fd, data, len);

@@ -157,4 +157,8 @@ int local_name_is_valid(const char *name, int *bad_ext);
 /** 1 when `id` looks like a stream id (36 of [0-9a-f-], dashes in place). */
 int local_id_is_valid(const char *id);
 
+/** Write all `len` bytes of `data` to `fd`, retrying on EINTR and short
+ *  writes: 0, or -1 with errno set. */
+int local_write_all(int fd, const char *data, size_t len);
+
 #endif /* BC_LOCAL_STREAMS_H */

@@ -57,7 +57,6 @@ struct sqlite_store {
 	const char *path; /* borrowed from the config view (lives as long as we do) */
 	struct sqlite_pool pool; /* readers: get, list */
 	struct sqlite_pending pending; /* reserved, not yet committed */
-	int have_pending;
 	struct sqlite_writer {
 		pthread_mutex_t lock;   /* guards queue, tail, leading, ops' done */
 		struct sqlite_op *queue; /* waiting for the next batch, in order */
@@ -91,6 +90,19 @@ static const char *sqlite_text(sqlite3_stmt *st, int col)
 	return s != NULL ? (const char *)s : "";
 }
 
+/* Hand `rec` to the host's sink (which copies it). */
+static enum bc_status sqlite_record_put(struct sqlite_store *s, const struct bc_record *rec,
+                                        struct bc_record_sink *out, struct bc_error *err)
+{
+	enum bc_status status = s->api->record_put(out, rec);
+
+	if (status != BC_OK)
+		return s->api->fail(err, status, status == BC_E_NOMEM ? "sqlite.nomem"
+		                                                       : "sqlite.bad_record",
+		                    "the host refused record %s", rec->id);
+	return BC_OK;
+}
+
 /* Hand the current row of `st` (SQLITE_RECORD_COLUMNS) to the host, with
  * its state and stop_ms replaced when `state` is not 0. */
 static enum bc_status sqlite_row_put_as(struct sqlite_store *s, sqlite3_stmt *st,
@@ -98,7 +110,6 @@ static enum bc_status sqlite_row_put_as(struct sqlite_store *s, sqlite3_stmt *st
                                         struct bc_record_sink *out, struct bc_error *err)
 {
 	struct bc_record rec;
-	enum bc_status status;
 
 	memset(&rec, 0, sizeof rec);
 	rec.struct_size = sizeof rec;
@@ -115,12 +126,7 @@ static enum bc_status sqlite_row_put_as(struct sqlite_store *s, sqlite3_stmt *st
 		rec.state = state;
 		rec.stop_ms = stop_ms;
 	}
-	status = s->api->record_put(out, &rec);
-	if (status != BC_OK)
-		return s->api->fail(err, status, status == BC_E_NOMEM ? "sqlite.nomem"
-		                                                       : "sqlite.bad_record",
-		                    "the host refused record %s", rec.id);
-	return BC_OK;
+	return sqlite_record_put(s, &rec, out, err);
 }
 
 static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
@@ -129,8 +135,9 @@ static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
 	return sqlite_row_put_as(s, st, 0, 0, out, err);
 }
 
-/* Run the prepared GET for `id`: BC_OK with the row put into `out`,
- * BC_E_NOT_FOUND without touching err (the caller words it), or a failure. */
+/* Run the prepared GET for `id`: BC_OK with the row put into `out` (when
+ * `out` is NULL, only whether it exists), BC_E_NOT_FOUND without touching
+ * err (the caller words it), or a failure. */
 static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn *c,
                                      const char *id, struct bc_record_sink *out,
                                      struct bc_error *err)
@@ -142,7 +149,7 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		status = sqlite_row_put(s, st, out, err);
+		status = out != NULL ? sqlite_row_put(s, st, out, err) : BC_OK;
 	} else if (rc == SQLITE_DONE) {
 		status = BC_E_NOT_FOUND;
 	} else {
@@ -155,8 +162,8 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
 /* ---- the writer: one connection, group commit ------------------------------ */
 
 /*
- * Every write (reserve, commit, abort, stop, and health's lock probe) is a
- * struct sqlite_op queued on s->writer. Callers queue on our mutex, never
+ * Every write (commit, stop, health's lock probe, and the abort of a row
+ * an older version left PENDING) is a struct sqlite_op queued on s->writer. Callers queue on our mutex, never
  * on SQLite's write lock, whose busy handler sleeps up to 100 ms between
  * retries. The first caller to find no batch running becomes the leader:
  * it takes every queued op, runs BEGIN IMMEDIATE, each op (one write
@@ -529,34 +536,12 @@ static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 
 static enum bc_status sqlite_health(void *instance, struct bc_error *err);
 
-/* Whether the file holds a row with this id: BC_OK (it does),
- * BC_E_NOT_FOUND, or a read failure. */
-static enum bc_status sqlite_row_exists(struct sqlite_store *s, const char *id,
-                                        struct bc_error *err)
-{
-	struct sqlite_conn *c = sqlite_pool_acquire(&s->pool);
-	sqlite3_stmt *st = c->st[SQLITE_ST_GET];
-	enum bc_status status;
-	int rc;
-
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		status = BC_OK;
-	else if (rc == SQLITE_DONE)
-		status = BC_E_NOT_FOUND;
-	else
-		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "reserve");
-	sqlite_done(st);
-	sqlite_pool_release(&s->pool, c);
-	return status;
-}
-
 /* In memory only (see sqlite_pending.h): the commit writes the row. */
 static enum bc_status sqlite_reserve(void *instance, const struct bc_record *record,
                                      struct bc_error *err)
 {
 	struct sqlite_store *s = instance;
+	struct sqlite_conn *c;
 	struct bc_record r;
 	enum bc_status status;
 
@@ -575,7 +560,11 @@ static enum bc_status sqlite_reserve(void *instance, const struct bc_record *rec
 		if (status != BC_OK)
 			return status;
 	}
-	status = sqlite_row_exists(s, r.id, err);
+	/* The file holds no row with this id? (The INSERT at commit would
+	 * find out too, but the contract says reserve answers the conflict.) */
+	c = sqlite_pool_acquire(&s->pool);
+	status = sqlite_get_row(s, c, r.id, NULL, err);
+	sqlite_pool_release(&s->pool, c);
 	if (status == BC_E_NOT_FOUND)
 		status = sqlite_pending_add(&s->pending, &r);
 	else if (status == BC_OK)
@@ -627,13 +616,17 @@ static enum bc_status sqlite_get(void *instance, const char *id, struct bc_recor
                                  struct bc_error *err)
 {
 	struct sqlite_store *s = instance;
+	const struct bc_record *reserved;
 	struct sqlite_conn *c;
-	enum bc_status status = sqlite_pending_get(&s->pending, s->api, id, out);
+	enum bc_status status = BC_E_NOT_FOUND;
 
-	if (status != BC_E_NOT_FOUND)
-		return status == BC_OK ? BC_OK
-		                       : s->api->fail(err, status, "sqlite.nomem",
-		                                      "the host refused record %s", id);
+	sqlite_pending_lock(&s->pending);
+	reserved = sqlite_pending_lookup(&s->pending, id);
+	if (reserved != NULL)
+		status = sqlite_record_put(s, reserved, out, err);
+	sqlite_pending_unlock(&s->pending);
+	if (reserved != NULL)
+		return status;
 	c = sqlite_pool_acquire(&s->pool);
 	status = sqlite_get_row(s, c, id, out, err);
 	sqlite_pool_release(&s->pool, c);
@@ -711,10 +704,7 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 			status = sqlite_row_put(s, st, out, err);
 			rc = sqlite3_step(st);
 		} else if (i_mem < n_mem) {
-			status = s->api->record_put(out, mem[i_mem++]);
-			if (status != BC_OK)
-				status = s->api->fail(err, status, "sqlite.nomem",
-				                      "the host refused a record");
+			status = sqlite_record_put(s, mem[i_mem++], out, err);
 		} else {
 			break;
 		}
@@ -856,8 +846,7 @@ static void sqlite_destroy(void *instance)
 		return;
 	sqlite_pool_destroy(&s->pool);
 	sqlite_writer_close(&s->writer);
-	if (s->have_pending)
-		sqlite_pending_destroy(&s->pending);
+	sqlite_pending_destroy(&s->pending);
 	free(s);
 }
 
@@ -894,10 +883,9 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 	s->api = api;
 	s->host = host;
 	if (sqlite_pending_init(&s->pending) != 0) {
-		status = api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
-		goto fail;
+		free(s);
+		return api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
 	}
-	s->have_pending = 1;
 	s->path = api->cfg_str(cfg, "path");
 	if (s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0) {
 		/* An in-memory database would be one per connection, and lost. */
@@ -944,8 +932,7 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 	*instance = s;
 	return BC_OK;
 fail:
-	if (s->have_pending)
-		sqlite_pending_destroy(&s->pending);
+	sqlite_pending_destroy(&s->pending);
 	free(s);
 	return status;
 }

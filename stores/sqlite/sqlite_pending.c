@@ -133,20 +133,6 @@ int sqlite_pending_abort(struct sqlite_pending *p, const char *id)
 	return r != NULL;
 }
 
-enum bc_status sqlite_pending_get(struct sqlite_pending *p, const struct bc_host_api *api,
-                                  const char *id, struct bc_record_sink *out)
-{
-	struct sqlite_reserved *r;
-	enum bc_status st = BC_E_NOT_FOUND;
-
-	pthread_mutex_lock(&p->lock);
-	r = sqlite_pending_find(p, id, NULL);
-	if (r != NULL)
-		st = api->record_put(out, &r->rec); /* it copies */
-	pthread_mutex_unlock(&p->lock);
-	return st;
-}
-
 void sqlite_pending_lock(struct sqlite_pending *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -155,6 +141,13 @@ void sqlite_pending_lock(struct sqlite_pending *p)
 void sqlite_pending_unlock(struct sqlite_pending *p)
 {
 	pthread_mutex_unlock(&p->lock);
+}
+
+const struct bc_record *sqlite_pending_lookup(struct sqlite_pending *p, const char *id)
+{
+	struct sqlite_reserved *r = sqlite_pending_find(p, id, NULL);
+
+	return r != NULL ? &r->rec : NULL;
 }
 
 int sqlite_pending_order(int64_t a_start_ms, const char *a_id, int64_t b_start_ms,

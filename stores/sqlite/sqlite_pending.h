@@ -60,18 +60,19 @@ void sqlite_pending_end_commit(struct sqlite_pending *p, struct sqlite_reserved 
  * the commit in flight to drop), 0 when it was not. */
 int sqlite_pending_abort(struct sqlite_pending *p, const char *id);
 
-/* Put the reserved record `id` into `out` with api->record_put: BC_OK,
- * BC_E_NOT_FOUND (nothing put) or what record_put returned. */
-enum bc_status sqlite_pending_get(struct sqlite_pending *p, const struct bc_host_api *api,
-                                  const char *id, struct bc_record_sink *out);
-
-/* For list(): lock the table, then collect the entries that match `owner`
- * (NULL: any) and come strictly after the keyset cursor (after_id NULL:
- * from the top), newest first (start_ms, then id, descending, the store's
- * list order). *out is malloc()ed (NULL when none); the entries stay valid
- * until sqlite_pending_unlock(). Returns -1 when out of memory. */
+/* For get() and list(): lock the table, then look up or collect records;
+ * what they return stays valid until sqlite_pending_unlock(). */
 void sqlite_pending_lock(struct sqlite_pending *p);
 void sqlite_pending_unlock(struct sqlite_pending *p);
+
+/* The reserved record `id` (state PENDING), or NULL. Caller holds the lock. */
+const struct bc_record *sqlite_pending_lookup(struct sqlite_pending *p, const char *id);
+
+/* Collect the entries that match `owner`
+ * (NULL: any) and come strictly after the keyset cursor (after_id NULL:
+ * from the top), newest first (start_ms, then id, descending, the store's
+ * list order). Caller holds the lock. *out is malloc()ed (NULL when none).
+ * Returns -1 when out of memory. */
 int sqlite_pending_collect(struct sqlite_pending *p, const char *owner, int64_t after_start_ms,
                            const char *after_id, const struct bc_record ***out, size_t *n);
 

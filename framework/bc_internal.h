@@ -172,6 +172,21 @@ void bc_fingerprint(const char *secret, char out[17]);
 enum bc_status bc_random(void *buf, size_t len);
 /* malloc'd printf; NULL on failure. */
 char *bc_strdup_printf(const char *fmt, ...) BC_PRINTF(1, 2);
+/* 1 when the len bytes at s are well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF); 0 otherwise. NUL bytes are
+ * well-formed UTF-8: callers that refuse them check that themselves. */
+int bc_utf8_valid(const char *s, size_t len);
+/* How deeply JSON text nests: the greatest number of '[' and '{' open at
+ * once, counted outside strings (escapes are skipped), stopping early once
+ * it passes `limit` (then limit + 1 is returned). Needs no valid JSON and no
+ * NUL terminator, uses no recursion and O(1) memory, so it can guard
+ * jansson, whose parser recurses once per level: about 1000 levels overflow
+ * a CivetWeb worker's 100 KiB stack (docs/testing.md, "Hostile input"). */
+unsigned bc_json_depth(const char *text, size_t len, unsigned limit);
+/* The deepest JSON the API reads from an outsider. A request body is a flat
+ * object (depth 1); nested values are refused after parsing with a clear
+ * message, so this only has to be small enough for any thread's stack. */
+#define BC_JSON_MAX_DEPTH 8
 
 /* ------------------------------------------------------------------------
  * log.c: the one logger. Lines go to stderr (or a file) as

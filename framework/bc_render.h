@@ -11,6 +11,10 @@
 #include "bc_internal.h"
 
 /* {"error":{"code":..,"message":..}} */
+/* A JSON string of s (NULL: ""), with every byte that is not part of
+ * well-formed UTF-8 replaced by U+FFFD, so stored text can always be shown.
+ * NULL only when out of memory. */
+json_t *bc_render_text(const char *s);
 json_t *bc_render_error(const char *code, const char *message);
 /* {"stream":{"id","name","start_date"},"endpoint":sections} (sections is
  * borrowed, copied) */
@@ -26,8 +30,11 @@ json_t *bc_render_record(const struct bc_record_copy *r);
 json_t *bc_render_record_wrapped(const struct bc_record_copy *r);
 /* {"streams":[...],"next_cursor":..|null} */
 json_t *bc_render_list(const struct bc_record_copy *items, size_t n, const char *next_cursor);
-/* {"name":..,"status":"ok"} or with "code" and "message" when st != BC_OK */
-json_t *bc_render_health_item(const char *name, enum bc_status st, const struct bc_error *err);
+/* {"name":..,"status":"ok"} or with "code" and "message" when st != BC_OK;
+ * the component's own message only when `detailed` (administrators), else a
+ * fixed text without paths or hosts. */
+json_t *bc_render_health_item(const char *name, enum bc_status st, const struct bc_error *err,
+                              int detailed);
 /* {"plugins":[{"name","kind","version","abi","description","path"}],"rejected":[..]} */
 json_t *bc_render_plugins(const struct bc_registry *reg);
 

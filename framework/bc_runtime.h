@@ -63,6 +63,7 @@ struct bc_frontend_auth {
 	struct bc_instance *inst;
 	struct bc_tokens *tokens;     /* NULL: no tokens_file */
 	struct bc_ratelimit *limiter; /* NULL: no rate_limit */
+	struct bc_ratelimit *auth_failures; /* per peer address; NULL: no tokens_file */
 	size_t max_body;
 };
 

@@ -62,6 +62,7 @@ static void gen_free(struct bc_generation *gen)
 	for (size_t i = 0; i < gen->n_frontends; i++) {
 		bc_tokens_free(gen->frontends[i].tokens);
 		bc_ratelimit_free(gen->frontends[i].limiter);
+		bc_ratelimit_free(gen->frontends[i].auth_failures);
 		bc_instance_destroy(gen->frontends[i].inst);
 	}
 	for (size_t i = 0; gen->providers != NULL && i < gen->n_providers; i++)
@@ -153,6 +154,18 @@ static int frontend_auth_init(const struct bc_doc *doc, const struct bc_node *ma
 			                          bc_instance_name(a->inst), why ? why : "unreadable");
 			free(why);
 			return -1;
+		}
+		/* "N/m": N failures at once, then N a minute (validated by
+		 * instance.c; the default is in the option table). */
+		if (bc_config_is_set(cfg, "auth_fail_limit")) {
+			const char *text = bc_config_str(cfg, "auth_fail_limit");
+			double rate = 1, burst = strtod(text, NULL);
+			bc_parse_rate(text, &rate);
+			a->auth_failures = bc_ratelimit_create(rate, burst < 1 ? 1 : burst);
+			if (a->auth_failures == NULL) {
+				*errmsg = strdup("out of memory");
+				return -1;
+			}
 		}
 	}
 	if (bc_config_is_set(cfg, "rate_limit")) {

@@ -61,15 +61,20 @@ static const struct op {
 	const char *method;
 	op_fn fn;
 	int is_public; /* no token needed (health checks of load balancers) */
+	/* Reads parameters from a body. The others never parse one (a body
+	 * sent to them is ignored): a public route must not run a parser on an
+	 * outsider's bytes it has no use for. get and list take theirs from the
+	 * query string over HTTP, but from the body over the Unix socket. */
+	int body_params;
 } ops[] = {
-	{ "start", "POST", op_start, 0 },
-	{ "stop", "POST", op_stop, 0 },
-	{ "get", "GET", op_get, 0 },
-	{ "list", "GET", op_list, 0 },
-	{ "health", "GET", op_health, 1 },
-	{ "metrics", "GET", op_metrics, 0 },
-	{ "plugins", "GET", op_plugins, 0 },
-	{ "reload", "POST", op_reload, 0 },
+	{ "start", "POST", op_start, 0, 1 },
+	{ "stop", "POST", op_stop, 0, 1 },
+	{ "get", "GET", op_get, 0, 1 },
+	{ "list", "GET", op_list, 0, 1 },
+	{ "health", "GET", op_health, 1, 0 },
+	{ "metrics", "GET", op_metrics, 0, 0 },
+	{ "plugins", "GET", op_plugins, 0, 0 },
+	{ "reload", "POST", op_reload, 0, 0 },
 };
 
 /* ---- answers -------------------------------------------------------------- */
@@ -293,6 +298,7 @@ static void op_start(struct call *c)
 	enum bc_status st;
 	char id[37], types[512], labels[96];
 	char *meta = NULL;
+	json_t *answer = NULL;
 	int reserved = 0, minted = 0;
 
 	if (type == NULL || type[0] == '\0')
@@ -383,6 +389,18 @@ static void op_start(struct call *c)
 		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
 		goto out;
 	}
+	/* The answer is built before the commit: once committed, a stream whose
+	 * endpoint nobody received could only be stopped by guessing its id. */
+	{
+		struct bc_record_copy copy = { .id = id, .name = (char *)name, .start_ms = rec.start_ms };
+		answer = bc_render_start(&copy, ep.sections);
+	}
+	if (answer == NULL) {
+		bc_log(BC_LOG_ERROR, bc_instance_name(prov), "start of stream %s: the answer could "
+		       "not be rendered; rolling back", id);
+		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		goto out;
+	}
 	bc_error_clear(&err);
 	STORE_CALL(c, st, commit, id, meta, &err);
 	if (st != BC_OK) {
@@ -397,10 +415,8 @@ static void op_start(struct call *c)
 	                       bc_instance_name(prov), labels, 1);
 	bc_log(BC_LOG_INFO, bc_instance_name(prov), "stream %s started (type %s, owner %s)", id,
 	       type, c->caller);
-	{
-		struct bc_record_copy copy = { .id = id, .name = (char *)name, .start_ms = rec.start_ms };
-		ok(c, bc_render_start(&copy, ep.sections));
-	}
+	ok(c, answer);
+	answer = NULL;
 out:
 	/* Roll back in reverse: what the provider minted, then the reservation. */
 	if (minted) {
@@ -421,6 +437,7 @@ out:
 			       "abort failed: %s: %s; the pending record stays invisible", id,
 			       e2.code, e2.message);
 	}
+	json_decref(answer);
 	free(meta);
 	bc_endpoint_free(&ep);
 }
@@ -605,6 +622,18 @@ out:
 
 /* ---- health, metrics, plugins, reload --------------------------------------- */
 
+/* The detail of an unhealthy component goes to the log, which is where an
+ * operator looks; the public body carries only its name, status and code.
+ * Load balancers poll health every few seconds, so this is debug level:
+ * the store and provider log their own failures when they happen. */
+static void health_log(struct bc_instance *inst, enum bc_status st, const struct bc_error *err)
+{
+	if (st != BC_OK)
+		bc_log(BC_LOG_DEBUG, bc_instance_name(inst), "health: %s: %s",
+		       err->code[0] ? err->code : bc_status_name(st),
+		       err->message[0] ? err->message : "not healthy");
+}
+
 static void op_health(struct call *c)
 {
 	json_t *providers = json_array();
@@ -618,9 +647,10 @@ static void op_health(struct call *c)
 		STORE_CALL(c, st, health, &err);
 	if (st != BC_OK)
 		all = st;
+	health_log(s, st, &err);
 	body = json_pack("{s:s, s:o, s:o}", "status", "ok", "store",
-	                 bc_render_health_item(bc_instance_name(s), st, &err), "providers",
-	                 providers ? providers : json_array());
+	                 bc_render_health_item(bc_instance_name(s), st, &err, c->is_admin),
+	                 "providers", providers ? providers : json_array());
 	for (size_t i = 0; i < c->gen->n_providers; i++) {
 		struct bc_instance *p = c->gen->providers[i];
 		bc_error_clear(&err);
@@ -632,7 +662,9 @@ static void op_health(struct call *c)
 		}
 		if (st != BC_OK && all == BC_OK)
 			all = st;
-		json_array_append_new(providers, bc_render_health_item(bc_instance_name(p), st, &err));
+		health_log(p, st, &err);
+		json_array_append_new(providers,
+		                      bc_render_health_item(bc_instance_name(p), st, &err, c->is_admin));
 	}
 	if (body == NULL) {
 		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
@@ -811,6 +843,18 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 			c.caller = who;
 		} else if (!op->is_public) {
 			int given = req.bearer != NULL && req.bearer[0] != '\0';
+			unsigned retry = 1;
+			/* Failures are counted per client address, and only failures:
+			 * a valid token was let through above without touching this. */
+			if (auth->auth_failures != NULL &&
+			    !bc_ratelimit_take(auth->auth_failures, req.peer != NULL ? req.peer : "unknown",
+			                       bc_monotonic_ms(), &retry)) {
+				fail_call(&c, 429, BC_E_RATE_LIMITED, "auth.too_many_failures",
+				          "too many requests with a wrong or missing bearer token from "
+				          "this address; retry in %u s with a valid token", retry);
+				c.retry_after = retry;
+				goto answer;
+			}
 			fail_call(&c, 401, BC_E_UNAUTHENTICATED,
 			          given ? "auth.bad_token" : "auth.missing_token",
 			          given ? "the bearer token is not valid; ask the operator for one"
@@ -834,6 +878,11 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 		}
 	}
 
+	if (!op->body_params) {
+		req.body = NULL;
+		req.body_len = 0;
+		req.content_type = NULL;
+	}
 	bc_error_clear(&err);
 	if (bc_params_parse(&req, auth != NULL ? auth->max_body : DEFAULT_MAX_BODY, &c.params,
 	                    &err) != BC_OK) {

@@ -70,6 +70,12 @@ static const struct bc_option frontend_common[] = {
 	BC_OPTION(.name = "rate_burst", .type = BC_OPT_INT, .min = 1, .max = 1000000,
 	          .description = "Requests a caller may make at once before rate_limit applies "
 	                         "(default: one second's worth, at least 1)."),
+	BC_OPTION(.name = "auth_fail_limit", .type = BC_OPT_STRING, .default_value = "20/m",
+	          .description = "Failed bearer tokens (wrong or missing) each client address "
+	                         "may send, as `N/s`, `N/m` or `N/h`: N at once, then N per "
+	                         "period; past it the answer is 429 with Retry-After instead "
+	                         "of 401. A valid token is never limited by it. Only with "
+	                         "tokens_file."),
 	BC_OPTION(.name = "max_body", .type = BC_OPT_SIZE, .default_value = "64k", .min = 1,
 	          .max = 64 * 1024 * 1024,
 	          .description = "Largest request body accepted; larger ones get 413."),
@@ -196,6 +202,16 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 			*errmsg = bc_doc_error_at(doc, n ? n : map,
 			                          "%s: rate_limit must be N/s, N/m or N/h with N > 0, "
 			                          "e.g. `rate_limit: 10/s`", owner);
+			goto out;
+		}
+	}
+	if (kind == BC_KIND_FRONTEND && bc_config_is_set(inst->cfg, "auth_fail_limit")) {
+		double rate;
+		if (bc_parse_rate(bc_config_str(inst->cfg, "auth_fail_limit"), &rate) != 0) {
+			const struct bc_node *n = bc_node_get(map, "auth_fail_limit");
+			*errmsg = bc_doc_error_at(doc, n ? n : map,
+			                          "%s: auth_fail_limit must be N/s, N/m or N/h with "
+			                          "N > 0, e.g. `auth_fail_limit: 20/m`", owner);
 			goto out;
 		}
 	}

@@ -60,6 +60,18 @@ static void params_render_name(const char *name, size_t len, char out[3 * PARAMS
 	out[o] = '\0';
 }
 
+/* 1 when the bytes hold a C0 control character (NUL included) or DEL. No
+ * parameter of the API (type, name, provider, id, state, limit, cursor)
+ * can sensibly hold one, and in a name it would end up in logs and file
+ * names; C1 controls (U+0080..U+009F) are ordinary UTF-8 text here. */
+static int params_has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Check one key/value pair against the limits and the pairs already in
  * `out`, then append copies. `where` names the source for messages
  * ("the query string", "the form body", ...). */
@@ -83,6 +95,22 @@ static enum bc_status params_add(struct bc_params *out, const char *key, size_t 
 		return bc_fail(err, BC_E_INVALID, "request.bad_parameter",
 		               "the value of parameter \"%s\" in %s is longer than %d bytes", shown,
 		               where, PARAMS_VALUE_MAX);
+	/* Every parameter is text for people and for JSON answers: refused here,
+	 * once for every source and every route, before any of it is used (a
+	 * name that is not UTF-8 could be stored but never rendered again). */
+	if (!bc_utf8_valid(key, key_len))
+		return bc_fail(err, BC_E_INVALID, "request.bad_utf8",
+		               "a parameter name in %s is not valid UTF-8 (\"%s\"); send text "
+		               "as UTF-8", where, shown);
+	if (!bc_utf8_valid(value, value_len))
+		return bc_fail(err, BC_E_INVALID, "request.bad_utf8",
+		               "the value of parameter \"%s\" in %s is not valid UTF-8; send "
+		               "text as UTF-8", shown, where);
+	if (params_has_control(key, key_len) || params_has_control(value, value_len))
+		return bc_fail(err, BC_E_INVALID, "request.control_character",
+		               "parameter \"%s\" in %s contains a control character (a byte "
+		               "below 0x20, or 0x7f); no parameter of the API can hold one",
+		               shown, where);
 	for (size_t i = 0; i < out->n; i++) {
 		if (strlen(out->keys[i]) == key_len && memcmp(out->keys[i], key, key_len) == 0)
 			return bc_fail(err, BC_E_INVALID, "request.duplicate_parameter",
@@ -268,6 +296,13 @@ static enum bc_status params_parse_json(struct bc_params *out, const char *body,
 	const char *key;
 	json_t *value;
 
+	/* jansson's parser recurses once per nesting level, and about 1000
+	 * levels overflow a 100 KiB CivetWeb worker stack: measure first. */
+	if (bc_json_depth(body, len, BC_JSON_MAX_DEPTH) > BC_JSON_MAX_DEPTH)
+		return bc_fail(err, BC_E_INVALID, "request.too_deep",
+		               "%s nests arrays or objects more than %d levels deep; send one "
+		               "flat JSON object of parameters, e.g. {\"type\": \"hls\"}",
+		               where, BC_JSON_MAX_DEPTH);
 	/* JSON_REJECT_DUPLICATES: {"id": 1, "id": 2} is as ambiguous as a
 	 * query string giving id twice. */
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -38,7 +38,7 @@ files=$(find $dirs -name '*.c' ! -path '*/vendor/*' | sort)
 pkg_cflags=$(sed -n 's/^\(YAML\|JANSSON\|CRYPTO\|SSL\|SQLITE\|LIBPQ\|CURL\|EXPAT\)_CFLAGS = //p' \
 	"$b/Makefile" | tr '\n' ' ')
 defs="-DHAVE_CONFIG_H -DBC_PLUGIN_DIR=\"/usr/lib/broadcast\" -DBC_SYSCONF_DIR=\"/etc/broadcast\" -DBC_STATE_DIR=\"/var/lib/broadcast\""
-incs="-I include -I framework -I $b"
+incs="-I include -I framework -I frontends/http -I $b"
 
 status=0
 

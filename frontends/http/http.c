@@ -44,6 +44,7 @@
 
 #include <broadcast/frontend.h>
 
+#include "http_guard.h"
 #include "http_routes.h"
 #include "http_tls.h"
 
@@ -64,12 +65,16 @@ struct http_frontend {
 	size_t max_body;
 	int access_log;
 	char **cors;          /* allowed origins, NULL-terminated; NULL: CORS off */
+	char **allowed_hosts; /* `allowed_hosts`, NULL-terminated; NULL: the default rule */
+	int has_tokens;       /* tokens_file is set: any Host may be served */
+	struct http_guard_conns *per_addr; /* the bound on connections per client address */
+	struct http_guard_watchdog *watchdog; /* the body deadline (request_timeout) */
 	char *listen_text;    /* `listen` as configured, for log lines */
 	struct http_tls_addr *addrs; /* `listen`, parsed (a->shown is not kept) */
 	size_t n_addrs;
 	struct http_tls *tls; /* the TLS terminator, or NULL: CivetWeb serves `listen` */
 	size_t threads_n;
-	int64_t timeout_ms;
+	int64_t timeout_ms;   /* request_timeout: headers and body, together */
 
 	/* CivetWeb */
 	int lib_ready;         /* paired with mg_exit_library() in destroy */
@@ -269,7 +274,7 @@ static enum bc_status http_read_listen(struct http_frontend *fe, const struct bc
 		/* CivetWeb serves only the terminator, on an ephemeral loopback port */
 		snprintf(fe->ports, cap, "127.0.0.1:0");
 		rc = http_tls_create(api, fe->host, cert, key, addrs, n, 2 * fe->threads_n,
-		                     fe->timeout_ms, &fe->tls, err);
+		                     fe->timeout_ms, fe->per_addr, &fe->tls, err);
 	}
 out:
 	for (size_t i = 0; addrs != NULL && i < n; i++)
@@ -305,7 +310,114 @@ static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_c
 	return BC_OK;
 }
 
+/* `allowed_hosts`: host names (no port, no scheme) this listener answers
+ * for, besides IP literals and localhost; "*" for any. */
+static enum bc_status http_read_hosts(struct http_frontend *fe, const struct bc_config *cfg,
+                                      struct bc_error *err)
+{
+	const struct bc_host_api *api = fe->api;
+	size_t n = api->cfg_list_len(cfg, "allowed_hosts");
+	if (n == 0)
+		return BC_OK;
+	fe->allowed_hosts = calloc(n + 1, sizeof *fe->allowed_hosts);
+	if (fe->allowed_hosts == NULL)
+		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *h = api->cfg_list_at(cfg, "allowed_hosts", i);
+		if (h == NULL || h[0] == '\0' || strpbrk(h, ":/[] ,") != NULL)
+			return api->fail(err, BC_E_INVALID, "http.bad_allowed_host",
+			                 "allowed_hosts: \"%s\" is not a host name; list names as "
+			                 "the Host header carries them, without scheme or port "
+			                 "(\"api.example.com\"), or \"*\" for any",
+			                 h != NULL ? h : "");
+		fe->allowed_hosts[i] = strdup(h);
+		if (fe->allowed_hosts[i] == NULL)
+			return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	}
+	return BC_OK;
+}
+
 /* ---- serving -------------------------------------------------------------------- */
+
+/* The host part of a Host header value ("[::1]:8080" -> "::1",
+ * "Example.COM:80" -> "Example.COM"), into out. 0, or -1 when malformed. */
+static int http_host_name(const char *value, char *out, size_t out_len)
+{
+	const char *name = value, *end, *port;
+	size_t n;
+
+	if (value[0] == '[') {
+		end = strchr(value, ']');
+		if (end == NULL)
+			return -1;
+		name = value + 1;
+		port = end + 1;
+	} else {
+		end = strchr(value, ':');
+		if (end == NULL)
+			end = value + strlen(value);
+		port = end;
+	}
+	if (*port == ':') {
+		port++;
+		if (port[0] == '\0' || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+			return -1;
+	} else if (*port != '\0') {
+		return -1;
+	}
+	n = (size_t)(end - name);
+	if (n == 0 || n >= out_len)
+		return -1;
+	memcpy(out, name, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Whether to serve a request for `host` (the Host header). DNS rebinding
+ * makes a browser send a page's own name to 127.0.0.1, so without tokens
+ * (where the network position is the only credential) a name is served
+ * only when it is localhost or listed in allowed_hosts. An IP literal
+ * cannot be rebound and is always served. With tokens, any Host: a page
+ * cannot learn a token by rebinding. */
+static int http_host_allowed(const struct http_frontend *fe, const char *host)
+{
+	char name[256];
+	unsigned char any[sizeof(struct in6_addr)];
+
+	if (host == NULL) /* HTTP/1.0 without Host; 1.1 needs one (http_guard) */
+		return 1;
+	if (http_host_name(host, name, sizeof name) < 0)
+		return 0;
+	if (inet_pton(AF_INET, name, any) == 1 || inet_pton(AF_INET6, name, any) == 1 ||
+	    strcasecmp(name, "localhost") == 0)
+		return 1;
+	for (size_t i = 0; fe->allowed_hosts != NULL && fe->allowed_hosts[i] != NULL; i++)
+		if (strcmp(fe->allowed_hosts[i], "*") == 0 ||
+		    strcasecmp(fe->allowed_hosts[i], name) == 0)
+			return 1;
+	return fe->allowed_hosts == NULL && fe->has_tokens;
+}
+
+/* Whether a request that can change something (not GET, HEAD, OPTIONS)
+ * may come from `origin`: none given (not a browser), an allowed CORS
+ * origin, or the listener's own origin (scheme://Host). A foreign page's
+ * form or no-cors fetch carries its own Origin and is refused, so that a
+ * web page cannot start or stop streams on a tokenless daemon. */
+static int http_origin_allowed(const struct http_frontend *fe, const char *method,
+                               const char *origin, const char *host, const char *cors_match)
+{
+	const char *rest;
+	if (origin == NULL || strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "OPTIONS") == 0 || cors_match != NULL)
+		return 1;
+	if (host == NULL)
+		return 0;
+	rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+	       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+	                                             : NULL;
+	(void)fe;
+	return rest != NULL && strcasecmp(rest, host) == 0;
+}
 
 /* The allowed origin this request comes from, or NULL. */
 static const char *http_cors_origin(const struct http_frontend *fe, struct mg_connection *conn)
@@ -367,11 +479,12 @@ static void http_log_path(const char *path, char *out, size_t out_len)
  * sending (request_timeout) or went away. Returns a malloc'd buffer or NULL
  * when there is no body. */
 static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn,
-                            const struct mg_request_info *ri, size_t *len, int *complete,
-                            int *failed, int *sent_continue)
+                            const struct mg_request_info *ri, int64_t t0, size_t *len,
+                            int *complete, int *failed, int *sent_continue)
 {
 	size_t cap = fe->max_body + 1, n = 0;
 	const char *expect = mg_get_header(conn, "Expect");
+	struct http_guard_deadline deadline;
 	char *buf;
 
 	*len = 0;
@@ -395,6 +508,12 @@ static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn
 		*failed = 1;
 		return NULL;
 	}
+	/* request_timeout is one deadline for headers and body: CivetWeb has
+	 * half of it for the headers, and the body must be in within the other
+	 * half of the handler's start. CivetWeb's own timeout would not end a
+	 * body sent a byte now and then (issue 17): the watchdog does. */
+	http_guard_deadline_arm(fe->watchdog, conn, fe->timeout_ms / 2 - (fe->api->monotonic_ms() - t0),
+	                        &deadline);
 	while (n < cap) {
 		int r = mg_read(conn, buf + n, cap - n);
 		if (r < 0) {
@@ -405,6 +524,8 @@ static char *http_read_body(struct http_frontend *fe, struct mg_connection *conn
 			break;
 		n += (size_t)r;
 	}
+	if (http_guard_deadline_disarm(fe->watchdog, &deadline))
+		*failed = 1;
 	if (*failed || n > fe->max_body ||
 	    (ri->content_length > 0 && (long long)n < ri->content_length))
 		*complete = 0;
@@ -551,31 +672,50 @@ static int http_preflight(struct http_frontend *fe, struct mg_connection *conn,
 	return 204;
 }
 
-/* A body that stopped arriving (request_timeout) or a connection that broke
- * before the announced length: nothing the dispatcher could judge. */
-static int http_body_failed(struct http_frontend *fe, struct mg_connection *conn,
-                            const char *method, const char *path, int is_raw, int64_t t0)
+/* Answer with a JSON error before the dispatcher sees the request (what
+ * only the transport can judge), and end the connection: its unread bytes
+ * are never taken for a next request. */
+static int http_refuse(struct http_frontend *fe, struct mg_connection *conn, const char *method,
+                       const char *path, int64_t t0, int status, const char *code,
+                       const char *message)
 {
-	static const char body[] =
-		"{\"error\":{\"code\":\"http.request_timeout\",\"message\":\"the request body did "
-		"not arrive in full within request_timeout; send it at once\"}}";
-	http_send(conn, 408, "application/json", body, sizeof body - 1, 0, 1, is_raw, NULL, NULL);
-	http_access_log(fe, method, path, 408, "-", t0);
-	return 408;
+	http_guard_refuse(conn, status, code, message, NULL);
+	http_access_log(fe, method, path, status, "-", t0);
+	return status;
 }
 
-/* With TLS, CivetWeb listens on an internal loopback port for the relays
- * of http_tls.c; a local process that connects there itself would bypass
- * TLS and pose as any client address, so it is turned away. */
-static int http_not_relayed(struct http_frontend *fe, struct mg_connection *conn,
-                            const char *method, const char *path, int is_raw, int64_t t0)
+/* What the transport refuses before the dispatcher: a request CivetWeb
+ * framed leniently (http_guard.h), a Host this listener does not answer
+ * for, a foreign page's request that changes something. 0 to go on, else
+ * the status sent. */
+static int http_screen(struct http_frontend *fe, struct mg_connection *conn,
+                       const struct mg_request_info *ri, const char *method, const char *path,
+                       const char *cors_match, int64_t t0)
 {
-	static const char body[] =
-		"{\"error\":{\"code\":\"http.tls_required\",\"message\":\"this port is the TLS "
-		"listener's internal one; connect over TLS to a configured listen address\"}}";
-	http_send(conn, 403, "application/json", body, sizeof body - 1, 0, 1, is_raw, NULL, NULL);
-	http_access_log(fe, method, path, 403, "-", t0);
-	return 403;
+	const char *host = mg_get_header(conn, "Host");
+	const char *why = http_guard_framing(ri);
+	int status;
+
+	if (why != NULL) {
+		fe->api->log(fe->host, BC_LOG_INFO, "refused a request from %s: %s", ri->remote_addr,
+		             why);
+		return http_refuse(fe, conn, method, path, t0, 400, "http.bad_framing", why);
+	}
+	/* with TLS, http_tls.c bounds the real client addresses itself */
+	status = http_guard_admit(fe->tls == NULL ? fe->per_addr : NULL, conn, "http");
+	if (status != 0) {
+		http_access_log(fe, method, path, status, "-", t0);
+		return status;
+	}
+	if (!http_host_allowed(fe, host))
+		return http_refuse(fe, conn, method, path, t0, 421, "http.unknown_host",
+		                   "this server does not answer for that Host; without tokens it "
+		                   "serves only localhost and IP addresses (allowed_hosts adds names)");
+	if (!http_origin_allowed(fe, method, mg_get_header(conn, "Origin"), host, cors_match))
+		return http_refuse(fe, conn, method, path, t0, 403, "http.cross_origin",
+		                   "a request from another web origin may not change anything; "
+		                   "list the origin in cors_origins to allow it");
+	return 0;
 }
 
 static int http_handle(struct mg_connection *conn, void *cbdata)
@@ -602,8 +742,14 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	                                 : "";
 	method = ri->request_method != NULL ? ri->request_method : "";
 	if (fe->tls != NULL) {
-		if (http_tls_peer(fe->tls, (unsigned)ri->remote_port, peer, sizeof peer) < 0) {
-			status = http_not_relayed(fe, conn, method, path, 0, t0);
+		/* With TLS, CivetWeb listens on an internal loopback port for the
+		 * relays of http_tls.c; a local process that connects there itself
+		 * would bypass TLS and pose as any client address */
+		if (http_tls_peer(fe->tls, ri->remote_addr, (unsigned)ri->remote_port, peer,
+		                  sizeof peer) < 0) {
+			status = http_refuse(fe, conn, method, path, t0, 403, "http.tls_required",
+			                     "this port is the TLS listener's internal one; connect "
+			                     "over TLS to a configured listen address");
 			goto out;
 		}
 	} else if (strchr(ri->remote_addr, ':') != NULL) {
@@ -613,18 +759,24 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	}
 	http_route_match(path, &route);
 	origin = http_cors_origin(fe, conn);
+	status = http_screen(fe, conn, ri, method, path, origin, t0);
+	if (status != 0)
+		goto out;
 	if (origin != NULL && route.op != NULL && strcmp(method, "OPTIONS") == 0 &&
 	    mg_get_header(conn, "Access-Control-Request-Method") != NULL) {
 		status = http_preflight(fe, conn, origin, path, t0);
 		goto out;
 	}
 
-	body = http_read_body(fe, conn, ri, &body_len, &complete, &failed, &sent_continue);
+	body = http_read_body(fe, conn, ri, t0, &body_len, &complete, &failed, &sent_continue);
 	if (failed) {
-		status = http_body_failed(fe, conn, method, path, sent_continue, t0);
+		/* a body that stopped arriving, or a connection that broke before
+		 * the announced length: nothing the dispatcher could judge */
+		status = http_refuse(fe, conn, method, path, t0, 408, "http.request_timeout",
+		                     "the request body did not arrive in full within "
+		                     "request_timeout; send it at once");
 		goto out;
 	}
-
 
 	memset(&req, 0, sizeof req);
 	req.struct_size = sizeof req;
@@ -657,6 +809,9 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 		          strcmp(method, "HEAD") == 0, !complete, sent_continue, origin, extra);
 	}
 	status = resp.status;
+	/* an unread rest of a body (413) must not be read as the next request */
+	if (!complete)
+		http_guard_close(conn);
 	http_access_log(fe, method, path, status, resp.caller, t0);
 	api->response_release(&resp);
 out:
@@ -681,6 +836,28 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 	shown[strcspn(shown, "?\r\n")] = '\0';
 	fe->api->log(fe->host, BC_LOG_WARN, "civetweb: %s", shown);
 	return 1;
+}
+
+/* CivetWeb's own refusals (malformed requests, headers too large, TRACE)
+ * in the API's JSON error shape. */
+static int http_civetweb_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+	(void)errmsg; /* may quote the request */
+	return http_guard_civetweb_error(conn, status, "http");
+}
+
+/* The bound on connections per client address (http_guard.h). With TLS
+ * every connection CivetWeb sees is a relay's, bounded by http_tls.c. */
+static int http_init_connection(const struct mg_connection *conn, void **conn_data)
+{
+	http_guard_on_connect(conn, conn_data);
+	return 0;
+}
+
+static void http_connection_close(const struct mg_connection *conn)
+{
+	struct http_frontend *fe = mg_get_user_data(mg_get_context(conn));
+	http_guard_on_close(fe->tls == NULL ? fe->per_addr : NULL, conn);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -708,14 +885,22 @@ static enum bc_status http_create(const struct bc_host_api *api, struct bc_host 
 	fe->threads_n = (size_t)api->cfg_int(cfg, "threads");
 	fe->timeout_ms = api->cfg_int(cfg, "request_timeout");
 	snprintf(fe->threads, sizeof fe->threads, "%zu", fe->threads_n);
+	/* half for the headers, half for the body: http_read_body() */
 	snprintf(fe->request_timeout_ms, sizeof fe->request_timeout_ms, "%" PRId64,
-	         fe->timeout_ms);
+	         fe->timeout_ms / 2);
 	snprintf(fe->keep_alive_ms, sizeof fe->keep_alive_ms, "%" PRId64,
 	         api->cfg_int(cfg, "keep_alive_timeout"));
 	fe->max_body = (size_t)api->cfg_int(cfg, "max_body");
 	if (fe->max_body == 0)
 		fe->max_body = 64 * 1024;
 	fe->access_log = api->cfg_bool(cfg, "access_log");
+	fe->has_tokens = api->cfg_is_set(cfg, "tokens_file");
+	fe->per_addr = http_guard_conns_create(fe->threads_n,
+	                                       (size_t)api->cfg_int(cfg, "max_connections_per_address"));
+	if (fe->per_addr == NULL) {
+		rc = api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+		goto out;
+	}
 
 	cert = api->cfg_is_set(cfg, "tls.cert") ? api->cfg_str(cfg, "tls.cert") : NULL;
 	key = api->cfg_is_set(cfg, "tls.key") ? api->cfg_str(cfg, "tls.key") : NULL;
@@ -723,6 +908,8 @@ static enum bc_status http_create(const struct bc_host_api *api, struct bc_host 
 	if (rc != BC_OK)
 		goto out;
 	rc = http_read_cors(fe, cfg, err);
+	if (rc == BC_OK)
+		rc = http_read_hosts(fe, cfg, err);
 out:
 	if (rc != BC_OK) {
 		http_destroy(fe);
@@ -764,10 +951,16 @@ static enum bc_status http_start(void *instance, struct bc_error *err)
 	options[n++] = "";
 	options[n++] = "access_control_allow_origin";
 	options[n++] = "";
+	/* http_guard_framing() knows this size */
+	options[n++] = "max_request_size";
+	options[n++] = HTTP_GUARD_MAX_REQUEST_TEXT;
 	options[n] = NULL;
 
 	memset(&cb, 0, sizeof cb);
 	cb.log_message = http_log_message;
+	cb.http_error = http_civetweb_error;
+	cb.init_connection = http_init_connection;
+	cb.connection_close = http_connection_close;
 	memset(&init, 0, sizeof init);
 	init.callbacks = &cb;
 	init.user_data = fe;
@@ -782,6 +975,10 @@ static enum bc_status http_start(void *instance, struct bc_error *err)
 		                 "cannot serve on %s: %s", fe->ports,
 		                 etext[0] ? etext : "CivetWeb did not start");
 	mg_set_request_handler(fe->mg, "/", http_handle, fe);
+	fe->watchdog = http_guard_watchdog_start();
+	if (fe->watchdog == NULL)
+		return api->fail(err, BC_E_INTERNAL, "http.thread_failed",
+		                 "cannot start the request deadline thread");
 	if (fe->tls != NULL) {
 		struct mg_server_port port;
 		enum bc_status rc;
@@ -926,8 +1123,10 @@ static void http_destroy(void *instance)
 		return;
 	if (fe->mg != NULL)
 		http_drain(fe, 0);
-	/* after CivetWeb stopped: every relay's backend is closed by now */
+	/* after CivetWeb stopped: every relay's backend is closed by now, and
+	 * no handler has a deadline armed */
 	http_tls_destroy(fe->tls);
+	http_guard_watchdog_stop(fe->watchdog);
 	free(fe->listen_text);
 	free(fe->addrs);
 	if (fe->lib_ready)
@@ -935,6 +1134,10 @@ static void http_destroy(void *instance)
 	for (size_t i = 0; fe->cors != NULL && fe->cors[i] != NULL; i++)
 		free(fe->cors[i]);
 	free(fe->cors);
+	for (size_t i = 0; fe->allowed_hosts != NULL && fe->allowed_hosts[i] != NULL; i++)
+		free(fe->allowed_hosts[i]);
+	free(fe->allowed_hosts);
+	http_guard_conns_destroy(fe->per_addr);
 	free(fe->ports);
 	pthread_cond_destroy(&fe->idle);
 	pthread_mutex_destroy(&fe->lock);
@@ -959,8 +1162,8 @@ static const struct bc_option http_options[] = {
 	          .description = "PEM private key file of tls.cert (keep it mode 0600)."),
 	BC_OPTION(.name = "request_timeout", .type = BC_OPT_DURATION, .default_value = "30s",
 	          .min = 100, .max = 3600000,
-	          .description = "How long a client may take to send a request (headers and "
-	                         "body); a slower one is disconnected."),
+	          .description = "How long a client may take to send a request, headers and "
+	                         "body together; a slower one gets 408 and is disconnected."),
 	BC_OPTION(.name = "keep_alive_timeout", .type = BC_OPT_DURATION, .default_value = "5s",
 	          .min = 100, .max = 3600000,
 	          .description = "How long an idle keep-alive connection stays open (it holds a "
@@ -968,6 +1171,17 @@ static const struct bc_option http_options[] = {
 	BC_OPTION(.name = "cors_origins", .type = BC_OPT_LIST,
 	          .description = "Browser origins (scheme://host[:port]) allowed to call the API; "
 	                         "preflights from others are not answered. Unset: CORS off."),
+	BC_OPTION(.name = "max_connections_per_address", .type = BC_OPT_INT, .default_value = "0",
+	          .min = 0, .max = 4096,
+	          .description = "Connections one client address may hold open at once. 0: half "
+	                         "of threads for non-loopback addresses, no bound for loopback "
+	                         "ones (a reverse proxy on this host brings every client from "
+	                         "127.0.0.1); a number bounds every address, loopback included."),
+	BC_OPTION(.name = "allowed_hosts", .type = BC_OPT_LIST,
+	          .description = "Host names (without port) this listener answers for, besides "
+	                         "IP addresses and localhost; \"*\" for any. Unset: any Host with "
+	                         "tokens_file, else only IP addresses and localhost (against DNS "
+	                         "rebinding)."),
 	BC_OPTION(.name = "access_log", .type = BC_OPT_BOOL, .default_value = "true",
 	          .description = "Log one info line per request: method, path (never the query "
 	                         "string), status, caller, duration."),

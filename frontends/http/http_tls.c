@@ -45,6 +45,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "http_guard.h"
 #include "http_tls.h"
 
 #define HTTP_TLS_MAX_LISTENERS 16
@@ -56,6 +57,7 @@ struct http_tls_conn {
 	int fd;              /* the client's socket */
 	unsigned local_port; /* our end of the connection to CivetWeb; 0 until connected */
 	char peer[64];       /* the client's address, for http_tls_peer() */
+	char addr[48];       /* the same, unbracketed: its key in tls->conns_per_addr */
 	int done;            /* the thread has ended: join and free it */
 	struct http_tls_conn *next;
 };
@@ -71,6 +73,7 @@ struct http_tls {
 	unsigned backend_port;
 	size_t max_conns;
 	int64_t timeout_ms;
+	struct http_guard_conns *per_addr; /* the frontend's; borrowed */
 	pthread_t accept_thread;
 	int accept_running;
 
@@ -173,7 +176,8 @@ static enum bc_status http_tls_bind(struct http_tls *t, const struct http_tls_ad
 enum bc_status http_tls_create(const struct bc_host_api *api, struct bc_host *host,
                                const char *cert, const char *key,
                                const struct http_tls_addr *addrs, size_t n_addrs,
-                               size_t max_conns, int64_t timeout_ms, struct http_tls **out,
+                               size_t max_conns, int64_t timeout_ms,
+                               struct http_guard_conns *per_addr, struct http_tls **out,
                                struct bc_error *err)
 {
 	enum bc_status rc = BC_OK;
@@ -188,6 +192,7 @@ enum bc_status http_tls_create(const struct bc_host_api *api, struct bc_host *ho
 	t->accept_pipe[0] = t->accept_pipe[1] = -1;
 	t->max_conns = max_conns;
 	t->timeout_ms = timeout_ms;
+	t->per_addr = per_addr;
 	pthread_mutex_init(&t->lock, NULL);
 	if (n_addrs > HTTP_TLS_MAX_LISTENERS) {
 		rc = api->fail(err, BC_E_INVALID, "http.too_many_listen",
@@ -364,6 +369,7 @@ out:
 	c->done = 1;
 	t->n_conns--;
 	pthread_mutex_unlock(&t->lock);
+	http_guard_conns_release(t->per_addr, c->addr);
 	return NULL;
 }
 
@@ -400,6 +406,14 @@ static void http_tls_take(struct http_tls *t, int fd, const struct sockaddr_stor
 	else
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, addr, sizeof addr);
 
+	/* the bound per client address (http_guard.h): CivetWeb sees every
+	 * relayed connection come from 127.0.0.1, so it is applied here */
+	if (!http_guard_conns_admit(t->per_addr, addr)) {
+		t->api->log(t->host, BC_LOG_WARN, "turned away %s: too many connections from "
+		            "that address", addr);
+		close(fd);
+		return;
+	}
 	c = calloc(1, sizeof *c);
 	pthread_mutex_lock(&t->lock);
 	if (c == NULL || t->n_conns >= t->max_conns) {
@@ -408,17 +422,20 @@ static void http_tls_take(struct http_tls *t, int fd, const struct sockaddr_stor
 		            "(twice `threads`)", addr, t->max_conns);
 		free(c);
 		close(fd);
+		http_guard_conns_release(t->per_addr, addr);
 		return;
 	}
 	c->tls = t;
 	c->fd = fd;
 	snprintf(c->peer, sizeof c->peer, ss->ss_family == AF_INET6 ? "[%s]" : "%s", addr);
+	snprintf(c->addr, sizeof c->addr, "%s", addr);
 	/* under the lock, so the thread's exit waits until it is listed */
 	if (pthread_create(&c->thread, NULL, http_tls_conn_main, c) != 0) {
 		pthread_mutex_unlock(&t->lock);
 		t->api->log(t->host, BC_LOG_ERROR, "no thread for a TLS connection from %s", addr);
 		free(c);
 		close(fd);
+		http_guard_conns_release(t->per_addr, addr);
 		return;
 	}
 	c->next = t->conns;
@@ -479,9 +496,14 @@ enum bc_status http_tls_start(struct http_tls *t, unsigned backend_port, struct 
 	return BC_OK;
 }
 
-int http_tls_peer(struct http_tls *t, unsigned local_port, char *out, size_t out_len)
+int http_tls_peer(struct http_tls *t, const char *remote_addr, unsigned local_port, char *out,
+                  size_t out_len)
 {
 	int rc = -1;
+	/* every relay connects from 127.0.0.1 (http_tls_conn_main binds it):
+	 * a process that binds 127.0.0.2 with a relay's port is not a relay */
+	if (remote_addr == NULL || strcmp(remote_addr, "127.0.0.1") != 0)
+		return -1;
 	pthread_mutex_lock(&t->lock);
 	for (struct http_tls_conn *c = t->conns; c != NULL; c = c->next)
 		if (!c->done && c->local_port == local_port && local_port != 0) {

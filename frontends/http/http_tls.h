@@ -11,6 +11,8 @@
 
 #include <broadcast/host.h>
 
+struct http_guard_conns;
+
 /* One TLS terminator: its listeners, its OpenSSL context, its connections. */
 struct http_tls;
 
@@ -26,11 +28,14 @@ struct http_tls_addr {
  * server context and bind every address (not accepting yet), so that bad
  * files and busy ports surface from create(). `max_conns` caps connections
  * served at once; `timeout_ms` bounds a handshake and every read or write of
- * a client that stalls. BC_OK and *out, or a status with a message. */
+ * a client that stalls; `per_addr` (borrowed, may be NULL) bounds the
+ * connections of one client address. BC_OK and *out, or a status with a
+ * message. */
 enum bc_status http_tls_create(const struct bc_host_api *api, struct bc_host *host,
                                const char *cert, const char *key,
                                const struct http_tls_addr *addrs, size_t n_addrs,
-                               size_t max_conns, int64_t timeout_ms, struct http_tls **out,
+                               size_t max_conns, int64_t timeout_ms,
+                               struct http_guard_conns *per_addr, struct http_tls **out,
                                struct bc_error *err);
 
 /* Start accepting, relaying each decrypted connection to 127.0.0.1:backend_port
@@ -39,10 +44,12 @@ enum bc_status http_tls_start(struct http_tls *tls, unsigned backend_port,
                               struct bc_error *err);
 
 /* The real client address ("203.0.113.7", "[2001:db8::1]") of the relayed
- * connection CivetWeb sees coming from 127.0.0.1:local_port, copied into
- * out. 0, or -1 when no relayed connection uses that port (a local process
- * that connected to the internal listener directly). Any thread. */
-int http_tls_peer(struct http_tls *tls, unsigned local_port, char *out, size_t out_len);
+ * connection CivetWeb sees coming from remote_addr:local_port, copied into
+ * out. 0, or -1 when that is not a relay: remote_addr other than 127.0.0.1,
+ * or no relayed connection uses that port (a local process that connected
+ * to the internal listener directly). Any thread. */
+int http_tls_peer(struct http_tls *tls, const char *remote_addr, unsigned local_port, char *out,
+                  size_t out_len);
 
 /* Close the listeners: no new connection is accepted. Connections in
  * progress go on until their backend or client closes. Main thread. */

@@ -6,6 +6,8 @@ if BUILD_PLUGIN_FRONTEND_HTTP
 pkglib_LTLIBRARIES += frontends/http/frontend_http.la
 frontends_http_frontend_http_la_SOURCES = \
 	frontends/http/http.c \
+	frontends/http/http_guard.c \
+	frontends/http/http_guard.h \
 	frontends/http/http_routes.c \
 	frontends/http/http_routes.h \
 	frontends/http/http_tls.c \
@@ -24,7 +26,8 @@ bc_http_tests = \
 	tests/integration/test_http_errors.py \
 	tests/integration/test_http_auth.py \
 	tests/integration/test_http_transport.py \
-	tests/integration/test_http_security.py
+	tests/integration/test_http_security.py \
+	tests/integration/test_http_hostile.py
 TESTS += $(bc_http_tests)
 endif
 # docs/ and tests/integration/ are distributed whole by the top Makefile.am.

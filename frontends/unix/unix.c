@@ -458,8 +458,17 @@ static void unix_take(struct unix_frontend *fe, int fd)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->refused = refused;
+		pthread_attr_t attr;
+		int made = pthread_attr_init(&attr) == 0;
+		if (made && pthread_attr_setstacksize(&attr, UNIX_CONN_STACK_SIZE) != 0) {
+			pthread_attr_destroy(&attr);
+			made = 0;
+		}
 		/* under the lock, so the new thread's exit waits until it is listed */
-		if (pthread_create(&c->thread, NULL, unix_conn_main, c) == 0) {
+		int started = made && pthread_create(&c->thread, &attr, unix_conn_main, c) == 0;
+		if (made)
+			pthread_attr_destroy(&attr);
+		if (started) {
 			c->next = fe->conns;
 			fe->conns = c;
 			fe->n_active++;

@@ -159,6 +159,39 @@ out:
 	return rc;
 }
 
+/* How deeply a request line nests '[' and '{' outside strings, counting
+ * stops past `limit`. jansson's parser recurses once per level, and this
+ * thread's stack is UNIX_CONN_STACK_SIZE, so a line is measured before it is
+ * parsed. The same scan as the dispatcher's bc_json_depth() (framework/
+ * util.c), which a plugin cannot call: it sees the host only through the
+ * ABI (STYLE rule 9). */
+static unsigned unix_conn_json_depth(const char *text, size_t len, unsigned limit)
+{
+	unsigned depth = 0, deepest = 0;
+	int in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+		if (in_string) {
+			if (ch == '\\')
+				i++; /* the escaped byte cannot end the string */
+			else if (ch == '"')
+				in_string = 0;
+		} else if (ch == '"') {
+			in_string = 1;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > deepest) {
+				deepest = depth;
+				if (deepest > limit)
+					return limit + 1;
+			}
+		} else if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return deepest;
+}
+
 /* Serve one complete request line (without its '\n'). Returns 0 to go on
  * with the connection, -1 when it must close (the response could not be
  * written). */
@@ -173,17 +206,32 @@ static int unix_conn_handle_line(struct unix_conn *c, const char *line, size_t l
 	int have_resp = 0;
 	json_error_t jerr;
 
+	if (unix_conn_json_depth(line, len, UNIX_CONN_MAX_DEPTH) > UNIX_CONN_MAX_DEPTH) {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+		         "the request line nests arrays or objects more than %d levels deep; send "
+		         "one object per line, e.g. {\"op\":\"list\",\"params\":{\"state\":\"live\"}}",
+		         UNIX_CONN_MAX_DEPTH);
+		rc = unix_conn_send_error(c->fd, 400, "unix.too_deep", msg);
+		goto out;
+	}
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL || !json_is_object(req)) {
 		char msg[300];
-		if (req == NULL)
+		if (req == NULL) {
+			/* jansson quotes the bad token (" near '...'"): the peer's bytes,
+			 * perhaps not UTF-8, which json_pack would refuse; cut it off. */
+			char *near = strstr(jerr.text, " near '");
+			if (near != NULL)
+				*near = '\0';
 			snprintf(msg, sizeof msg,
 			         "the request line is not valid JSON (%s, at byte %d); send one JSON "
 			         "object per line, e.g. {\"op\":\"health\"}",
 			         jerr.text, jerr.position);
-		else
+		} else {
 			snprintf(msg, sizeof msg,
 			         "the request line must be a JSON object, e.g. {\"op\":\"health\"}");
+		}
 		rc = unix_conn_send_error(c->fd, 400, "unix.bad_json", msg);
 		goto out;
 	}

@@ -22,6 +22,18 @@
 
 struct unix_conn;
 
+/* Stack of a connection's thread. Set explicitly rather than inherited from
+ * RLIMIT_STACK (8 MiB by default, 2 MiB or 32 MiB in other setups) so that
+ * what the fuzz target runs on (tests/fuzz/fuzz_unix_conn.c) is what the
+ * daemon runs on. The thread parses one request line and runs the whole
+ * dispatcher (store and provider calls included), which CivetWeb's 100 KiB
+ * workers also do; 256 KiB leaves room for sanitizer builds. */
+#define UNIX_CONN_STACK_SIZE (256 * 1024)
+/* The deepest request line accepted. A request is {"op":..,"params":{..}},
+ * depth 2; jansson recurses once per level, so a line nesting deeper is
+ * refused (400 unix.too_deep) before it is parsed. */
+#define UNIX_CONN_MAX_DEPTH 8
+
 /* One instance. Members above `lock` are set by create() and read-only
  * afterwards; the ones below it change while serving and are guarded by it. */
 struct unix_frontend {

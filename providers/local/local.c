@@ -45,6 +45,7 @@ struct local_instance {
 	int64_t token_ttl_ms;
 	struct local_streams *streams;
 	struct local_origin *origin;
+	int health_failing;             /* the root was unusable at the last health check */
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -211,6 +212,9 @@ static enum bc_status local_create(const struct bc_host_api *api, struct bc_host
 	memset(&ocfg, 0, sizeof(ocfg));
 	ocfg.listen = listen;
 	ocfg.threads = (int)api->cfg_int(cfg, "threads");
+	ocfg.request_timeout_ms = api->cfg_int(cfg, "request_timeout");
+	ocfg.keep_alive_timeout_ms = api->cfg_int(cfg, "keep_alive_timeout");
+	ocfg.max_connections_per_address = (int)api->cfg_int(cfg, "max_connections_per_address");
 	ocfg.max_segment_bytes = (uint64_t)api->cfg_int(cfg, "max_segment_bytes");
 	ocfg.playlist = li->playlist;
 	ocfg.cors_origins = cors;
@@ -301,13 +305,23 @@ static enum bc_status local_stop(void *instance, const struct bc_stream_info *st
 	return BC_OK;
 }
 
+/* The message reaches the daemon's public /healthz, so it names no path:
+ * the path and the reason go to the log, once per failure (health is
+ * polled), and recovery is logged too. */
 static enum bc_status local_health(void *instance, struct bc_error *err)
 {
 	struct local_instance *li = instance;
 
-	if (access(li->root, W_OK | X_OK) != 0)
+	if (access(li->root, W_OK | X_OK) != 0) {
+		int e = errno;
+		if (!__atomic_exchange_n(&li->health_failing, 1, __ATOMIC_RELAXED))
+			li->api->log(li->host, BC_LOG_ERROR, "the HLS folder %s is not writable: %s",
+			             li->root, strerror(e));
 		return li->api->fail(err, BC_E_UNAVAILABLE, "local.root_unusable",
-		                     "the folder %s is not writable: %s", li->root, strerror(errno));
+		                     "the HLS folder is not writable (see the log)");
+	}
+	if (__atomic_exchange_n(&li->health_failing, 0, __ATOMIC_RELAXED))
+		li->api->log(li->host, BC_LOG_INFO, "the HLS folder %s is writable again", li->root);
 	return BC_OK;
 }
 
@@ -345,6 +359,20 @@ static const struct bc_option local_options[] = {
 	          .max = 1024,
 	          .description = "Listener worker threads; each open connection (a broadcaster "
 	                         "or a player) holds one while it is kept alive."),
+	BC_OPTION(.name = "request_timeout", .type = BC_OPT_DURATION, .default_value = "30s",
+	          .min = 1000, .max = 3600000,
+	          .description = "Deadline of one request: its headers must arrive within it, "
+	                         "and an upload's body within it of its headers; a slower upload "
+	                         "gets 408 and stores nothing."),
+	BC_OPTION(.name = "keep_alive_timeout", .type = BC_OPT_DURATION, .default_value = "500ms",
+	          .min = 0, .max = 600000,
+	          .description = "How long a kept-alive connection may stay idle between "
+	                         "requests (it holds a listener thread meanwhile)."),
+	BC_OPTION(.name = "max_connections_per_address", .type = BC_OPT_INT, .default_value = "0",
+	          .min = 0, .max = 1024,
+	          .description = "Connections one client address may hold open at once; the "
+	                         "next gets 503. 0: half of threads for non-loopback addresses, "
+	                         "no bound for loopback ones (a proxy on this host)."),
 	BC_OPTION(.name = "max_segment_bytes", .type = BC_OPT_SIZE, .default_value = "16M",
 	          .min = 1024, .max = (int64_t)1 << 32,
 	          .description = "Largest file one upload may carry; bigger ones get 413."),

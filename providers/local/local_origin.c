@@ -3,16 +3,19 @@
  * local_origin.c: the local origin's HTTP listener (see local_origin.h for
  * the routes). The only file of the plugin that includes civetweb.h.
  *
- * Every request goes through local_origin_handle(): it rejects paths that
- * are not already canonical (any "." or ".." segment, before or after
- * CivetWeb's percent-decoding, so "%2e%2e" is caught too), then routes.
- * Uploads are checked in an order that writes nothing for a bad request:
- * name and extension, then the bearer token against the stream's hash (in
- * constant time, local_streams_authorize()), then the declared length; only
- * then is the body streamed into a temporary file, bounded by
- * max_segment_bytes whatever the client declared (chunked bodies have no
- * length), fsync()ed, and published by local_streams_commit().
- * Errors are JSON {"error": {"code", "message"}} like the API's.
+ * Every request goes through local_origin_handle(): it judges the raw
+ * path, before any decoding (CivetWeb runs with decode_url=no), with
+ * local_path_is_plain(): only the origin's own charset, no percent-encoding
+ * at all, no "//", no dot segment; then routes. Uploads are checked in an
+ * order that writes nothing for a bad request: name and extension, then the
+ * bearer token against the stream's hash (in constant time,
+ * local_streams_authorize()), then the framing (Content-Length or chunked,
+ * else 411) and the declared length; only then is the body streamed into a
+ * temporary file, bounded by max_segment_bytes whatever the client declared
+ * (chunked bodies have no length) and by request_timeout (http_guard.h),
+ * fsync()ed, and published by local_streams_commit().
+ * Every response carries X-Content-Type-Options: nosniff. Errors are JSON
+ * {"error": {"code", "message"}} like the API's, and never name a server path.
  */
 #include <config.h>
 
@@ -29,6 +32,7 @@
 #include <civetweb.h>
 
 #include "local_origin.h"
+#include "http_guard.h"
 
 #define LOCAL_PLAYER_PREFIX "/player/"
 #define LOCAL_IO_BUF 65536
@@ -39,6 +43,9 @@ struct local_origin {
 	struct local_streams *streams;
 	struct mg_context *ctx;
 	uint64_t max_segment_bytes;
+	int64_t request_timeout_ms; /* one deadline for a request's headers and body */
+	struct http_guard_watchdog *watchdog; /* the body deadline */
+	struct http_guard_conns *per_addr;    /* max_connections_per_address */
 	char *playlist;
 	char **cors;        /* NULL-terminated copies */
 	int cors_any;
@@ -68,12 +75,15 @@ static const char *local_content_type(const char *name)
 	return "application/octet-stream";
 }
 
-/* Add the CORS headers a player on another origin needs. */
-static void local_add_cors(struct local_origin *o, struct mg_connection *conn)
+/* Add the headers every response carries: nosniff (a player or browser
+ * must never guess an uploaded file's type) and the CORS headers a player
+ * on another origin needs. */
+static void local_add_common(struct local_origin *o, struct mg_connection *conn)
 {
 	const char *origin = mg_get_header(conn, "Origin");
 	size_t i;
 
+	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
 	if (o->cors_any) {
 		mg_response_header_add(conn, "Access-Control-Allow-Origin", "*", -1);
 	} else if (origin != NULL) {
@@ -101,10 +111,9 @@ static int local_reply(struct local_origin *o, struct mg_connection *conn, int s
 		mg_response_header_add(conn, "Content-Type", content_type, -1);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
 	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
 	if (extra_name != NULL)
 		mg_response_header_add(conn, extra_name, extra_value, -1);
-	local_add_cors(o, conn);
+	local_add_common(o, conn);
 	mg_response_header_send(conn);
 	if (len > 0 && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
 		mg_write(conn, body, len);
@@ -133,25 +142,6 @@ static int local_error(struct local_origin *o, struct mg_connection *conn, int s
 		return local_reply(o, conn, status, "application/json", body, (size_t)n,
 		                   "WWW-Authenticate", "Bearer realm=\"broadcast-local\"");
 	return local_reply(o, conn, status, "application/json", body, (size_t)n, NULL, NULL);
-}
-
-/* 1 when the path has an empty-after-decoding, "." or ".." segment or a
- * backslash: such a path is refused instead of normalised, so a request
- * always means what it says. */
-static int local_path_is_suspicious(const char *p)
-{
-	const char *seg = p;
-
-	if (p == NULL || p[0] != '/' || strchr(p, '\\') != NULL)
-		return 1;
-	while (seg != NULL) {
-		const char *next = strchr(seg + 1, '/');
-		size_t len = next ? (size_t)(next - seg - 1) : strlen(seg + 1);
-		if ((len == 1 && seg[1] == '.') || (len == 2 && seg[1] == '.' && seg[2] == '.'))
-			return 1;
-		seg = next;
-	}
-	return 0;
 }
 
 /* The bearer token of the request, copied into buf, or NULL. */
@@ -200,7 +190,7 @@ static int local_serve_file(struct local_origin *o, struct mg_connection *conn, 
 	 * published (broadcasters write new names). */
 	mg_response_header_add(conn, "Cache-Control",
 	                       is_playlist ? "no-cache" : "public, max-age=86400", -1);
-	local_add_cors(o, conn);
+	local_add_common(o, conn);
 	mg_response_header_send(conn);
 	if (is_head)
 		goto out;
@@ -306,7 +296,7 @@ static int local_serve_asset(struct local_origin *o, struct mg_connection *conn,
 	mg_response_header_add(conn, "Content-Type", type, -1);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
 	mg_response_header_add(conn, "Cache-Control", "public, max-age=86400", -1);
-	local_add_cors(o, conn);
+	local_add_common(o, conn);
 	mg_response_header_send(conn);
 	if (strcmp(ri->request_method, "HEAD") != 0)
 		mg_write(conn, data, len);
@@ -367,22 +357,52 @@ static int local_commit_error(struct local_origin *o, struct mg_connection *conn
 	}
 }
 
+/* The request's time is up: close the connection (its body may be half
+ * read) and say so. */
+static int local_timeout(struct local_origin *o, struct mg_connection *conn)
+{
+	mg_disable_connection_keep_alive(conn);
+	return local_error(o, conn, 408, "local.request_timeout",
+	                   "the request took longer than the origin's request_timeout");
+}
+
+/* Stream the body into a temporary file and publish it. deadline_ms bounds
+ * the whole body: past it the upload answers 408 and the temporary file is
+ * removed, so no partial segment is ever visible. */
 static int local_upload(struct local_origin *o, struct mg_connection *conn, const char *id,
-                        const char *name)
+                        const char *name, int64_t deadline_ms)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *te = mg_get_header(conn, "Transfer-Encoding");
 	char tmp[4096] = "";
 	char *buf = NULL;
-	int fd = -1, status = 0, created = 0;
+	int fd = -1, status = 0, created = 0, timed_out = 0;
+	struct http_guard_deadline deadline;
 	uint64_t total = 0;
 	enum bc_status st;
 
+	/* CivetWeb reads a request with neither Content-Length nor chunked
+	 * framing as an empty body (RFC 9112 §6.3): an HTTP/1.0 client that
+	 * means "until I close" would store an empty segment. Its bytes could
+	 * also be read as a next request, so the connection closes. */
+	if (ri->content_length < 0 && (te == NULL || strcasecmp(te, "chunked") != 0)) {
+		mg_disable_connection_keep_alive(conn);
+		return local_error(o, conn, 411, "local.length_required",
+		                   "send Content-Length or Transfer-Encoding: chunked");
+	}
 	if (ri->content_length > 0 && (uint64_t)ri->content_length > o->max_segment_bytes)
 		return local_error(o, conn, 413, "local.too_large",
 		                   "the file is over max_segment_bytes");
+	/* Our checks between reads alone cannot keep the deadline: one
+	 * mg_read() of a trickled body blocks until its buffer is full. */
 	buf = malloc(LOCAL_IO_BUF);
 	if (buf == NULL)
 		return local_error(o, conn, 503, "local.nomem", "out of memory");
+	if (http_guard_deadline_arm(o->watchdog, conn, deadline_ms - o->api->monotonic_ms(),
+	                            &deadline) < 0)
+		o->api->log(o->host, BC_LOG_WARN,
+		            "stream %s: upload from %s not watched: its deadline is only checked "
+		            "between reads", id, ri->remote_addr);
 	fd = local_streams_tmpfile(o->streams, id, tmp, sizeof(tmp));
 	if (fd < 0) {
 		tmp[0] = '\0';
@@ -393,7 +413,17 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 		goto out;
 	}
 	for (;;) {
-		int r = mg_read(conn, buf, LOCAL_IO_BUF);
+		int r;
+
+		if (o->api->monotonic_ms() >= deadline_ms) {
+			timed_out = 1;
+			goto out;
+		}
+		r = mg_read(conn, buf, LOCAL_IO_BUF);
+		if (o->api->monotonic_ms() >= deadline_ms) {
+			timed_out = 1;
+			goto out;
+		}
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -440,18 +470,23 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 	            total);
 	status = local_reply(o, conn, created ? 201 : 204, NULL, NULL, 0, NULL, NULL);
 out:
+	/* Before answering: the watchdog must be done with the socket. */
+	if (http_guard_deadline_disarm(o->watchdog, &deadline))
+		timed_out = 1;
 	if (fd >= 0)
 		close(fd);
 	if (status != 201 && status != 204 && tmp[0] != '\0')
 		unlink(tmp);
 	free(buf);
+	if (timed_out && status == 0)
+		status = local_timeout(o, conn);
 	return status;
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
 
 static int local_route_stream(struct local_origin *o, struct mg_connection *conn,
-                              const char *rest)
+                              const char *rest, int64_t deadline_ms)
 {
 	const char *m = mg_get_request_info(conn)->request_method;
 	char id[LOCAL_ID_LEN + 1];
@@ -483,7 +518,7 @@ static int local_route_stream(struct local_origin *o, struct mg_connection *conn
 		                       "Authorization, Content-Type, Range", -1);
 		mg_response_header_add(conn, "Access-Control-Max-Age", "600", -1);
 		mg_response_header_add(conn, "Content-Length", "0", -1);
-		local_add_cors(o, conn);
+		local_add_common(o, conn);
 		mg_response_header_send(conn);
 		return 204;
 	}
@@ -514,7 +549,7 @@ static int local_route_stream(struct local_origin *o, struct mg_connection *conn
 		o->api->log(o->host, BC_LOG_DEBUG, "stream %s: deleted %s", id, name);
 		return local_reply(o, conn, 204, NULL, NULL, 0, NULL, NULL);
 	}
-	return local_upload(o, conn, id, name);
+	return local_upload(o, conn, id, name, deadline_ms);
 }
 
 static int local_origin_handle(struct mg_connection *conn, void *cbdata)
@@ -522,16 +557,36 @@ static int local_origin_handle(struct mg_connection *conn, void *cbdata)
 	struct local_origin *o = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *path = ri->local_uri;
-	const char *raw = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+	const char *raw = ri->local_uri_raw;
+	/* CivetWeb calls us once the headers are in, which it bounds by
+	 * request_timeout_ms itself; the body's deadline counts from here. */
+	int64_t deadline_ms = o->api->monotonic_ms() + o->request_timeout_ms;
+	const char *why = http_guard_framing(ri);
+	int status;
 
-	/* CivetWeb hands us the path decoded (local_uri_raw) and also cleaned
-	 * of dot segments (local_uri). Both must be plain: a traversal attempt
-	 * is an error, never silently redirected to another stream's folder. */
-	if (path == NULL || local_path_is_suspicious(raw) || strcmp(raw, path) != 0)
+	/* ambiguous framing (request smuggling behind a proxy), and the bound
+	 * on connections per client address, as on the API (http_guard.h) */
+	if (why != NULL)
+		return http_guard_refuse(conn, 400, "local.bad_framing", why, NULL);
+	status = http_guard_admit(o->per_addr, conn, "local");
+	if (status != 0)
+		return status;
+
+	/* With decode_url=no, local_uri_raw is the path exactly as sent (before
+	 * the query) and local_uri the same with dot segments removed. Judge
+	 * the raw one, for every method and route: a NUL, an encoded slash or
+	 * any other escape is refused, never decoded into another name, and a
+	 * path CivetWeb would rewrite (local_uri differs) is refused too. */
+	if (raw != NULL && strlen(raw) > LOCAL_PATH_MAX)
+		return local_error(o, conn, 414, "local.path_too_long",
+		                   "the path is longer than any of this origin's");
+	if (raw == NULL || path == NULL || !local_path_is_plain(raw, strlen(raw)) ||
+	    strcmp(raw, path) != 0)
 		return local_error(o, conn, 400, "local.bad_path",
-		                   "the path must not contain '.' or '..' segments");
+		                   "the path must be plain: [A-Za-z0-9._-] segments separated by "
+		                   "single '/', no percent-encoding, no '.' or '..' segment");
 	if (strncmp(path, LOCAL_ORIGIN_PREFIX, strlen(LOCAL_ORIGIN_PREFIX)) == 0)
-		return local_route_stream(o, conn, path + strlen(LOCAL_ORIGIN_PREFIX));
+		return local_route_stream(o, conn, path + strlen(LOCAL_ORIGIN_PREFIX), deadline_ms);
 	if (strncmp(path, LOCAL_PLAYER_PREFIX, strlen(LOCAL_PLAYER_PREFIX)) == 0)
 		return local_serve_asset(o, conn, path + strlen(LOCAL_PLAYER_PREFIX));
 	if (strcmp(path, "/") == 0) {
@@ -554,6 +609,26 @@ static int local_origin_log(const struct mg_connection *conn, const char *messag
 	return 1;
 }
 
+/* CivetWeb's own refusals as JSON, and the per-connection record of
+ * http_guard.h. */
+static int local_origin_civetweb_error(struct mg_connection *conn, int status, const char *msg)
+{
+	(void)msg; /* may quote the request */
+	return http_guard_civetweb_error(conn, status, "local");
+}
+
+static int local_origin_init_connection(const struct mg_connection *conn, void **conn_data)
+{
+	http_guard_on_connect(conn, conn_data);
+	return 0;
+}
+
+static void local_origin_connection_close(const struct mg_connection *conn)
+{
+	struct local_origin *o = mg_get_user_data(mg_get_context(conn));
+	http_guard_on_close(o->per_addr, conn);
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 enum bc_status local_origin_start(struct local_origin **out, const struct bc_host_api *api,
@@ -566,8 +641,8 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
 	struct mg_error_data edata;
 	char etext[256] = "";
 	unsigned ecode = 0;
-	char threads[16];
-	const char *options[16];
+	char threads[16], request_timeout[24], keep_alive_timeout[24];
+	const char *options[20];
 	size_t i, n = 0, k = 0;
 	enum bc_status st = BC_OK;
 
@@ -579,6 +654,7 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
 	o->host = host;
 	o->streams = streams;
 	o->max_segment_bytes = cfg->max_segment_bytes;
+	o->request_timeout_ms = cfg->request_timeout_ms;
 	o->playlist = strdup(cfg->playlist);
 	while (cfg->cors_origins != NULL && cfg->cors_origins[n] != NULL)
 		n++;
@@ -602,8 +678,19 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
 	 * success: only the pairing with mg_exit_library() matters. */
 	(void)mg_init_library(0);
 	o->library_ready = 1;
+	o->watchdog = http_guard_watchdog_start();
+	o->per_addr = http_guard_conns_create((size_t)cfg->threads,
+	                                      (size_t)cfg->max_connections_per_address);
+	if (o->watchdog == NULL || o->per_addr == NULL) {
+		st = api->fail(err, BC_E_INTERNAL, "local.thread_failed",
+		               "cannot start the origin's request deadline thread");
+		goto out;
+	}
 
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
+	snprintf(request_timeout, sizeof(request_timeout), "%" PRId64, cfg->request_timeout_ms);
+	snprintf(keep_alive_timeout, sizeof(keep_alive_timeout), "%" PRId64,
+	         cfg->keep_alive_timeout_ms);
 	options[0] = "listening_ports";
 	options[1] = cfg->listen;
 	options[2] = "num_threads";
@@ -614,12 +701,26 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
 	 * client's delayed ACK. */
 	options[6] = "tcp_nodelay";
 	options[7] = "1";
+	/* Cuts slow headers (and slow reads of a response); the body's deadline
+	 * is local_upload()'s. */
 	options[8] = "request_timeout_ms";
-	options[9] = "30000";
-	options[10] = NULL;
+	options[9] = request_timeout;
+	options[10] = "keep_alive_timeout_ms";
+	options[11] = keep_alive_timeout;
+	/* Keep local_uri_raw raw: local_origin_handle() refuses escapes rather
+	 * than judge what CivetWeb decoded them into (a NUL, a '/'). */
+	options[12] = "decode_url";
+	options[13] = "no";
+	/* http_guard_framing() knows this size */
+	options[14] = "max_request_size";
+	options[15] = HTTP_GUARD_MAX_REQUEST_TEXT;
+	options[16] = NULL;
 
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = local_origin_log;
+	cb.http_error = local_origin_civetweb_error;
+	cb.init_connection = local_origin_init_connection;
+	cb.connection_close = local_origin_connection_close;
 	memset(&init, 0, sizeof(init));
 	init.callbacks = &cb;
 	init.user_data = o;
@@ -651,6 +752,8 @@ void local_origin_stop(struct local_origin *o)
 		return;
 	if (o->ctx != NULL)
 		mg_stop(o->ctx);
+	http_guard_watchdog_stop(o->watchdog); /* after mg_stop: no upload is armed */
+	http_guard_conns_destroy(o->per_addr);
 	if (o->library_ready)
 		mg_exit_library();
 	for (i = 0; o->cors != NULL && o->cors[i] != NULL; i++)

@@ -29,6 +29,9 @@ struct local_origin;
 struct local_origin_cfg {
 	const char *listen;            /**< "HOST:PORT" as CivetWeb's listening_ports */
 	int threads;                   /**< worker threads */
+	int64_t request_timeout_ms;    /**< deadline of a request's headers, and of its body */
+	int64_t keep_alive_timeout_ms; /**< how long an idle kept-alive connection waits */
+	int max_connections_per_address; /**< 0: half of threads for non-loopback peers */
 	uint64_t max_segment_bytes;    /**< largest upload accepted */
 	const char *playlist;          /**< the playlist name the player page loads */
 	const char *const *cors_origins; /**< NULL-terminated; "*" allows any origin */
@@ -37,7 +40,8 @@ struct local_origin_cfg {
 /**
  * Start listening. `streams` is borrowed and must outlive the origin.
  * Returns BC_OK, BC_E_UNAVAILABLE "local.listen_failed" (with CivetWeb's
- * reason, e.g. the port is taken), BC_E_NOMEM.
+ * reason, e.g. the port is taken), BC_E_NOMEM, BC_E_INTERNAL "local.thread"
+ * (the upload watchdog thread could not start).
  */
 enum bc_status local_origin_start(struct local_origin **out, const struct bc_host_api *api,
                                   struct bc_host *host, struct local_streams *streams,

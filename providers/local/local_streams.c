@@ -126,6 +126,29 @@ int local_name_is_valid(const char *name, int *bad_ext)
 	return 0;
 }
 
+int local_path_is_plain(const char *path, size_t len)
+{
+	size_t i;
+
+	if (path == NULL || len == 0 || len > LOCAL_PATH_MAX || path[0] != '/')
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = path[i];
+		/* The origin's whole vocabulary: ids, file names, "live", "player".
+		 * Anything else (a percent-encoding, NUL, '\\', ';', a space, a
+		 * byte >= 0x80) can only be an attempt to make CivetWeb or the file
+		 * system read the path differently from us: refused, not decoded. */
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '/'))
+			return 0;
+		if (c == '/' && i + 1 < len && (path[i + 1] == '/' || path[i + 1] == '.'))
+			return 0; /* an empty segment, ".", "..", or a hidden file */
+		if (c == '.' && i + 1 < len && path[i + 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
 /* ---- small file helpers ------------------------------------------------------ */
 
 static int local_path(char *buf, size_t len, const char *root, const char *id, const char *name)
@@ -793,17 +816,24 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
 	}
 	pthread_mutex_unlock(&ls->lock);
 
+	/* The messages go to API clients: the folder's path only to the log. */
 	if (mkdir(dir, 0755) != 0) {
+		int e = errno;
+		api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot create %s: %s", id, dir,
+		         strerror(e));
 		st = api->fail(err, BC_E_UNAVAILABLE,
-		               errno == EEXIST ? "local.stream_exists" : "local.write_failed",
-		               "cannot create %s: %s", dir, strerror(errno));
+		               e == EEXIST ? "local.stream_exists" : "local.write_failed",
+		               "cannot create the stream's folder: %s (see the log)", strerror(e));
 		goto out;
 	}
 	made_dir = 1;
 	if (local_state_create(dir, s) != 0) {
+		int e = errno;
+		api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot write its state in %s: %s", id,
+		         dir, strerror(e));
 		st = api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
-		               "cannot write the state of stream %s in %s: %s", id, dir,
-		               strerror(errno));
+		               "cannot write the state of stream %s: %s (see the log)", id,
+		               strerror(e));
 		goto out;
 	}
 out:
@@ -940,10 +970,14 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 	pthread_mutex_unlock(&ls->lock);
 
 	wrote = local_state_append_stop(ls, &copy) == 0;
-	if (!wrote)
+	if (!wrote) {
+		int e = errno;
+		ls->api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot record its stop under %s: %s",
+		             id, ls->root, strerror(e));
 		st = ls->api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
-		                   "cannot record the stop of stream %s under %s: %s (uploads "
-		                   "are closed; retry the stop)", id, ls->root, strerror(errno));
+		                   "cannot record the stop of stream %s: %s (uploads are closed; "
+		                   "retry the stop; see the log)", id, strerror(e));
+	}
 	pthread_mutex_lock(&ls->lock);
 	/* busy kept the janitor and discard away, so s is still there. */
 	s->busy--;

@@ -36,6 +36,8 @@
 #define LOCAL_ID_LEN 36
 /** The longest file name accepted in a stream's folder. */
 #define LOCAL_NAME_MAX 128
+/** The longest request path the origin answers (ours need at most 171). */
+#define LOCAL_PATH_MAX 256
 
 struct local_streams;
 
@@ -153,6 +155,16 @@ size_t local_streams_live_count(struct local_streams *ls);
  * .mp4 .aac .vtt. Sets *bad_ext when only the extension is wrong.
  */
 int local_name_is_valid(const char *name, int *bad_ext);
+
+/**
+ * 1 when `path` (len bytes; they need not end in NUL, and a NUL among them
+ * is refused) is a request path the origin may act on, judged before any
+ * percent-decoding: it starts with '/', is at most LOCAL_PATH_MAX bytes of
+ * [A-Za-z0-9._/-] (so no '%', NUL, '\\', ';', space or non-ASCII byte), and
+ * has no empty segment ("//"), no segment starting with '.' (".", "..",
+ * hidden files) and no "..". Thread-safe, pure.
+ */
+int local_path_is_plain(const char *path, size_t len);
 
 /** 1 when `id` looks like a stream id (36 of [0-9a-f-], dashes in place). */
 int local_id_is_valid(const char *id);

@@ -17,6 +17,9 @@
  * to a buffer of exactly its length so AddressSanitizer sees any read past
  * it: bodies are not NUL-terminated in struct bc_request either.
  *
+ * The parse runs on a thread with a CivetWeb worker's 100 KiB stack
+ * (fuzz_thread.h), where it runs in the daemon.
+ *
  * The seed corpus (corpus/fuzz_params/) is written in this format; what the
  * decoded parameters mean is the dispatcher's and is not checked here.
  */
@@ -28,8 +31,24 @@
 #include <string.h>
 
 #include "bc_internal.h"
+#include "fuzz_thread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* bc_params_parse on the stack of the thread that runs it in the daemon. */
+struct fuzz_parse_call {
+	const struct bc_request *req;
+	size_t max_body;
+	struct bc_params *out;
+	struct bc_error *err;
+	enum bc_status st;
+};
+
+static void fuzz_parse(void *arg)
+{
+	struct fuzz_parse_call *c = arg;
+	c->st = bc_params_parse(c->req, c->max_body, c->out, c->err);
+}
 
 static const char *const fuzz_content_types[] = {
 	NULL,
@@ -107,7 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.params = pairs;
 
 	bc_error_clear(&err);
-	st = bc_params_parse(&req, (mode & 0x10) ? 64 : 65536, &params, &err);
+	{
+		struct fuzz_parse_call call = { &req, (mode & 0x10) ? 64 : 65536, &params, &err,
+			                        BC_OK };
+		fuzz_on_stack(FUZZ_STACK_CIVETWEB_WORKER, fuzz_parse, &call);
+		st = call.st;
+	}
 	if (st == BC_OK) {
 		/* Every decoded pair is a proper C string and readable back by name;
 		 * a key given twice would have been refused. */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "s3_sign.h"
+#include "fuzz_thread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,7 +47,7 @@ static char *fuzz_field(const uint8_t **p, const uint8_t *end)
 	return s;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int fuzz_one_input(const uint8_t *data, size_t size)
 {
 	const uint8_t *p = data, *end = data + size;
 	char *method = NULL, *path = NULL, *query = NULL, *date = NULL;
@@ -130,3 +131,8 @@ out:
 	free(date);
 	return 0;
 }
+
+/* On the stack the input meets in the daemon (fuzz_thread.h): requests are
+ * signed in the provider's start, on the dispatching thread: at smallest a
+ * CivetWeb worker. */
+FUZZ_ENTRY_ON_STACK(FUZZ_STACK_CIVETWEB_WORKER, fuzz_one_input)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "s3_xml.h"
+#include "fuzz_thread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +27,7 @@ static void fuzz_check_string(const char *s)
 		(void)strlen(s);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int fuzz_one_input(const uint8_t *data, size_t size)
 {
 	static const long statuses[] = { 400, 401, 403, 429, 500, 503 };
 	struct s3_sts_xml x;
@@ -57,3 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(body);
 	return 0;
 }
+
+/* On the stack the input meets in the daemon (fuzz_thread.h): the STS answer
+ * is read in the provider's start, on the dispatching thread: at smallest a
+ * CivetWeb worker. */
+FUZZ_ENTRY_ON_STACK(FUZZ_STACK_CIVETWEB_WORKER, fuzz_one_input)

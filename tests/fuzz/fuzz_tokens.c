@@ -8,7 +8,8 @@
  * never a crash. Each input is written to one private temporary file (mode
  * 0600, as bc_tokens_load wants) and loaded; when it loads, the first line
  * of the input is also checked as a bearer token (the constant-time compare
- * then runs over every entry).
+ * then runs over every entry), on a CivetWeb worker's stack (fuzz_thread.h):
+ * the file is loaded on the main thread, the bearer checked on a worker.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "bc_internal.h"
+#include "fuzz_thread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,6 +56,18 @@ static int fuzz_open(void)
 	return 0;
 }
 
+struct fuzz_check_call {
+	struct bc_tokens *t;
+	const char *bearer;
+};
+
+static void fuzz_check(void *arg)
+{
+	struct fuzz_check_call *c = arg;
+	(void)bc_tokens_check(c->t, c->bearer);
+	(void)bc_tokens_check(c->t, "");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bc_tokens *t = NULL;
@@ -82,8 +96,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	memcpy(bearer, data, bearer_len);
 	bearer[bearer_len] = '\0';
-	(void)bc_tokens_check(t, bearer);
-	(void)bc_tokens_check(t, "");
+	{
+		/* The bearer comes from a client, on a CivetWeb worker. */
+		struct fuzz_check_call call = { t, bearer };
+		fuzz_on_stack(FUZZ_STACK_CIVETWEB_WORKER, fuzz_check, &call);
+	}
 	(void)bc_tokens_count(t);
 out:
 	free(bearer);

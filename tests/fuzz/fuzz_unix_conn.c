@@ -7,8 +7,8 @@
  * max_line (16 bytes to 64 KiB, so the "line too long" path is reached); the
  * rest is written into one end of a socketpair by a helper thread, which
  * then shuts down its writing side and reads every answer, while
- * unix_conn_main() serves the other end on this thread exactly as it does on
- * a connection thread in the daemon. The host table is a stand-in whose
+ * unix_conn_main() serves the other end on a thread with the stack of a
+ * connection thread in the daemon (UNIX_CONN_STACK_SIZE, fuzz_thread.h). The host table is a stand-in whose
  * call() decodes the request's parameters with the real framework/params.c
  * and answers with a JSON body, a Prometheus-like text body (op "metrics")
  * or the raw method text (op "raw"), with Allow and Retry-After set by op.
@@ -32,6 +32,7 @@
 
 #include "bc_internal.h"
 #include "unix_conn.h"
+#include "fuzz_thread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -141,6 +142,11 @@ static void fuzz_init(void)
 		abort();
 }
 
+static void fuzz_serve(void *c)
+{
+	unix_conn_main(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t max_lines[] = { 16, 64, 256, 1024, 4095, 4096, 4097, 65536 };
@@ -175,7 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_fe.n_active = 1;
 	if (pthread_create(&th, NULL, fuzz_peer_main, &peer) != 0)
 		abort();
-	unix_conn_main(&c); /* closes sv[0] */
+	/* on a thread like the daemon's connection threads (unix.c) */
+	fuzz_on_stack(UNIX_CONN_STACK_SIZE, fuzz_serve, &c); /* closes sv[0] */
 	pthread_join(th, NULL);
 	close(sv[1]);
 	assert(c.fd == -1 && c.done == 1 && fuzz_fe.n_active == 0);

@@ -40,7 +40,8 @@ tests/fuzz/obj/%.o: $(srcdir)/%.c $(srcdir)/framework/bc_internal.h config.h
 tests/fuzz/libfuzzcore.a: $(bc_fuzz_core_objects)
 	$(AM_V_GEN)rm -f $@ && $(AR) rcs $@ $(bc_fuzz_core_objects)
 
-tests/fuzz/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c tests/fuzz/libfuzzcore.a
+tests/fuzz/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c $(srcdir)/tests/fuzz/fuzz_thread.h \
+		tests/fuzz/libfuzzcore.a
 	@$(MKDIR_P) $(@D)
 	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) $(bc_fuzz_cflags) -fsanitize=fuzzer \
 		-o $@ $< tests/fuzz/libfuzzcore.a $(bc_fuzz_libs)
@@ -75,6 +76,18 @@ tests/fuzz/fuzz_local_paths: $(srcdir)/tests/fuzz/fuzz_local_paths.c \
 		-o $@ $(srcdir)/tests/fuzz/fuzz_local_paths.c \
 		tests/fuzz/obj/providers/local/local_streams.o $(CRYPTO_LIBS) -lpthread
 
+# The HTTP request path: a real CivetWeb server in the process, with the
+# handler and callbacks of frontends/http/http.c around http_guard.c (linked
+# against the distribution's libcivetweb, which is not instrumented).
+if BUILD_PLUGIN_FRONTEND_HTTP
+bc_fuzz_targets += tests/fuzz/fuzz_http_request
+endif
+tests/fuzz/fuzz_http_request: $(srcdir)/tests/fuzz/fuzz_http_request.c \
+		$(srcdir)/frontends/http/http_guard.h tests/fuzz/obj/frontends/http/http_guard.o
+	$(AM_V_CCLD)$(FUZZ_CC) $(bc_fuzz_cppflags) -I$(top_srcdir)/frontends/http \
+		$(bc_fuzz_cflags) -fsanitize=fuzzer -o $@ $(srcdir)/tests/fuzz/fuzz_http_request.c \
+		tests/fuzz/obj/frontends/http/http_guard.o $(CIVETWEB_LIBS) -lpthread
+
 fuzz: $(bc_fuzz_targets)
 
 # Build the targets for `make check` when clang with libFuzzer is there; the
@@ -101,10 +114,12 @@ TESTS += tests/integration/test_secrets.py tests/integration/test_crash_safety.p
 CLEANFILES += $(bc_fuzz_targets) $(bc_fuzz_core_objects) tests/fuzz/libfuzzcore.a \
 	tests/fuzz/obj/providers/s3/s3_xml.o tests/fuzz/obj/providers/s3/s3_sign.o \
 	tests/fuzz/obj/frontends/unix/unix_conn.o tests/fuzz/obj/providers/local/local_streams.o \
+	tests/fuzz/obj/frontends/http/http_guard.o \
 	tests/fuzz/fuzz-*.log
 EXTRA_DIST += tests/fuzz/run-short.sh tests/fuzz/corpus tests/fuzz/fuzz_params.c \
 	tests/fuzz/fuzz_config.c tests/fuzz/fuzz_tokens.c tests/fuzz/fuzz_s3_xml.c \
-	tests/fuzz/fuzz_s3_sign.c tests/fuzz/fuzz_unix_conn.c tests/fuzz/fuzz_local_paths.c
+	tests/fuzz/fuzz_s3_sign.c tests/fuzz/fuzz_unix_conn.c tests/fuzz/fuzz_local_paths.c \
+	tests/fuzz/fuzz_http_request.c tests/fuzz/fuzz_thread.h
 
 # `make check-valgrind`: the test suite under valgrind memcheck. Check unit
 # tests run in-process (CK_FORK=no, so valgrind sees the tests themselves and

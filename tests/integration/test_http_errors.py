@@ -102,7 +102,7 @@ class Errors(unittest.TestCase):
         # 64 MiB announced: the answer must come long before it could be sent
         s = socket.create_connection(("127.0.0.1", self.d.http_port), timeout=10)
         try:
-            s.sendall(b"POST /stream/start/ HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(b"POST /stream/start/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       b"Content-Type: application/x-www-form-urlencoded\r\n"
                       b"Content-Length: 67108864\r\n\r\n" + b"n" * 4096)
             t0 = time.monotonic()

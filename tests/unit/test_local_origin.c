@@ -12,7 +12,10 @@
  * ended), a restart that keeps live streams uploadable, and retention;
  * starts and stops from many threads at once (the folder and state file are
  * written outside the table lock, and the table is a hash that grows) and a
- * race of starts of one id. The ffmpeg and browser tests run through the
+ * race of starts of one id; and issue 17: raw paths judged before any
+ * decoding (NUL, %2f, ... for every method), 411 for unframed bodies, 408
+ * for a trickled body, nosniff everywhere, error messages without server
+ * paths. The ffmpeg and browser tests run through the
  * daemon (tests/integration).
  */
 #include "config.h"
@@ -22,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stubhost.h"
@@ -98,26 +103,72 @@ static const char *resp_header(struct resp *r, const char *name, char *buf, size
 	return NULL;
 }
 
-/* One request on a fresh connection. `extra` is raw header lines. When
- * chunked, the body goes in 1000-byte chunks with no Content-Length. */
-static void http(struct resp *r, const char *method, const char *path, const char *extra,
-                 const void *body, size_t len, int chunked)
+/* A connection to the origin, with a 10 s receive timeout. */
+static int origin_connect(void)
 {
 	struct sockaddr_in a;
 	struct timeval tv = { 10, 0 };
-	char req[8192];
-	size_t cap = 1 << 20, got = 0;
-	char *buf = malloc(cap), *sep;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	memset(r, 0, sizeof(*r));
-	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_ge(fd, 0);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Read the response until the server closes (or 10 s pass), close fd. */
+static void read_resp(int fd, struct resp *r)
+{
+	size_t cap = 1 << 20, got = 0;
+	char *buf = malloc(cap), *sep;
+
+	ck_assert_ptr_nonnull(buf);
+	for (;;) {
+		ssize_t k = recv(fd, buf + got, cap - got - 1, 0);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		ck_assert_uint_lt(got, cap - 1);
+	}
+	close(fd);
+	buf[got] = '\0';
+	ck_assert_msg(sscanf(buf, "HTTP/1.%*d %d", &r->status) == 1, "no status line in: %s", buf);
+	sep = strstr(buf, "\r\n\r\n");
+	ck_assert_ptr_nonnull(sep);
+	ck_assert_uint_lt((size_t)(sep - buf), sizeof(r->head));
+	memcpy(r->head, buf, (size_t)(sep - buf));
+	r->head[sep - buf] = '\0';
+	r->body_len = got - (size_t)(sep + 4 - buf);
+	r->body = malloc(r->body_len + 1);
+	memcpy(r->body, sep + 4, r->body_len);
+	r->body[r->body_len] = '\0';
+	free(buf);
+}
+
+/* Send exactly these bytes on a fresh connection and read the answer: for
+ * requests a well-behaved client would never write. */
+static void raw(struct resp *r, const char *bytes, size_t len)
+{
+	int fd = origin_connect();
+
+	memset(r, 0, sizeof(*r));
+	ck_assert_int_eq(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+	read_resp(fd, r);
+}
+
+/* One request on a fresh connection. `extra` is raw header lines. When
+ * chunked, the body goes in 1000-byte chunks with no Content-Length. */
+static void http(struct resp *r, const char *method, const char *path, const char *extra,
+                 const void *body, size_t len, int chunked)
+{
+	char req[8192];
+	int fd = origin_connect(), n;
+
+	memset(r, 0, sizeof(*r));
 	if (chunked)
 		n = snprintf(req, sizeof(req),
 		             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
@@ -144,26 +195,7 @@ static void http(struct resp *r, const char *method, const char *path, const cha
 	} else if (len > 0) {
 		send(fd, body, len, MSG_NOSIGNAL); /* may fail after an early answer */
 	}
-	for (;;) {
-		ssize_t k = recv(fd, buf + got, cap - got - 1, 0);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-		ck_assert_uint_lt(got, cap - 1);
-	}
-	close(fd);
-	buf[got] = '\0';
-	ck_assert_msg(sscanf(buf, "HTTP/1.%*d %d", &r->status) == 1, "no status line in: %s", buf);
-	sep = strstr(buf, "\r\n\r\n");
-	ck_assert_ptr_nonnull(sep);
-	ck_assert_uint_lt((size_t)(sep - buf), sizeof(r->head));
-	memcpy(r->head, buf, (size_t)(sep - buf));
-	r->head[sep - buf] = '\0';
-	r->body_len = got - (size_t)(sep + 4 - buf);
-	r->body = malloc(r->body_len + 1);
-	memcpy(r->body, sep + 4, r->body_len);
-	r->body[r->body_len] = '\0';
-	free(buf);
+	read_resp(fd, r);
 }
 
 static int put(const char *token, const char *id, const char *name, const char *body,
@@ -204,6 +236,50 @@ static int count_files(const char *id)
 		n += de->d_name[0] != '.';
 	closedir(d);
 	return n;
+}
+
+/* 1 when root/id/name exists. */
+static int file_exists(const char *id, const char *name)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", root, id, name);
+	return stat(p, &st) == 0;
+}
+
+/* Number of temporary upload files (".up-*") left in the stream's folder. */
+static int count_tmp_files(const char *id)
+{
+	char dir[256];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, ".up-", 4) == 0;
+	closedir(d);
+	return n;
+}
+
+/* The origin still answers: the listener survived what came before. */
+static void assert_alive(void)
+{
+	struct resp r;
+
+	ck_assert_int_eq(get("/player/hls.js-LICENSE", &r), 200);
+	resp_free(&r);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void rm_rf(const char *path)
@@ -897,6 +973,315 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* Issue 17, 1: the path is judged raw, before CivetWeb would decode it, for
+ * every method and route. Before the fix "nul.ts%00.m3u8" stored "nul.ts",
+ * "index.m3u8%00.ts" and "{id}%2findex.m3u8" played. */
+START_TEST(test_raw_paths)
+{
+	static const char *const bad[] = {
+		"/live/" ID_A "/nul.ts%00.m3u8",
+		"/live/" ID_A "/index.m3u8%00.ts",
+		"/live/" ID_A "%2findex.m3u8",
+		"/live/" ID_A "%2Findex.m3u8",
+		"/live/" ID_A "/..%5c" ID_B "%5cindex.m3u8",
+		"/live/" ID_A "/%2e%2e/" ID_B "/index.m3u8",
+		"/live/" ID_A "/seg%30.ts",          /* a needless escape of '0' */
+		"/live/" ID_A "/index.m3u8;x=1",
+		"/live/" ID_A "/index.m3u8%3bx=1",
+		"/live/" ID_A "/index.m3u8%3f.ts",
+		"/live/" ID_A "//index.m3u8",
+		"/live//" ID_A "/index.m3u8",
+		"/live/" ID_A "/a\\b.ts",
+		"/live/" ID_A "/.stream",
+		"/live/" ID_A "/%2estream",
+		"/live/" ID_A "/index.m3u8%20",
+		"/live/" ID_A "/%C3%A9.ts",
+		"/live/" ID_A "%00/",
+		"/player/hls.js%2DLICENSE",
+		"/player/%2e%2e/player/hls.js-LICENSE",
+		"/%2e%2e/%2e%2e/etc/passwd",
+		"/%00",
+		NULL
+	};
+	static const char *const methods[] = { "PUT", "POST", "GET", "HEAD", "DELETE", "OPTIONS",
+	                                       NULL };
+	static const char pl[] = "#EXTM3U\n";
+	struct inst in;
+	struct bc_endpoint *ea, *eb;
+	char ta[64], tb[64], auth[128], req[1024], h[64], longp[320];
+	struct resp r;
+	size_t i, m;
+	int n;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	ck_assert_int_eq(put(ta, ID_A, "index.m3u8", pl, sizeof(pl) - 1), 201);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", ta);
+	for (i = 0; bad[i] != NULL; i++) {
+		for (m = 0; methods[m] != NULL; m++) {
+			/* raw bytes: no client library may "fix" the path first */
+			n = snprintf(req, sizeof(req),
+			             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+			             "Content-Length: 4\r\n\r\nevil",
+			             methods[m], bad[i], auth);
+			raw(&r, req, (size_t)n);
+			ck_assert_msg(r.status == 400, "%s %s: %d", methods[m], bad[i], r.status);
+			if (strcmp(methods[m], "HEAD") != 0)
+				ck_assert_msg(strstr(r.body, "\"code\":\"local.bad_path\"") != NULL,
+				              "%s %s: %s", methods[m], bad[i], r.body);
+			ck_assert_str_eq(resp_header(&r, "X-Content-Type-Options", h, sizeof(h)),
+			                 "nosniff");
+			resp_free(&r);
+		}
+	}
+	/* Raw bytes >= 0x80: CivetWeb refuses them itself (its own error body
+	 * until the origin renders CivetWeb's errors as JSON). */
+	raw(&r, "PUT /live/" ID_A "/\xc3\xa9.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+	    strlen("PUT /live/" ID_A "/\xc3\xa9.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+	ck_assert_int_eq(r.status, 400);
+	resp_free(&r);
+	/* Nothing stored, nothing deleted, in either stream. */
+	ck_assert(!file_exists(ID_A, "nul.ts"));
+	ck_assert(file_exists(ID_A, "index.m3u8"));
+	ck_assert_int_eq(count_files(ID_A), 1);
+	ck_assert_int_eq(count_files(ID_B), 0);
+	ck_assert_int_eq(count_tmp_files(ID_A), 0);
+
+	/* Very long paths: 414, whatever the method. */
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "/live/" ID_A "/", strlen("/live/" ID_A "/"));
+	memcpy(longp + sizeof(longp) - 4, ".ts", 4);
+	http(&r, "PUT", longp, auth, "evil", 4, 0);
+	ck_assert_int_eq(r.status, 414);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"local.path_too_long\""));
+	resp_free(&r);
+	ck_assert_int_eq(get(longp, &r), 414);
+	resp_free(&r);
+
+	/* A query string is not part of the path: ignored, as before. */
+	ck_assert_int_eq(get("/live/" ID_A "/index.m3u8?_=1", &r), 200);
+	ck_assert_str_eq(r.body, pl);
+	resp_free(&r);
+
+	/* Token scope: A's valid token cannot write B's playlist. */
+	http(&r, "PUT", "/live/" ID_B "/index.m3u8", auth, "evil", 4, 0);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"local.bad_token\""));
+	resp_free(&r);
+	http(&r, "DELETE", "/live/" ID_B "/index.m3u8", auth, NULL, 0, 0);
+	ck_assert_int_eq(r.status, 401);
+	resp_free(&r);
+	ck_assert(!file_exists(ID_B, "index.m3u8"));
+
+	assert_alive();
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* Issue 17, 2: a body with neither Content-Length nor chunked framing is
+ * refused (before the fix HTTP/1.0 stored an empty file, 201). */
+START_TEST(test_length_required)
+{
+	static const char *const versions[] = { "1.0", "1.1", NULL };
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64], req[512], h[64];
+	struct resp r;
+	size_t v;
+	int n;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	for (v = 0; versions[v] != NULL; v++) {
+		n = snprintf(req, sizeof(req),
+		             "PUT /live/" ID_A "/seg0.ts HTTP/%s\r\nHost: 127.0.0.1\r\n"
+		             "Authorization: Bearer %s\r\n\r\nsome body bytes",
+		             versions[v], token);
+		raw(&r, req, (size_t)n);
+		ck_assert_msg(r.status == 411, "HTTP/%s: %d", versions[v], r.status);
+		ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"local.length_required\""));
+		ck_assert_str_eq(resp_header(&r, "Connection", h, sizeof(h)), "close");
+		resp_free(&r);
+		ck_assert(!file_exists(ID_A, "seg0.ts"));
+	}
+	/* chunked framing exists in HTTP/1.1 only: on 1.0 it is faulty
+	 * framing (RFC 9112 §6.1), refused before anything is written */
+	n = snprintf(req, sizeof(req),
+	             "PUT /live/" ID_A "/seg0.ts HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	             "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+	             "3\r\nabc\r\n0\r\n\r\n", token);
+	raw(&r, req, (size_t)n);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"local.bad_framing\""));
+	resp_free(&r);
+	ck_assert(!file_exists(ID_A, "seg0.ts"));
+	/* chunked on HTTP/1.1 is fine; so is Content-Length */
+	n = snprintf(req, sizeof(req),
+	             "PUT /live/" ID_A "/seg0.ts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	             "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n"
+	             "Connection: close\r\n\r\n"
+	             "3\r\nabc\r\n0\r\n\r\n", token);
+	raw(&r, req, (size_t)n);
+	ck_assert_int_eq(r.status, 201);
+	resp_free(&r);
+	n = snprintf(req, sizeof(req),
+	             "PUT /live/" ID_A "/seg1.ts HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	             "Authorization: Bearer %s\r\nContent-Length: 3\r\n\r\nabc", token);
+	raw(&r, req, (size_t)n);
+	ck_assert_int_eq(r.status, 201);
+	resp_free(&r);
+	ck_assert_int_eq(count_files(ID_A), 2);
+	assert_alive();
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* Issue 17, 3: a body trickled one byte every 0.3 s gets 408 at
+ * request_timeout (2 s here), and leaves no file, whole or partial. Before
+ * the fix it was read for as long as the client kept sending. */
+START_TEST(test_slow_body)
+{
+	static const char *const extra[] = { "request_timeout", "2s", NULL };
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64], req[512], h[64];
+	struct resp r;
+	int chunked;
+
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	for (chunked = 0; chunked <= 1; chunked++) {
+		int fd = origin_connect(), n, answered = 0;
+		int64_t t0 = mono_ms();
+
+		n = snprintf(req, sizeof(req),
+		             "PUT /live/" ID_A "/slow.ts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		             "Authorization: Bearer %s\r\n%s\r\n", token,
+		             chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: 1000\r\n");
+		ck_assert_int_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		/* one byte (or one 1-byte chunk) every 0.3 s, for at most 8 s */
+		while (mono_ms() - t0 < 8000) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			if (poll(&p, 1, 300) > 0) {
+				answered = 1;
+				break;
+			}
+			if (send(fd, chunked ? "1\r\nx\r\n" : "x", chunked ? 6 : 1, MSG_NOSIGNAL) < 0)
+				break;
+		}
+		ck_assert_msg(answered, "no answer after %lld ms", (long long)(mono_ms() - t0));
+		ck_assert_int_lt(mono_ms() - t0, 4500);
+		memset(&r, 0, sizeof(r));
+		read_resp(fd, &r);
+		ck_assert_int_eq(r.status, 408);
+		ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"local.request_timeout\""));
+		ck_assert_str_eq(resp_header(&r, "Connection", h, sizeof(h)), "close");
+		resp_free(&r);
+		ck_assert(!file_exists(ID_A, "slow.ts"));
+		ck_assert_int_eq(count_tmp_files(ID_A), 0);
+	}
+	/* a prompt upload on the same instance still works */
+	ck_assert_int_eq(put(token, ID_A, "fast.ts", "x", 1), 201);
+	assert_alive();
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* Issue 17, 4: every response says nosniff; Cache-Control is unchanged. */
+START_TEST(test_nosniff)
+{
+	static const char *const paths[] = { "/live/" ID_A "/seg0.ts", "/live/" ID_A "/index.m3u8",
+	                                     "/live/" ID_A "/", "/live/" ID_A,
+	                                     "/player/hls.light.min.js", "/player/nothing",
+	                                     "/live/" ID_A "/nothing.ts", "/", "/nothing", NULL };
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64], h[128];
+	struct resp r;
+	size_t i;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	ck_assert_int_eq(put(token, ID_A, "seg0.ts", "x", 1), 201);
+	ck_assert_int_eq(put(token, ID_A, "index.m3u8", "#EXTM3U\n", 8), 201);
+	for (i = 0; paths[i] != NULL; i++) {
+		get(paths[i], &r);
+		ck_assert_msg(resp_header(&r, "X-Content-Type-Options", h, sizeof(h)) != NULL &&
+		              strcmp(h, "nosniff") == 0, "GET %s: no nosniff", paths[i]);
+		if (i == 0)
+			ck_assert_str_eq(resp_header(&r, "Cache-Control", h, sizeof(h)),
+			                 "public, max-age=86400");
+		if (i == 1)
+			ck_assert_str_eq(resp_header(&r, "Cache-Control", h, sizeof(h)), "no-cache");
+		resp_free(&r);
+	}
+	http(&r, "HEAD", "/live/" ID_A "/seg0.ts", NULL, NULL, 0, 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(resp_header(&r, "X-Content-Type-Options", h, sizeof(h)), "nosniff");
+	resp_free(&r);
+	http(&r, "OPTIONS", "/live/" ID_A "/seg0.ts", NULL, NULL, 0, 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_str_eq(resp_header(&r, "X-Content-Type-Options", h, sizeof(h)), "nosniff");
+	resp_free(&r);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* Issue 17, 5: what health and start answer (the daemon shows health on
+ * its public /healthz) names no server path; the log has it, once. */
+START_TEST(test_errors_without_paths)
+{
+	struct inst in;
+	struct bc_endpoint *ep;
+	struct bc_stream_info info;
+	struct bc_error err;
+	char moved[128], path[256];
+	const char *log, *at;
+	int seen = 0;
+	FILE *f;
+
+	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
+	/* a start that cannot create its folder (a file is in the way) */
+	snprintf(path, sizeof(path), "%s/" ID_B, root);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ep = stubhost_endpoint_new();
+	memset(&err, 0, sizeof(err));
+	stubhost_stream_info(&info, ID_B, "", "hls", "alice", ep);
+	ck_assert_int_ne(ops->start(in.p, &info, ep, &err), BC_OK);
+	ck_assert_msg(strstr(err.message, root) == NULL, "start said: %s", err.message);
+	ck_assert(stubhost_log_contains(in.sh, path));
+	stubhost_endpoint_free(ep);
+
+	/* health with the folder gone, twice, then back */
+	snprintf(moved, sizeof(moved), "%s.moved", root);
+	ck_assert_int_eq(rename(root, moved), 0);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(ops->health(in.p, &err), BC_E_UNAVAILABLE);
+	ck_assert_str_eq(err.code, "local.root_unusable");
+	ck_assert_msg(strstr(err.message, root) == NULL && strstr(err.message, "/tmp") == NULL,
+	              "health said: %s", err.message);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(ops->health(in.p, &err), BC_E_UNAVAILABLE);
+	ck_assert_int_eq(rename(moved, root), 0);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(ops->health(in.p, &err), BC_OK);
+	log = stubhost_log_text(in.sh);
+	for (at = log; (at = strstr(at, "is not writable")) != NULL; at++)
+		seen++;
+	ck_assert_int_eq(seen, 1);
+	ck_assert(stubhost_log_contains(in.sh, "writable again"));
+	inst_destroy(&in);
+}
+END_TEST
+
 static Suite *local_suite(void)
 {
 	Suite *s = suite_create("local_origin");
@@ -914,6 +1299,11 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_raw_paths);
+	tcase_add_test(tc, test_length_required);
+	tcase_add_test(tc, test_slow_body);
+	tcase_add_test(tc, test_nosniff);
+	tcase_add_test(tc, test_errors_without_paths);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bc_internal.h"
+#include "bc_render.h"
 
 /* Parse with the given sources; the body is a C string (or NULL). */
 static enum bc_status parse(const char *const *pairs, const char *query, const char *ctype,
@@ -476,6 +476,173 @@ START_TEST(failure_empties_out)
 }
 END_TEST
 
+/* bc_json_depth: the scan that guards jansson's recursive parser. */
+#define DEPTH(text, limit) bc_json_depth(text, strlen(text), limit)
+START_TEST(json_depth_scan)
+{
+	static char deep[4001];
+
+	ck_assert_uint_eq(DEPTH("", 8), 0);
+	ck_assert_uint_eq(DEPTH("42", 8), 0);
+	ck_assert_uint_eq(DEPTH("{}", 8), 1);
+	ck_assert_uint_eq(DEPTH("{\"a\":[1,{\"b\":[]}]}", 8), 4);
+	ck_assert_uint_eq(DEPTH("[][][]", 8), 1);
+	/* brackets inside strings do not count, escaped quotes do not end them */
+	ck_assert_uint_eq(DEPTH("{\"[[[[\":\"{{{{\"}", 2), 1);
+	ck_assert_uint_eq(DEPTH("{\"a\\\"[[[\":1}", 2), 1);
+	ck_assert_uint_eq(DEPTH("[\"\\\\\",[[", 8), 3);
+	/* stray closers never go below zero; the limit stops the scan */
+	ck_assert_uint_eq(DEPTH("]]]]}}[[", 8), 2);
+	memset(deep, '[', 4000);
+	ck_assert_uint_eq(bc_json_depth(deep, 4000, 8), 9);
+	ck_assert_uint_eq(bc_json_depth(deep, 8, 8), 8);
+	ck_assert_uint_eq(bc_json_depth(deep, 4000, 5000), 4000);
+	/* no NUL is needed: len bounds the scan */
+	ck_assert_uint_eq(bc_json_depth("[[[[", 2, 8), 2);
+}
+END_TEST
+
+/* Finding 1 of issue 17: 1000 levels overflowed a 100 KiB worker stack
+ * inside json_loadb. Refused before parsing, in any body and key. */
+START_TEST(json_too_deep)
+{
+	const char *js = "application/json";
+	static char arrays[2001], objects[6001];
+	struct bc_params p;
+	struct bc_error err;
+
+	memset(arrays, '[', 1000);
+	memset(arrays + 1000, ']', 1000);
+	expect_fail(NULL, NULL, js, arrays, 0, BC_E_INVALID, "request.too_deep", "8 levels");
+	for (size_t i = 0; i < 1000; i++)
+		memcpy(objects + 5 * i, "{\"a\":", 5);
+	expect_fail(NULL, NULL, js, objects, 0, BC_E_INVALID, "request.too_deep", NULL);
+	expect_fail(NULL, NULL, js, "{\"a\":[[[[[[[[1]]]]]]]]}", 0, BC_E_INVALID,
+	            "request.too_deep", NULL);
+	/* up to the limit the usual message (nested values are refused) */
+	expect_fail(NULL, NULL, js, "{\"a\":[[[[[[[1]]]]]]]}", 0, BC_E_INVALID,
+	            "request.bad_json", "\"a\"");
+	/* brackets in strings are text */
+	ck_assert_int_eq(parse(NULL, NULL, js, "{\"name\": \"[[[[[[[[[[[[[[{{{{{{{{{\"}", 0, &p,
+	                       &err),
+	                 BC_OK);
+	ck_assert_str_eq(bc_params_get(&p, "name"), "[[[[[[[[[[[[[[{{{{{{{{{");
+	bc_params_free(&p);
+}
+END_TEST
+
+START_TEST(utf8_scan)
+{
+	ck_assert_int_eq(bc_utf8_valid("", 0), 1);
+	ck_assert_int_eq(bc_utf8_valid("plain", 5), 1);
+	ck_assert_int_eq(bc_utf8_valid("caf\xc3\xa9", 5), 1);
+	ck_assert_int_eq(bc_utf8_valid("\xe2\x82\xac", 3), 1);         /* U+20AC */
+	ck_assert_int_eq(bc_utf8_valid("\xf0\x9f\x8e\xa5", 4), 1);     /* U+1F3A5 */
+	ck_assert_int_eq(bc_utf8_valid("\xf4\x8f\xbf\xbf", 4), 1);     /* U+10FFFF */
+	ck_assert_int_eq(bc_utf8_valid("\xef\xbf\xbd", 3), 1);         /* U+FFFD */
+	ck_assert_int_eq(bc_utf8_valid("\xff\xfe", 2), 0);             /* the finding */
+	ck_assert_int_eq(bc_utf8_valid("\x80", 1), 0);                 /* lone continuation */
+	ck_assert_int_eq(bc_utf8_valid("\xc3", 1), 0);                 /* cut short */
+	ck_assert_int_eq(bc_utf8_valid("\xe2\x82", 2), 0);
+	ck_assert_int_eq(bc_utf8_valid("\xc3\x28", 2), 0);             /* bad continuation */
+	ck_assert_int_eq(bc_utf8_valid("\xc0\xaf", 2), 0);             /* overlong '/' */
+	ck_assert_int_eq(bc_utf8_valid("\xe0\x80\xaf", 3), 0);         /* overlong '/' */
+	ck_assert_int_eq(bc_utf8_valid("\xf0\x80\x80\xaf", 4), 0);     /* overlong '/' */
+	ck_assert_int_eq(bc_utf8_valid("\xed\xa0\x80", 3), 0);         /* surrogate D800 */
+	ck_assert_int_eq(bc_utf8_valid("\xed\xbf\xbf", 3), 0);         /* surrogate DFFF */
+	ck_assert_int_eq(bc_utf8_valid("\xf4\x90\x80\x80", 4), 0);     /* U+110000 */
+	ck_assert_int_eq(bc_utf8_valid("\xf8\x88\x80\x80\x80", 5), 0); /* 5-byte form */
+	/* len bounds the scan: a valid prefix of a longer invalid text */
+	ck_assert_int_eq(bc_utf8_valid("ok\xff", 2), 1);
+}
+END_TEST
+
+/* Finding 2 of issue 17: ?name=%ff%fe reached the store. Every parameter
+ * from every source is refused when it is not UTF-8 or holds a control
+ * character; the message never repeats the value. */
+START_TEST(bad_text)
+{
+	const char *form = "application/x-www-form-urlencoded";
+	const char *const bad_pair[] = { "id", "ab\xff", NULL };
+	const char *const bad_key[] = { "\xc0\xaf", "x", NULL };
+	const char *const ctl_pair[] = { "id", "a\x01", NULL };
+	struct bc_params p;
+	struct bc_error err;
+
+	expect_fail(NULL, "name=%ff%fe", NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8",
+	            "\"name\" in the query string");
+	expect_fail(NULL, "provider=%ff", NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8",
+	            "\"provider\"");
+	expect_fail(NULL, "type=%c0%af", NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8", NULL);
+	expect_fail(NULL, "name=%ed%a0%80", NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8", NULL);
+	expect_fail(NULL, "na%ffme=x", NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8",
+	            "na%FFme");
+	expect_fail(NULL, "name=\xff", NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8", NULL);
+	expect_fail(NULL, NULL, form, "name=%fe", 0, BC_E_INVALID, "request.bad_utf8",
+	            "the form body");
+	expect_fail(bad_pair, NULL, NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8",
+	            "\"id\" in the request");
+	expect_fail(bad_key, NULL, NULL, NULL, 0, BC_E_INVALID, "request.bad_utf8", NULL);
+	/* NUL stays a bad escape; other control characters get their own code */
+	expect_fail(NULL, "name=a%00", NULL, NULL, 0, BC_E_INVALID, "request.bad_encoding", "NUL");
+	expect_fail(NULL, "name=a%0ab", NULL, NULL, 0, BC_E_INVALID,
+	            "request.control_character", "\"name\"");
+	expect_fail(NULL, "name=%09", NULL, NULL, 0, BC_E_INVALID, "request.control_character",
+	            NULL);
+	expect_fail(NULL, "owner=%7f", NULL, NULL, 0, BC_E_INVALID, "request.control_character",
+	            NULL);
+	expect_fail(NULL, "a%1b=1", NULL, NULL, 0, BC_E_INVALID, "request.control_character",
+	            NULL);
+	expect_fail(ctl_pair, NULL, NULL, NULL, 0, BC_E_INVALID, "request.control_character",
+	            NULL);
+	expect_fail(NULL, NULL, "application/json", "{\"name\": \"a\\u0001\"}", 0,
+	            BC_E_INVALID, "request.control_character", "the JSON body");
+	expect_fail(NULL, NULL, "application/json", "{\"name\": \"a\\ud800\"}", 0,
+	            BC_E_INVALID, "request.bad_json", NULL);
+	/* well-formed text of any script, and C1 code points, are fine */
+	ck_assert_int_eq(parse(NULL, "name=caf%C3%A9+%F0%9F%8E%A5%C2%85", NULL, NULL, 0, &p, &err),
+	                 BC_OK);
+	ck_assert_str_eq(bc_params_get(&p, "name"), "caf\xc3\xa9 \xf0\x9f\x8e\xa5\xc2\x85");
+	bc_params_free(&p);
+}
+END_TEST
+
+/* render.c's bc_render_text: stored text that is not UTF-8 (an old record)
+ * is shown with U+FFFD instead of failing the whole answer. */
+START_TEST(render_text_lossy)
+{
+	json_t *v;
+
+	v = bc_render_text("caf\xc3\xa9");
+	ck_assert_str_eq(json_string_value(v), "caf\xc3\xa9");
+	json_decref(v);
+	v = bc_render_text(NULL);
+	ck_assert_str_eq(json_string_value(v), "");
+	json_decref(v);
+	v = bc_render_text("a\xff\xfe" "b");
+	ck_assert_str_eq(json_string_value(v), "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+	json_decref(v);
+	v = bc_render_text("\xe2\x82");     /* cut short */
+	ck_assert_str_eq(json_string_value(v), "\xef\xbf\xbd\xef\xbf\xbd");
+	json_decref(v);
+	v = bc_render_text("\xed\xa0\x80!"); /* surrogate */
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(bc_utf8_valid(json_string_value(v), strlen(json_string_value(v))), 1);
+	json_decref(v);
+	{
+		struct bc_record_copy r = { .id = "00000000-0000-4000-8000-000000000000",
+			                    .name = "\xff\xfe", .type = "hls", .provider = "p\x80",
+			                    .owner = "o", .state = BC_STATE_LIVE, .start_ms = 1000 };
+		json_t *o = bc_render_list(&r, 1, NULL);
+		ck_assert_ptr_nonnull(o);
+		json_decref(o);
+		o = bc_render_error("x.y", "cut \xe2\x82");
+		ck_assert_ptr_nonnull(o);
+		json_decref(o);
+	}
+}
+END_TEST
+
 static Suite *params_suite(void)
 {
 	Suite *s = suite_create("params");
@@ -497,6 +664,11 @@ static Suite *params_suite(void)
 	tcase_add_test(tc, media_types);
 	tcase_add_test(tc, body_size);
 	tcase_add_test(tc, failure_empties_out);
+	tcase_add_test(tc, json_depth_scan);
+	tcase_add_test(tc, json_too_deep);
+	tcase_add_test(tc, utf8_scan);
+	tcase_add_test(tc, bad_text);
+	tcase_add_test(tc, render_text_lossy);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -344,6 +344,10 @@ void *bc_instance_state(const struct bc_instance *inst);
 /* Take and release the instance's call lock (no-op for thread-safe plugins). */
 void bc_instance_enter(struct bc_instance *inst);
 void bc_instance_leave(struct bc_instance *inst);
+/* The provider instance's stop(), under its call lock: the API stop, the
+ * auto-stop and a start's rollback all go through it. */
+enum bc_status bc_instance_provider_stop(struct bc_instance *inst,
+                                         const struct bc_stream_info *info, struct bc_error *err);
 
 /* ------------------------------------------------------------------------
  * records.c: the record sink stores write into (struct bc_record_sink), with
@@ -353,6 +357,12 @@ struct bc_record_copy {
 	char *id, *name, *type, *provider, *owner, *meta;
 	enum bc_stream_state state;
 	int64_t start_ms, stop_ms;
+	/* since ABI 1.1 (zero / "" from a 1.0 store) */
+	enum bc_media_state media;
+	int64_t publish_ms, media_ms;
+	char *stop_reason;          /* never NULL once put; may be NULL in a
+	                               hand-made copy (read as "") */
+	uint64_t event_seq;
 };
 
 struct bc_record_sink {
@@ -367,5 +377,28 @@ void bc_record_sink_free(struct bc_record_sink *sink);
 enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record *record);
 /* Fill a struct bc_record view of a copy (pointers borrowed from `copy`). */
 void bc_record_view(const struct bc_record_copy *copy, struct bc_record *view);
+
+/* ------------------------------------------------------------------------
+ * records.c: the event sink stores' events() write into (struct
+ * bc_event_sink, bc_host_api.event_put), with copies the framework owns.
+ * Since ABI 1.1.
+ */
+struct bc_event_copy {
+	uint64_t cursor, seq;
+	char *stream_id, *type, *owner, *data;
+	int64_t time_ms;
+};
+
+struct bc_event_sink {
+	struct bc_event_copy *items;
+	size_t n, cap;
+	enum bc_status status; /* first failure of event_put (BC_E_NOMEM, BC_E_INVALID) */
+};
+
+void bc_event_sink_init(struct bc_event_sink *sink);
+void bc_event_sink_free(struct bc_event_sink *sink);
+/* The implementation of bc_host_api.event_put: copies the event (zero-
+ * extended); BC_E_INVALID without stream_id or type. */
+enum bc_status bc_event_put(struct bc_event_sink *sink, const struct bc_event *event);
 
 #endif /* BC_INTERNAL_H */

@@ -24,12 +24,19 @@ json_t *bc_render_stop(const struct bc_record_copy *r);
 /* 409 body: the error plus the stored stream in stop's shape. */
 json_t *bc_render_conflict(const struct bc_record_copy *r);
 /* One record with state and owner: {"id","name","start_date","stop_date"
- * (null while live),"type","state","provider","owner"} */
+ * (null while live),"type","state","provider","owner","media","publish_date"
+ * (null: never published), and "stop_reason" (stopped only; null: unknown)} */
 json_t *bc_render_record(const struct bc_record_copy *r);
+/* "idle" or "publishing" (0, a 1.0 store's, is "idle"). */
+const char *bc_media_name(enum bc_media_state m);
 /* {"stream": bc_render_record(r)} */
 json_t *bc_render_record_wrapped(const struct bc_record_copy *r);
 /* {"streams":[...],"next_cursor":..|null} */
 json_t *bc_render_list(const struct bc_record_copy *items, size_t n, const char *next_cursor);
+/* {"events":[{"cursor","type","seq","time", then the event's data members:
+ * "stream", and "reason" / "detail" / "cause" where they apply}],"next":N}
+ * (docs/events.md) */
+json_t *bc_render_events(const struct bc_event_copy *items, size_t n, uint64_t next);
 /* {"name":..,"status":"ok"} or with "code" and "message" when st != BC_OK;
  * the component's own message only when `detailed` (administrators), else a
  * fixed text without paths or hosts. */

@@ -101,4 +101,65 @@ enum bc_status bc_ctx_open_checked(const char *path, int check_only,
                                        struct bc_context **out, char *errbuf, size_t errlen);
 int bc_ctx_check_only(const struct bc_context *ctx);
 
+/* ---- media.c: media facts, events, timers (ABI 1.1, docs/events.md) ------
+ * One struct bc_media per context (not per generation, so it survives a
+ * reload): a bounded queue of facts providers report, applied in order by
+ * one worker thread; a timekeeper thread that stops streams past their
+ * idle_timeout or max_duration and prunes events; the in-memory media
+ * state and event ring used when the store lacks the 1.1 ops; and the
+ * condition long-polls of the events op wait on. */
+struct bc_media;
+struct bc_media *bc_media_create(struct bc_context *ctx);
+/* Start the worker and the timekeeper. -1 when a thread cannot start. */
+int bc_media_start(struct bc_media *m);
+/* Make every waiting and later long-poll answer at once (a drain). */
+void bc_media_wake_readers(struct bc_media *m);
+/* Join the threads (idempotent). Then bc_media_free(). NULL: no-op. */
+void bc_media_stop(struct bc_media *m);
+void bc_media_free(struct bc_media *m);
+struct bc_media *bc_ctx_media(struct bc_context *ctx);
+/* 1 when the store has the 1.1 ops (commit_event ... events_prune). */
+int bc_store_has_events(const struct bc_instance *store);
+/* bc_host_api.media_report of provider instance `prov`. */
+enum bc_status bc_media_report(struct bc_instance *prov, const char *stream_id,
+                               enum bc_media_fact fact, const char *detail);
+/* The commit of a start: the store's commit_event with a stream.started
+ * event (or commit and an event in memory). `rec` is the reserved record
+ * (state ignored). BC_OK or the store's failure in err. */
+enum bc_status bc_stream_commit(struct bc_context *ctx, struct bc_generation *gen,
+                                const struct bc_record *rec, const char *meta,
+                                struct bc_error *err);
+/* The stop lifecycle of the API stop and the auto-stops: the provider's
+ * stop() of the stream `r` (as loaded, LIVE), then the store's conditional
+ * stop with `reason` and a stream.stopped event (or stop and an event in
+ * memory). BC_OK: this call stopped it, the stopped record is in `out`;
+ * BC_E_CONFLICT: it was stopped already (the stored record in `out` when
+ * the store gave it); BC_E_NOT_FOUND; else a failure in err, with
+ * *provider_failed 1 when the provider's stop() failed (the stream stays
+ * live). */
+enum bc_status bc_stream_stop_run(struct bc_context *ctx, struct bc_generation *gen,
+                                  const struct bc_record_copy *r, const char *reason,
+                                  struct bc_record_sink *out, struct bc_error *err,
+                                  int *provider_failed);
+/* With a store lacking the 1.1 ops, fill media, publish_ms, media_ms,
+ * stop_reason and event_seq of records from what this process knows. */
+void bc_media_overlay(struct bc_context *ctx, struct bc_generation *gen,
+                      struct bc_record_copy *items, size_t n);
+/* The events op: events after `after` (of `owner`'s streams, NULL: all),
+ * at most `limit`, waiting up to wait_ms for one. While waiting, *gen is
+ * released and a current one taken again (a reload is not held up). */
+enum bc_status bc_media_events(struct bc_context *ctx, struct bc_generation **gen,
+                               uint64_t after, unsigned limit, const char *owner,
+                               int64_t wait_ms, struct bc_event_sink *out,
+                               struct bc_error *err);
+/* Live streams this process knows to be publishing (for the gauge). */
+double bc_media_publishing(struct bc_context *ctx);
+/* Re-announce every LIVE stream of the store to the provider instance of
+ * `gen` that minted it and that `old` (NULL at startup) did not hold.
+ * Main thread, before frontends serve. */
+void bc_media_resume(struct bc_context *ctx, struct bc_generation *gen,
+                     const struct bc_generation *old);
+/* A new generation is in force: re-read the store for the timers. */
+void bc_media_generation_changed(struct bc_context *ctx);
+
 #endif /* BC_RUNTIME_H */

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@
 #define CTL_DEFAULT_SOCKET "/run/broadcast/control.sock"
 
 enum { CTL_OK = 0, CTL_API_ERROR = 1, CTL_USAGE = 2, CTL_NO_ANSWER = 3 };
+
+/* Set by SIGINT/SIGTERM during `events --follow`: end the wait, exit 0. */
+static volatile sig_atomic_t ctl_stop;
 
 /* What the command line asked for. */
 struct ctl_opts {
@@ -55,6 +59,9 @@ static void ctl_usage(FILE *out)
 	      "  get ID                                        show one stream\n"
 	      "  list [--live|--stopped|--all] [--limit N] [--cursor C]\n"
 	      "                                                list streams\n"
+	      "  events [--after N] [--limit N] [--follow]     the event feed, one JSON line\n"
+	      "                                                per event; --follow waits for\n"
+	      "                                                more until SIGINT/SIGTERM\n"
 	      "  health                                        store and provider health\n"
 	      "  plugins                                       loaded plugins\n"
 	      "  reload                                        reload the configuration\n"
@@ -161,6 +168,8 @@ static int ctl_exchange(const struct ctl_opts *o, const char *request, char **li
 		}
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int pr = poll(&pfd, 1, left > 3600 ? 3600000 : (int)(left * 1000) + 1);
+		if (pr < 0 && errno == EINTR && ctl_stop)
+			goto out;
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0)
@@ -349,6 +358,19 @@ static void ctl_print_body(const char *op, const json_t *body)
 			printf("\nmore: broadcastctl list --cursor %s\n", json_string_value(next));
 		return;
 	}
+	if (strcmp(op, "events") == 0) {
+		json_t *evs = json_object_get(body, "events"), *e;
+		size_t i;
+		json_array_foreach(evs, i, e) {
+			char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			puts(s != NULL ? s : "{}");
+			free(s);
+		}
+		if (json_is_integer(json_object_get(body, "next")))
+			fprintf(stderr, "next: broadcastctl events --after %lld\n",
+			        (long long)json_integer_value(json_object_get(body, "next")));
+		return;
+	}
 	if (strcmp(op, "plugins") == 0 && ctl_is_table(json_object_get(body, "plugins"))) {
 		ctl_print_table(json_object_get(body, "plugins"), 0);
 		return;
@@ -423,6 +445,82 @@ out:
 	return rc;
 }
 
+static void ctl_on_signal(int sig)
+{
+	(void)sig;
+	ctl_stop = 1;
+}
+
+/* events --follow: long-polls of 25 s, one JSON line per event, until
+ * SIGINT or SIGTERM (exit 0) or an error. */
+static int ctl_follow(const struct ctl_opts *o, json_t *params)
+{
+	struct sigaction sa;
+	json_int_t after = 0;
+	int rc = CTL_OK;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ctl_on_signal; /* no SA_RESTART: poll() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (json_is_integer(json_object_get(params, "after")))
+		after = json_integer_value(json_object_get(params, "after"));
+	while (!ctl_stop) {
+		json_t *req = json_pack("{s:s, s:O}", "op", "events", "params", params);
+		json_t *resp = NULL, *body, *evs, *e;
+		char *request = NULL, *line = NULL;
+		size_t i;
+		int st;
+
+		if (req == NULL)
+			return CTL_NO_ANSWER;
+		json_object_set_new(json_object_get(req, "params"), "after", json_integer(after));
+		json_object_set_new(json_object_get(req, "params"), "wait", json_integer(25));
+		request = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		if (request == NULL)
+			return CTL_NO_ANSWER;
+		char *r = realloc(request, strlen(request) + 2);
+		if (r == NULL) {
+			free(request);
+			return CTL_NO_ANSWER;
+		}
+		request = r;
+		strcat(request, "\n");
+		rc = ctl_exchange(o, request, &line);
+		free(request);
+		if (ctl_stop) {
+			free(line);
+			return CTL_OK;
+		}
+		if (rc != CTL_OK)
+			return rc;
+		resp = json_loads(line, 0, NULL);
+		free(line);
+		body = json_object_get(resp, "body");
+		st = (int)json_integer_value(json_object_get(resp, "status"));
+		if (st < 200 || st >= 300) {
+			const char *code = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
+			const char *msg = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
+			fprintf(stderr, "broadcastctl: %s: %s\n", code ? code : "events", msg ? msg : "failed");
+			json_decref(resp);
+			return resp == NULL ? CTL_NO_ANSWER : CTL_API_ERROR;
+		}
+		evs = json_object_get(body, "events");
+		json_array_foreach(evs, i, e) {
+			char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			puts(s != NULL ? s : "{}");
+			free(s);
+		}
+		fflush(stdout);
+		if (json_is_integer(json_object_get(body, "next")))
+			after = json_integer_value(json_object_get(body, "next"));
+		json_decref(resp);
+	}
+	return CTL_OK;
+}
+
 /* Options every command accepts, so `broadcastctl list --json` works too. */
 #define CTL_COMMON_LONG \
 	{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' }, \
@@ -493,15 +591,21 @@ int main(int argc, char **argv)
 		{ "stopped", no_argument, NULL, 'S' }, { "all", no_argument, NULL, 'a' },
 		{ "limit", required_argument, NULL, 'n' }, { "cursor", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 } };
+	static const struct option events_long[] = {
+		CTL_COMMON_LONG, { "after", required_argument, NULL, 'A' },
+		{ "limit", required_argument, NULL, 'n' }, { "follow", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 } };
 	static const struct option plain_long[] = { CTL_COMMON_LONG, { NULL, 0, NULL, 0 } };
 
 	const struct option *longopts;
 	const char *op = cmd;
-	int want_id = 0;
+	int want_id = 0, follow = 0;
 	if (strcmp(cmd, "start") == 0)
 		longopts = start_long;
 	else if (strcmp(cmd, "list") == 0)
 		longopts = list_long;
+	else if (strcmp(cmd, "events") == 0)
+		longopts = events_long;
 	else if (strcmp(cmd, "stop") == 0 || strcmp(cmd, "get") == 0) {
 		longopts = plain_long;
 		want_id = 1;
@@ -555,15 +659,21 @@ int main(int argc, char **argv)
 			json_object_set_new(params, "state", json_string(want));
 			break;
 		}
+		case 'F':
+			follow = 1;
+			break;
+		case 'A':
 		case 'n': {
 			errno = 0;
 			long long v = strtoll(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0') {
 				json_decref(params);
-				return ctl_usage_error("--limit wants a number, not \"%s\"", optarg);
+				return ctl_usage_error(c == 'A' ? "--after wants a number, not \"%s\""
+				                                : "--limit wants a number, not \"%s\"",
+				                       optarg);
 			}
 			/* the range is the daemon's to check, like every other rule */
-			json_object_set_new(params, "limit", json_integer(v));
+			json_object_set_new(params, c == 'A' ? "after" : "limit", json_integer(v));
 			break;
 		}
 		default:
@@ -596,6 +706,11 @@ int main(int argc, char **argv)
 	if (o.socket_path == NULL) {
 		const char *env = getenv("BROADCAST_SOCKET");
 		o.socket_path = env != NULL && *env != '\0' ? env : CTL_DEFAULT_SOCKET;
+	}
+	if (follow) {
+		int frc = ctl_follow(&o, params);
+		json_decref(params);
+		return frc;
 	}
 	if (json_object_size(params) == 0) {
 		json_decref(params);

@@ -31,6 +31,8 @@ struct bc_context {
 	struct bc_registry *reg;
 	struct bc_metrics *metrics;
 	struct bc_generation *gen;
+	struct bc_media *media;     /* facts, events, timers (media.c); NULL
+	                               with check_only */
 	int serving;                /* bc_context_serve() ran */
 	int check_only;             /* --check-config: validate, never create() */
 	int drained;
@@ -422,11 +424,13 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 	pthread_cond_init(&ctx->cond, NULL);
 	ctx->wake_fd = -1;
 	ctx->metrics = bc_metrics_create();
+	ctx->media = check_only ? NULL : bc_media_create(ctx);
 	ctx->path = path ? strdup(path) : NULL;
 	dirs = plugin_dirs(doc);
 	ctx->reg = dirs ? bc_registry_load_wanted((const char *const *)dirs, doc_wants, doc) : NULL;
 	bc_strv_free(dirs);
-	if (ctx->metrics == NULL || ctx->reg == NULL || (path && ctx->path == NULL)) {
+	if (ctx->metrics == NULL || ctx->reg == NULL || (path && ctx->path == NULL) ||
+	    (!check_only && ctx->media == NULL)) {
 		bc_doc_free(doc);
 		set_err(errbuf, errlen, "out of memory");
 		bc_context_close(ctx);
@@ -437,6 +441,16 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 		free(msg);
 		bc_context_close(ctx);
 		return BC_E_INVALID;
+	}
+	if (!check_only) {
+		/* ABI 1.1: the providers take back the live streams before any
+		 * frontend serves; then the timers and the media worker run. */
+		bc_media_resume(ctx, ctx->gen, NULL);
+		if (bc_media_start(ctx->media) != 0) {
+			set_err(errbuf, errlen, "cannot start the media and timer threads");
+			bc_context_close(ctx);
+			return BC_E_INTERNAL;
+		}
 	}
 	*out = ctx;
 	return BC_OK;
@@ -548,6 +562,8 @@ enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t er
 		bc_log_set_level(saved_level);
 		return BC_E_INVALID;
 	}
+	if (ctx->media != NULL)
+		bc_media_resume(ctx, gen, ctx->gen);
 	if (ctx->serving && (st = gen_serve(gen, buf, sizeof buf)) != BC_OK) {
 		bc_log(BC_LOG_ERROR, "broadcastd", "reload failed: %s; the running configuration "
 		       "stays in force", buf);
@@ -565,6 +581,7 @@ enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t er
 	old = ctx->gen;
 	ctx->gen = gen;
 	pthread_mutex_unlock(&ctx->lock);
+	bc_media_generation_changed(ctx);
 	bc_log(BC_LOG_INFO, "broadcastd", "configuration reloaded");
 	publish_reload(ctx, BC_OK, NULL);
 	for (size_t i = 0; i < old->n_frontends; i++)
@@ -578,6 +595,8 @@ void bc_context_drain(struct bc_context *ctx, int64_t timeout_ms)
 {
 	if (ctx == NULL || ctx->gen == NULL || ctx->drained)
 		return;
+	/* Long-polls of the events op answer now instead of holding the drain. */
+	bc_media_wake_readers(ctx->media);
 	for (size_t i = 0; i < ctx->gen->n_frontends; i++)
 		drain_frontend(ctx->gen->frontends[i].inst, timeout_ms);
 	ctx->drained = 1;
@@ -588,8 +607,10 @@ void bc_context_close(struct bc_context *ctx)
 	if (ctx == NULL)
 		return;
 	bc_context_drain(ctx, DRAIN_TIMEOUT_MS);
+	bc_media_stop(ctx->media); /* its threads use the generation */
 	if (ctx->gen != NULL)
 		retire(ctx, ctx->gen);
+	bc_media_free(ctx->media);
 	bc_registry_free(ctx->reg);
 	bc_metrics_free(ctx->metrics);
 	pthread_cond_destroy(&ctx->cond);
@@ -614,6 +635,11 @@ void bc_gen_release(struct bc_context *ctx, struct bc_generation *gen)
 	if (--gen->inflight == 0)
 		pthread_cond_broadcast(&ctx->cond);
 	pthread_mutex_unlock(&ctx->lock);
+}
+
+struct bc_media *bc_ctx_media(struct bc_context *ctx)
+{
+	return ctx->media;
 }
 
 struct bc_metrics *bc_ctx_metrics(struct bc_context *ctx)

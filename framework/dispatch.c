@@ -55,6 +55,7 @@ static void op_health(struct call *c);
 static void op_metrics(struct call *c);
 static void op_plugins(struct call *c);
 static void op_reload(struct call *c);
+static void op_events(struct call *c);
 
 static const struct op {
 	const char *name;
@@ -75,6 +76,7 @@ static const struct op {
 	{ "metrics", "GET", op_metrics, 0, 0 },
 	{ "plugins", "GET", op_plugins, 0, 0 },
 	{ "reload", "POST", op_reload, 0, 0 },
+	{ "events", "GET", op_events, 0, 1 },
 };
 
 /* ---- answers -------------------------------------------------------------- */
@@ -172,20 +174,6 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static void info_from(struct bc_stream_info *info, const struct bc_record_copy *r,
-                      const json_t *meta)
-{
-	memset(info, 0, sizeof *info);
-	info->struct_size = sizeof *info;
-	info->id = r->id;
-	info->name = r->name;
-	info->type = r->type;
-	info->owner = r->owner;
-	info->start_ms = r->start_ms;
-	info->stop_ms = r->stop_ms;
-	info->host_private = meta;
-}
-
 static enum bc_status provider_start(struct bc_instance *p, const struct bc_stream_info *info,
                                      struct bc_endpoint *ep, struct bc_error *err)
 {
@@ -196,15 +184,6 @@ static enum bc_status provider_start(struct bc_instance *p, const struct bc_stre
 	return st;
 }
 
-static enum bc_status provider_stop(struct bc_instance *p, const struct bc_stream_info *info,
-                                    struct bc_error *err)
-{
-	enum bc_status st;
-	bc_instance_enter(p);
-	st = bc_instance_plugin(p)->ops.provider.stop(bc_instance_state(p), info, err);
-	bc_instance_leave(p);
-	return st;
-}
 
 #define STORE_CALL(c, st, op, ...)                                                       \
 	do {                                                                             \
@@ -402,7 +381,8 @@ static void op_start(struct call *c)
 		goto out;
 	}
 	bc_error_clear(&err);
-	STORE_CALL(c, st, commit, id, meta, &err);
+	rec.state = BC_STATE_LIVE;
+	st = bc_stream_commit(c->ctx, c->gen, &rec, meta, &err);
 	if (st != BC_OK) {
 		count_error(c, c->gen->store, &err, "store");
 		fail_from(c, &err, st, "store.error");
@@ -423,7 +403,7 @@ out:
 		struct bc_error e2;
 		bc_error_clear(&e2);
 		info.stop_ms = bc_now_ms();
-		if (provider_stop(prov, &info, &e2) != BC_OK)
+		if (bc_instance_provider_stop(prov, &info, &e2) != BC_OK)
 			bc_log(BC_LOG_ERROR, bc_instance_name(prov), "rollback of stream %s: the "
 			       "provider could not finish it: %s: %s", id, e2.code, e2.message);
 	}
@@ -447,13 +427,10 @@ out:
 static void op_stop(struct call *c)
 {
 	struct bc_record_sink sink, stopped;
-	struct bc_stream_info info;
-	struct bc_instance *prov;
 	struct bc_error err;
 	enum bc_status st;
-	json_t *meta = NULL;
 	char id[37];
-	int64_t stop_ms;
+	int provider_failed = 0;
 
 	bc_record_sink_init(&sink);
 	bc_record_sink_init(&stopped);
@@ -467,35 +444,17 @@ static void op_stop(struct call *c)
 		c->status = BC_E_CONFLICT;
 		goto out;
 	}
-	meta = json_loads(sink.items[0].meta, 0, NULL);
-	if (meta == NULL || !json_is_object(meta)) {
-		json_decref(meta);
-		meta = json_object();
-	}
-	stop_ms = bc_now_ms();
-	info_from(&info, &sink.items[0], meta);
-	info.stop_ms = stop_ms;
-	prov = provider_by_name(c->gen, sink.items[0].provider);
-	if (prov == NULL) {
-		/* The provider was removed from the config since: nothing can be
-		 * finished there, but the record must still be closable. */
-		bc_log(BC_LOG_WARN, "dispatch", "stream %s: provider '%s' is no longer configured; "
-		       "stopping the record only", id, sink.items[0].provider);
-	} else {
-		bc_error_clear(&err);
-		st = provider_stop(prov, &info, &err);
-		if (st != BC_OK) {
-			count_error(c, prov, &err, "stop");
-			bc_log(BC_LOG_WARN, bc_instance_name(prov), "stop of stream %s failed: %s: %s",
-			       id, err.code[0] ? err.code : bc_status_name(st), err.message);
-			fail_from(c, &err, st, "provider.error");
-			goto out;
-		}
-	}
+	bc_media_overlay(c->ctx, c->gen, sink.items, 1);
 	bc_error_clear(&err);
-	STORE_CALL(c, st, stop, id, stop_ms, &stopped, &err);
-	if (st == BC_OK && (stopped.status != BC_OK || stopped.n == 0))
-		st = bc_fail(&err, BC_E_INTERNAL, "store.no_record", "the store returned no record");
+	st = bc_stream_stop_run(c->ctx, c->gen, &sink.items[0], "api", &stopped, &err,
+	                        &provider_failed);
+	if (provider_failed) {
+		struct bc_instance *prov = provider_by_name(c->gen, sink.items[0].provider);
+		if (prov != NULL)
+			count_error(c, prov, &err, "stop");
+		fail_from(c, &err, st, "provider.error");
+		goto out;
+	}
 	if (st == BC_E_CONFLICT && stopped.n > 0) {
 		/* Another node or request stopped it first. */
 		json_decref(c->body);
@@ -513,12 +472,8 @@ static void op_stop(struct call *c)
 		fail_from(c, &err, st, "store.error");
 		goto out;
 	}
-	bc_metrics_counter_add(bc_ctx_metrics(c->ctx), "streams_stopped_total",
-	                       sink.items[0].provider, NULL, 1);
-	bc_log(BC_LOG_INFO, sink.items[0].provider, "stream %s stopped", id);
 	ok(c, bc_render_stop(&stopped.items[0]));
 out:
-	json_decref(meta);
 	bc_record_sink_free(&sink);
 	bc_record_sink_free(&stopped);
 }
@@ -531,8 +486,10 @@ static void op_get(struct call *c)
 	char id[37];
 	bc_record_sink_init(&sink);
 	if (take_id(c, id) == 0 && load_record(c, id, &sink) == 0 &&
-	    check_owner(c, &sink.items[0]) == 0)
+	    check_owner(c, &sink.items[0]) == 0) {
+		bc_media_overlay(c->ctx, c->gen, sink.items, sink.n);
 		ok(c, bc_render_record_wrapped(&sink.items[0]));
+	}
 	bc_record_sink_free(&sink);
 }
 
@@ -555,6 +512,7 @@ static void op_list(struct call *c)
 	const char *state = bc_params_get(&c->params, "state");
 	const char *limit_s = bc_params_get(&c->params, "limit");
 	const char *cursor = bc_params_get(&c->params, "cursor");
+	const char *media = bc_params_get(&c->params, "media");
 	struct bc_list_query q;
 	struct bc_record_sink sink;
 	struct bc_error err;
@@ -574,6 +532,17 @@ static void op_list(struct call *c)
 	else {
 		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
 		          "parameter 'state' must be live, stopped or all");
+		return;
+	}
+	if (media == NULL || media[0] == '\0')
+		q.media = 0;
+	else if (strcmp(media, "idle") == 0)
+		q.media = BC_MEDIA_IDLE;
+	else if (strcmp(media, "publishing") == 0)
+		q.media = BC_MEDIA_PUBLISHING;
+	else {
+		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		          "parameter 'media' must be idle or publishing");
 		return;
 	}
 	if (limit_s != NULL) {
@@ -613,6 +582,22 @@ static void op_list(struct call *c)
 			const struct bc_record_copy *last = &sink.items[shown - 1];
 			snprintf(next, sizeof next, "%" PRId64 "_%s", last->start_ms, last->id);
 			next_cursor = next;
+		}
+		bc_media_overlay(c->ctx, c->gen, sink.items, shown);
+		if (q.media != 0) {
+			/* Only LIVE records in that state. A 1.0 store ignores the
+			 * filter: the page is filtered here (it may come out
+			 * shorter than limit; next_cursor still goes on). */
+			size_t k = 0;
+			for (size_t i = 0; i < shown; i++) {
+				if (sink.items[i].state == BC_STATE_LIVE && sink.items[i].media == q.media) {
+					struct bc_record_copy t = sink.items[k];
+					sink.items[k] = sink.items[i];
+					sink.items[i] = t;
+					k++;
+				}
+			}
+			shown = k;
 		}
 		ok(c, bc_render_list(sink.items, shown, next_cursor));
 	}
@@ -721,6 +706,8 @@ static void update_live_gauge(struct call *c)
 static void op_metrics(struct call *c)
 {
 	update_live_gauge(c);
+	bc_metrics_gauge_set(bc_ctx_metrics(c->ctx), "streams_publishing", NULL, NULL,
+	                     bc_media_publishing(c->ctx));
 	c->text = bc_metrics_render(bc_ctx_metrics(c->ctx), &c->text_len);
 	if (c->text == NULL) {
 		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
@@ -756,6 +743,63 @@ static void op_reload(struct call *c)
 		return;
 	}
 	ok(c, json_pack("{s:b}", "reloaded", 1));
+}
+
+/* ---- events (ABI 1.1, docs/events.md) ---------------------------------------- */
+
+static int parse_uint(const char *text, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (text == NULL || text[0] == '\0')
+		return -1;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* GET /events?after=CURSOR&limit=N&wait=SECONDS: the feed, a long-poll when
+ * wait > 0. Callers see their own streams' events, administrators all. */
+static void op_events(struct call *c)
+{
+	const char *after_s = bc_params_get(&c->params, "after");
+	const char *limit_s = bc_params_get(&c->params, "limit");
+	const char *wait_s = bc_params_get(&c->params, "wait");
+	uint64_t after = 0, limit = 100, wait = 0;
+	struct bc_event_sink sink;
+	struct bc_error err;
+	enum bc_status st;
+
+	if (after_s != NULL && after_s[0] != '\0' && parse_uint(after_s, UINT64_MAX / 2, &after) != 0) {
+		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		          "parameter 'after' must be a cursor: 0 or the 'next' of an earlier answer");
+		return;
+	}
+	if (limit_s != NULL && (parse_uint(limit_s, 1000, &limit) != 0 || limit < 1)) {
+		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		          "parameter 'limit' must be an integer from 1 to 1000");
+		return;
+	}
+	if (wait_s != NULL && parse_uint(wait_s, 30, &wait) != 0) {
+		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		          "parameter 'wait' must be a whole number of seconds from 0 to 30");
+		return;
+	}
+	bc_event_sink_init(&sink);
+	bc_error_clear(&err);
+	st = bc_media_events(c->ctx, &c->gen, after, (unsigned)limit,
+	                     c->is_admin ? NULL : c->caller, (int64_t)wait * 1000, &sink, &err);
+	if (st != BC_OK) {
+		count_error(c, c->gen->store, &err, "store");
+		fail_from(c, &err, st, "store.error");
+	} else {
+		ok(c, bc_render_events(sink.items, sink.n,
+		                       sink.n > 0 ? sink.items[sink.n - 1].cursor : after));
+	}
+	bc_event_sink_free(&sink);
 }
 
 /* ---- the entry ------------------------------------------------------------------ */

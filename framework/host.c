@@ -29,6 +29,26 @@ static void host_log(struct bc_host *host, enum bc_log_level level, const char *
 	va_end(ap);
 }
 
+static void host_log_v(struct bc_host *host, enum bc_log_level level, const char *fmt, va_list ap)
+{
+	bc_vlog(level, host ? bc_instance_name(bc_host_instance(host)) : "plugin", fmt, ap);
+}
+
+static enum bc_status host_fail_v(struct bc_error *err, enum bc_status status, const char *code,
+                                  const char *fmt, va_list ap)
+{
+	bc_vfail(err, status, code, fmt, ap);
+	return status;
+}
+
+static enum bc_status host_media_report(struct bc_host *host, const char *stream_id,
+                                        enum bc_media_fact fact, const char *detail)
+{
+	if (host == NULL)
+		return BC_E_INVALID;
+	return bc_media_report(bc_host_instance(host), stream_id, fact, detail);
+}
+
 static int host_log_enabled(const struct bc_host *host, enum bc_log_level level)
 {
 	(void)host;
@@ -241,6 +261,11 @@ const struct bc_host_api bc_host_api_table = {
 	.record_put = bc_record_put,
 	.call = host_call,
 	.response_release = host_response_release,
+	/* since ABI 1.1 */
+	.log_v = host_log_v,
+	.fail_v = host_fail_v,
+	.media_report = host_media_report,
+	.event_put = bc_event_put,
 };
 
 int bc_parse_rate(const char *text, double *per_second)

@@ -42,6 +42,17 @@ static const struct bc_option provider_common[] = {
 	BC_OPTION(.name = "stream_types", .type = BC_OPT_LIST,
 	          .description = "Stream types (the `type` parameter of start) this instance "
 	                         "serves (default: the plugin's own list)."),
+	BC_OPTION(.name = "idle_timeout", .type = BC_OPT_DURATION, .default_value = "0",
+	          .min = 0, .max = INT64_C(366) * 86400 * 1000,
+	          .description = "Stop a live stream of this instance whose media has been "
+	                         "idle this long (never published since its start, or idle "
+	                         "or gone since the provider last said so), with stop_reason "
+	                         "idle_timeout; 0: never (docs/events.md)."),
+	BC_OPTION(.name = "max_duration", .type = BC_OPT_DURATION, .default_value = "0",
+	          .min = 0, .max = INT64_C(366) * 86400 * 1000,
+	          .description = "Stop a live stream of this instance this long after its "
+	                         "start, with stop_reason max_duration; 0: never "
+	                         "(docs/events.md)."),
 	BC_OPTION_END
 };
 
@@ -50,6 +61,15 @@ static const struct bc_option store_common[] = {
 	          .description = "Instance name used in logs and metrics (default: the type)."),
 	BC_OPTION(.name = "type", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
 	          .description = "The plugin that serves this instance."),
+	BC_OPTION(.name = "event_retention", .type = BC_OPT_DURATION, .default_value = "7d",
+	          .min = 0, .max = INT64_C(3660) * 86400 * 1000,
+	          .description = "Delete events of the feed (GET /events) older than this, "
+	                         "checked every minute; 0: keep them whatever their age "
+	                         "(docs/events.md)."),
+	BC_OPTION(.name = "event_max", .type = BC_OPT_INT, .default_value = "100000", .min = 0,
+	          .max = INT64_C(1000000000),
+	          .description = "Keep at most this many of the newest events, deleting older "
+	                         "ones every minute; 0: no count bound (docs/events.md)."),
 	BC_OPTION_END
 };
 
@@ -344,6 +364,16 @@ void bc_instance_leave(struct bc_instance *inst)
 {
 	if (inst->serialise)
 		pthread_mutex_unlock(&inst->lock);
+}
+
+enum bc_status bc_instance_provider_stop(struct bc_instance *inst,
+                                         const struct bc_stream_info *info, struct bc_error *err)
+{
+	enum bc_status st;
+	bc_instance_enter(inst);
+	st = inst->plugin->ops.provider.stop(inst->state, info, err);
+	bc_instance_leave(inst);
+	return st;
 }
 
 int bc_instance_serves_type(const struct bc_instance *inst, const char *type)

@@ -7,7 +7,9 @@
  * two plugins never see each other's symbols; the entry symbol is the only
  * thing looked up; the major version must be equal and the plugin's minor at
  * most ours; struct_size is checked before any member is read, and what an
- * older plugin passes is copied into zeroed full-size structs. Every reject
+ * older plugin passes is copied into zeroed full-size structs; a plugin may
+ * not declare an option the host reads itself (plugin.h's reserved names),
+ * and a store has ABI 1.1's event operations all or none. Every reject
  * path closes the handle and records file, plugin, both versions and the fix.
  * What the instances do with a plugin is instance.c's business.
  */
@@ -88,7 +90,7 @@ out:
 
 static int reject(struct bc_registry *reg, char **errmsg, const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[2048];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
@@ -159,6 +161,89 @@ static const char *missing_op(const struct bc_loaded_plugin *p)
 		if (!p->ops.frontend.destroy) return "destroy";
 		break;
 	}
+	return NULL;
+}
+
+/* Option names the host reads itself for every instance of a kind
+ * (broadcast/plugin.h lists them; since ABI 1.1 a plugin may not declare
+ * them). bc_common_options() is the live list; this table keeps the names
+ * plugin.h and the 1.1 contract promise even before the host implements
+ * one of them, so a plugin never starts depending on a name that is ours. */
+static const struct {
+	enum bc_kind kind; /* 0: every kind */
+	const char *name;
+} reserved_options[] = {
+	{ 0, "name" },
+	{ 0, "type" },
+	{ BC_KIND_PROVIDER, "stream_types" },
+	{ BC_KIND_PROVIDER, "idle_timeout" },
+	{ BC_KIND_PROVIDER, "max_duration" },
+	{ BC_KIND_STORE, "event_retention" },
+	{ BC_KIND_STORE, "event_max" },
+	{ BC_KIND_FRONTEND, "tokens_file" },
+	{ BC_KIND_FRONTEND, "rate_limit" },
+	{ BC_KIND_FRONTEND, "rate_burst" },
+	{ BC_KIND_FRONTEND, "auth_fail_limit" },
+	{ BC_KIND_FRONTEND, "max_body" },
+};
+
+/* Whether `opt` is `reserved` or a nested key under it ("name.x"). */
+static int option_is(const char *opt, const char *reserved)
+{
+	size_t n = strlen(reserved);
+	return strncmp(opt, reserved, n) == 0 && (opt[n] == '\0' || opt[n] == '.');
+}
+
+static const char *reserved_option(enum bc_kind kind, const char *opt)
+{
+	for (size_t i = 0; i < sizeof reserved_options / sizeof reserved_options[0]; i++)
+		if ((reserved_options[i].kind == 0 || reserved_options[i].kind == kind) &&
+		    option_is(opt, reserved_options[i].name))
+			return reserved_options[i].name;
+	for (const struct bc_option *c = bc_option_first(bc_common_options(kind)); c != NULL;
+	     c = bc_option_next(c))
+		if (c->name != NULL && option_is(opt, c->name))
+			return c->name;
+	return NULL;
+}
+
+/* The first option the plugin declares that the host reserves, or NULL;
+ * *declared is the plugin's own spelling. Declarations are read by their
+ * own struct_size, as options.c reads them. */
+static const char *declares_reserved(const struct bc_loaded_plugin *p, const char **declared)
+{
+	for (const struct bc_option *o = bc_option_first(p->desc.options); o != NULL;
+	     o = bc_option_next(o)) {
+		const char *name = NULL, *r;
+		if (o->struct_size >= offsetof(struct bc_option, name) + sizeof o->name)
+			name = o->name;
+		if (name != NULL && (r = reserved_option(p->desc.kind, name)) != NULL) {
+			*declared = name;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* ABI 1.1's store operations come as a set: all of them (media state and
+ * events kept by the store) or none (a 1.0 store; the host keeps them in
+ * memory). The one missing from a partial set, or NULL. */
+static const char *partial_event_ops(const struct bc_loaded_plugin *p)
+{
+	const struct bc_store_ops *o = &p->ops.store;
+	if (p->desc.kind != BC_KIND_STORE)
+		return NULL;
+	const struct { const char *name; int set; } ops[] = {
+		{ "commit_event", o->commit_event != NULL }, { "stop_event", o->stop_event != NULL },
+		{ "media", o->media != NULL }, { "events", o->events != NULL },
+		{ "events_prune", o->events_prune != NULL },
+	};
+	size_t n = sizeof ops / sizeof ops[0], set = 0;
+	for (size_t i = 0; i < n; i++)
+		set += ops[i].set != 0;
+	for (size_t i = 0; set > 0 && set < n && i < n; i++)
+		if (!ops[i].set)
+			return ops[i].name;
 	return NULL;
 }
 
@@ -238,9 +323,11 @@ static int accept_descriptor(struct bc_registry *reg, struct bc_loaded_so *so, c
 	if (raw->abi_minor > hmin)
 		return reject(reg, errmsg,
 		              "%s: plugin '%s' needs ABI %u.%u but this broadcastd has ABI %u.%u; "
-		              "upgrade broadcast or use a plugin built for ABI %u.%u",
+		              "upgrade broadcast or use a plugin built for ABI %u.%u (one that "
+		              "checks newer members with BC_HAS_MEMBER() may be built with "
+		              "-DBC_PLUGIN_MIN_MINOR=%u)",
 		              path, raw->name ? raw->name : "?", raw->abi_major, raw->abi_minor,
-		              hmaj, hmin, hmaj, hmin);
+		              hmaj, hmin, hmaj, hmin, hmin);
 	if (!valid_plugin_name(raw->name))
 		return reject(reg, errmsg,
 		              "%s: plugin name '%s' is not [a-z0-9_-]{1,32}; fix the descriptor",
@@ -284,6 +371,26 @@ static int accept_descriptor(struct bc_registry *reg, struct bc_loaded_so *so, c
 		free(p);
 		return reject(reg, errmsg, "%s: plugin '%s' does not implement the required "
 		              "operation %s(); fix the plugin", path, raw->name, missing);
+	}
+	missing = partial_event_ops(p);
+	if (missing != NULL) {
+		free(p);
+		return reject(reg, errmsg, "%s: store plugin '%s' (ABI %u.%u, host %u.%u) "
+		              "implements some of the ABI 1.1 event operations but not %s(); "
+		              "implement all of commit_event, stop_event, media, events and "
+		              "events_prune, or none of them", path, raw->name, raw->abi_major,
+		              raw->abi_minor, hmaj, hmin, missing);
+	}
+	const char *declared = NULL, *reserved = declares_reserved(p, &declared);
+	if (reserved != NULL) {
+		free(p);
+		return reject(reg, errmsg, "%s: %s plugin '%s' (ABI %u.%u, host %u.%u) declares "
+		              "the option '%s', but '%s' is a host-wide option of every %s "
+		              "instance (reserved, see <broadcast/plugin.h>); rename the "
+		              "plugin's option (for example to '%s_%s') and rebuild it",
+		              path, kind_name(raw->kind), raw->name, raw->abi_major,
+		              raw->abi_minor, hmaj, hmin, declared, reserved,
+		              kind_name(raw->kind), raw->name, declared);
 	}
 	p->path = strdup(path);
 	if (p->path == NULL) {
@@ -331,9 +438,13 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 	 * NOLINTNEXTLINE(performance-no-int-to-ptr) */
 	entry = (bc_plugin_entry_fn)(uintptr_t)dlsym(so->handle, BC_PLUGIN_ENTRY_SYMBOL);
 	if (entry == NULL) {
-		reject(reg, errmsg, "%s: no %s symbol (host ABI %u.%u); it is not a broadcast "
-		       "plugin: remove it from the plugin directory", path, BC_PLUGIN_ENTRY_SYMBOL,
-		       hmaj, hmin);
+		reject(reg, errmsg, "%s: no exported %s symbol (host ABI %u.%u). If it is a "
+		       "broadcast plugin, the likely cause is that it was built with "
+		       "-fvisibility=hidden or a linker version script that hides the entry: "
+		       "declare it through <broadcast/plugin.h> of ABI 1.1 or later (which "
+		       "marks it BC_PLUGIN_EXPORT) or add __attribute__((visibility(\"default\"))) "
+		       "to its definition, and rebuild; if it is not a plugin, remove it from "
+		       "the plugin directory", path, BC_PLUGIN_ENTRY_SYMBOL, hmaj, hmin);
 		goto out;
 	}
 	list = entry(hmaj, hmin);

@@ -18,6 +18,7 @@ framework_libbroadcast_core_la_SOURCES = \
 	framework/metrics.c \
 	framework/render.c \
 	framework/dispatch.c \
+	framework/media.c \
 	framework/context.c \
 	framework/bc_runtime.h \
 	framework/bc_render.h \

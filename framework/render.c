@@ -122,7 +122,22 @@ json_t *bc_render_record(const struct bc_record_copy *r)
 	json_object_set_new(o, "state", json_string(state_name(r->state)));
 	json_object_set_new(o, "provider", bc_render_text(r->provider));
 	json_object_set_new(o, "owner", bc_render_text(r->owner));
+	/* Since ABI 1.1 (docs/events.md): the media state (for a stopped
+	 * stream, the state it had at its stop; "idle" when nobody knows),
+	 * when publishing last began, and why a stopped stream stopped. */
+	json_object_set_new(o, "media", json_string(bc_media_name(r->media)));
+	json_object_set_new(o, "publish_date", date_or_null(r->publish_ms));
+	if (r->state == BC_STATE_STOPPED)
+		json_object_set_new(o, "stop_reason",
+		                    r->stop_reason != NULL && r->stop_reason[0] != '\0'
+		                            ? bc_render_text(r->stop_reason)
+		                            : json_null());
 	return o;
+}
+
+const char *bc_media_name(enum bc_media_state m)
+{
+	return m == BC_MEDIA_PUBLISHING ? "publishing" : "idle";
 }
 
 json_t *bc_render_record_wrapped(const struct bc_record_copy *r)
@@ -140,6 +155,40 @@ json_t *bc_render_list(const struct bc_record_copy *items, size_t n, const char 
 		}
 	return json_pack("{s:o, s:o}", "streams", arr,
 	                 "next_cursor", next_cursor ? json_string(next_cursor) : json_null());
+}
+
+json_t *bc_render_events(const struct bc_event_copy *items, size_t n, uint64_t next)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		const struct bc_event_copy *e = &items[i];
+		json_t *data = json_loads(e->data, 0, NULL);
+		json_t *o = json_object();
+		char when[20];
+		if (o == NULL) {
+			json_decref(data);
+			json_decref(arr);
+			return NULL;
+		}
+		bc_format_gmt(e->time_ms, when);
+		json_object_set_new(o, "cursor", json_integer((json_int_t)e->cursor));
+		json_object_set_new(o, "type", bc_render_text(e->type));
+		json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
+		json_object_set_new(o, "time", json_string(when));
+		if (json_is_object(data)) {
+			const char *key;
+			json_t *value;
+			json_object_foreach(data, key, value)
+				if (json_object_get(o, key) == NULL)
+					json_object_set(o, key, value);
+		}
+		json_decref(data);
+		if (json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return json_pack("{s:o, s:I}", "events", arr, "next", (json_int_t)next);
 }
 
 json_t *bc_render_health_item(const char *name, enum bc_status st, const struct bc_error *err,

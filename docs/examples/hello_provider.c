@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* It uses nothing newer than ABI 1.0, so it says so: it then loads on every
+ * 1.x host, not only on hosts as new as the headers it was built with. */
+#define BC_PLUGIN_MIN_MINOR 0
 #include <broadcast/broadcast.h>
 
 struct hello {

@@ -9,6 +9,7 @@
  *     /stream/start[/]   start       /streams[/]        list
  *     /stream/stop[/]    stop        /streams/{id}[/]   get, params {id}
  *     /healthz[/]        health      /metrics[/]        metrics
+ *     /events[/]         events (ABI 1.1, docs/events.md)
  *
  * The table maps paths only. Methods, parameters from the query and body,
  * and every error are the dispatcher's (STYLE rule 12); a path matching
@@ -30,6 +31,7 @@ static const struct {
 	{ "/streams", "list" },
 	{ "/healthz", "health" },
 	{ "/metrics", "metrics" },
+	{ "/events", "events" },
 };
 
 /* `path` equals `want`, or `want` followed by exactly one '/'. */

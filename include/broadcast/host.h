@@ -15,7 +15,10 @@
  *
  * Threads: every function in the table may be called from any thread at any
  * time between the instance's create() and the return of its destroy(),
- * unless its comment says otherwise.
+ * unless its comment says otherwise. The exceptions: the endpoint builder
+ * (ep_*, meta_set) and the sinks (record_put, event_put) belong to the call
+ * that received their builder or sink, on that call's thread, and only
+ * until it returns; one struct bc_error is used by one thread at a time.
  *
  * Since ABI 1.0.
  */
@@ -48,9 +51,12 @@ struct bc_error;
 struct bc_endpoint;
 /** The builder a store's get()/stop()/list() writes records into. Opaque. */
 struct bc_record_sink;
+/** The builder a store's events() writes events into. Opaque. Since ABI 1.1. */
+struct bc_event_sink;
 
 struct bc_stream_info; /* provider.h */
 struct bc_record;      /* store.h */
+struct bc_event;       /* store.h, since ABI 1.1 */
 struct bc_request;     /* frontend.h */
 struct bc_response;    /* frontend.h */
 
@@ -60,6 +66,17 @@ enum bc_log_level {
 	BC_LOG_WARN = 2,  /**< degraded but continuing */
 	BC_LOG_INFO = 3,  /**< lifecycle events, one line each */
 	BC_LOG_DEBUG = 4  /**< detail per request */
+};
+
+/**
+ * What a provider observed about the media of one of its live streams, for
+ * media_report(). Frozen. Since ABI 1.1.
+ */
+enum bc_media_fact {
+	BC_MEDIA_FACT_PUBLISHING = 1, /**< media began arriving, or arrives again */
+	BC_MEDIA_FACT_IDLE = 2,       /**< no media came for the provider's own idle
+	                                   time; the publisher may still be there */
+	BC_MEDIA_FACT_GONE = 3        /**< the publisher disconnected or ended */
 };
 
 /** Flags for the endpoint builder's ep_* functions. Since ABI 1.0. */
@@ -186,7 +203,8 @@ struct bc_host_api {
 	/* ---- record sink: stores only --------------------------------------------- */
 
 	/** Hand one record to the host, which copies it. Stores call it from
-	 *  get()/stop() once and from list() once per row, in order. */
+	 *  get()/stop() once and from list() once per row, in order, on the
+	 *  thread of that call and before it returns (the sink is the call's). */
 	enum bc_status (*record_put)(struct bc_record_sink *sink, const struct bc_record *record);
 
 	/* ---- API calls: frontends only ------------------------------------------------ */
@@ -200,6 +218,37 @@ struct bc_host_api {
 	             struct bc_response *response);
 	/** Free what call() put into `response` and zero it. NULL is a no-op. */
 	void (*response_release)(struct bc_response *response);
+
+	/* ---- since ABI 1.1 ----------------------------------------------------------
+	 * A plugin that declares BC_PLUGIN_MIN_MINOR 0 checks each of these with
+	 * BC_HAS_MEMBER(api, struct bc_host_api, member) before calling it. */
+
+	/** log() with a va_list, for a plugin's own printf-like wrappers. Since
+	 *  ABI 1.1. */
+	void (*log_v)(struct bc_host *host, enum bc_log_level level, const char *fmt, va_list ap)
+		BC_PRINTF(3, 0);
+	/** fail() with a va_list. Since ABI 1.1. */
+	enum bc_status (*fail_v)(struct bc_error *err, enum bc_status status, const char *code,
+	                         const char *fmt, va_list ap) BC_PRINTF(4, 0);
+	/**
+	 * Report a media fact about the live stream `stream_id` that this provider
+	 * instance minted: publishing began (or resumed), no media for a while,
+	 * the publisher is gone. `detail` is a short text for people (the
+	 * publisher's address, bytes so far; never a secret) or NULL; at most 200
+	 * bytes are kept. Providers only; any thread; never blocks on I/O: the
+	 * host queues the fact and applies it in order (the stream's media state,
+	 * its idle timer, an event), ignoring facts about streams that are not
+	 * live or not this instance's, and a fact that repeats the state.
+	 * Returns BC_OK when queued, BC_E_INVALID for a malformed id or fact,
+	 * BC_E_UNAVAILABLE when the queue is full (the fact is dropped: report
+	 * the next change as usual). Since ABI 1.1.
+	 */
+	enum bc_status (*media_report)(struct bc_host *host, const char *stream_id,
+	                               enum bc_media_fact fact, const char *detail);
+	/** Hand one event to the host, which copies it. Stores call it from
+	 *  events() once per event, in cursor order, on the thread of that call
+	 *  and before it returns. Since ABI 1.1. */
+	enum bc_status (*event_put)(struct bc_event_sink *sink, const struct bc_event *event);
 };
 
 #ifdef __cplusplus

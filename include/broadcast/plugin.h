@@ -40,7 +40,47 @@ extern "C" {
 /** The ABI major version these headers describe. Since ABI 1.0. */
 #define BC_ABI_MAJOR 1
 /** The ABI minor version these headers describe. Since ABI 1.0. */
-#define BC_ABI_MINOR 0
+#define BC_ABI_MINOR 1
+
+/**
+ * The lowest host minor a plugin built with these headers needs, which
+ * BC_PLUGIN_INIT() writes into bc_plugin.abi_minor. By default the headers'
+ * own minor: a plugin that uses what they declare without checking needs a
+ * host that has it. A plugin that guards every member newer than minor N
+ * with BC_HAS_MEMBER() defines BC_PLUGIN_MIN_MINOR to N before including any
+ * <broadcast/...> header (or with -DBC_PLUGIN_MIN_MINOR=N) and then loads on
+ * hosts of minor N and later. Since ABI 1.1.
+ */
+#ifndef BC_PLUGIN_MIN_MINOR
+#define BC_PLUGIN_MIN_MINOR BC_ABI_MINOR
+#endif
+
+/**
+ * Marks bc_plugin_entry() exported whatever the compiler's default
+ * visibility: a plugin built with -fvisibility=hidden still exports it (the
+ * declaration below carries it, so the definition needs nothing more).
+ * Since ABI 1.1.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define BC_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define BC_PLUGIN_EXPORT
+#endif
+
+/**
+ * Option names the host reads itself for every instance of a kind, and
+ * that a plugin therefore may not declare (the loader refuses a plugin that
+ * does, naming the option):
+ *  - every kind: "name", "type";
+ *  - providers: "stream_types", "idle_timeout", "max_duration" (since 1.1);
+ *  - stores: "event_retention", "event_max" (since 1.1);
+ *  - frontends: "tokens_file", "rate_limit", "rate_burst", "auth_fail_limit"
+ *    (since 1.1), "max_body".
+ * New host-wide names are added only with a new minor. A plugin built for
+ * an older minor that declares a name reserved since is refused too, with a
+ * message naming it (the host could not tell which of the two meanings the
+ * YAML means): rename the option. Since ABI 1.1.
+ */
 
 /** The name of the one symbol a plugin exports. Since ABI 1.0. */
 #define BC_PLUGIN_ENTRY_SYMBOL "bc_plugin_entry"
@@ -169,13 +209,13 @@ struct bc_plugin {
 
 /**
  * The initialiser every plugin uses for its descriptor, so struct_size and
- * the versions are always right:
+ * the versions are always right (abi_minor is BC_PLUGIN_MIN_MINOR):
  *
  *     static const struct bc_plugin my = BC_PLUGIN_INIT(.kind = ..., .name = ...);
  */
 #define BC_PLUGIN_INIT(...)                                                   \
 	{ .struct_size = sizeof(struct bc_plugin), .abi_major = BC_ABI_MAJOR, \
-	  .abi_minor = BC_ABI_MINOR, __VA_ARGS__ }
+	  .abi_minor = BC_PLUGIN_MIN_MINOR, __VA_ARGS__ }
 
 /**
  * bc_plugin_entry: the one symbol a plugin exports.
@@ -193,8 +233,10 @@ struct bc_plugin {
 typedef const struct bc_plugin *const *(*bc_plugin_entry_fn)(unsigned host_major,
                                                              unsigned host_minor);
 
-/** The declaration a plugin's source implements (and the only one it exports). */
-const struct bc_plugin *const *bc_plugin_entry(unsigned host_major, unsigned host_minor);
+/** The declaration a plugin's source implements (and the only one it
+ *  exports). BC_PLUGIN_EXPORT since ABI 1.1. */
+BC_PLUGIN_EXPORT const struct bc_plugin *const *bc_plugin_entry(unsigned host_major,
+                                                                unsigned host_minor);
 
 #ifdef __cplusplus
 }

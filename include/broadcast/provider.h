@@ -10,6 +10,14 @@
  * A provider that needs a data plane of its own (an upload listener, an auth
  * callback) runs it itself, from create() to destroy().
  *
+ * Since ABI 1.1 a provider tells the host what it sees of the media of its
+ * live streams (api->media_report(): publishing, idle, gone), and keeps no
+ * durable state of its own: after a restart the host calls resume() with
+ * every stream that is still live, and the provider rebuilds what it needs
+ * (upload token hashes, stream keys) from the meta it kept at start. The
+ * host owns time: the common options idle_timeout and max_duration stop a
+ * stream through the same path as an API stop.
+ *
  * Since ABI 1.0.
  */
 #ifndef BROADCAST_PROVIDER_H
@@ -88,6 +96,22 @@ struct bc_provider_ops {
 
 	/** Free the instance. Main thread only; no call is in flight. Required. */
 	void (*destroy)(void *instance);
+
+	/* ---- since ABI 1.1 ---- */
+
+	/**
+	 * Take back a stream that is live in the store, after the host started
+	 * (or a reload made this instance): make its endpoint work again from
+	 * what `stream` carries (meta_get() reads the meta kept at its start).
+	 * Called once per live stream this instance's name minted, after
+	 * create() and before any frontend serves, on the main thread. A stream
+	 * stopped in the store is never resumed, so a revoked credential stays
+	 * revoked across a crash. A failure is logged and the stream stays live
+	 * (a stop still reaches stop()). May be NULL: the provider needs nothing
+	 * back. Since ABI 1.1.
+	 */
+	enum bc_status (*resume)(void *instance, const struct bc_stream_info *stream,
+	                         struct bc_error *err);
 };
 
 #ifdef __cplusplus

@@ -9,6 +9,14 @@
  * that exactly one caller wins. Records travel as sized structs of borrowed
  * strings: in as arguments, out through the host's record_put() sink.
  *
+ * Since ABI 1.1 a store also keeps each live stream's media state and an
+ * outbox of events (the transactional-outbox pattern): every change of a
+ * record that an application would want to hear of (started, publishing,
+ * idle, stopped) is written together with its event in one transaction, so
+ * a crash can neither lose an event nor invent one. The ops that do so are
+ * appended to struct bc_store_ops; a store built against 1.0 lacks them and
+ * the host then keeps media state and events in memory only (docs/events.md).
+ *
  * Since ABI 1.0.
  */
 #ifndef BROADCAST_STORE_H
@@ -25,6 +33,14 @@ enum bc_stream_state {
 	BC_STATE_PENDING = 1, /**< reserved, the provider is minting; not yet visible */
 	BC_STATE_LIVE = 2,    /**< started and acknowledged */
 	BC_STATE_STOPPED = 3  /**< stopped; stop_ms is set */
+};
+
+/**
+ * A live stream's media state. Frozen. Since ABI 1.1.
+ */
+enum bc_media_state {
+	BC_MEDIA_IDLE = 1,      /**< no media arrives (the state right after start) */
+	BC_MEDIA_PUBLISHING = 2 /**< media arrives */
 };
 
 /**
@@ -45,6 +61,58 @@ struct bc_record {
 	const char *meta;           /**< a JSON object as text, made by the host from the
 	                                 provider's meta_set() calls; opaque to the store,
 	                                 kept as is; "{}" when empty */
+	/* ---- since ABI 1.1: a 1.0 store leaves these zero ---- */
+	enum bc_media_state media;  /**< the media state: BC_MEDIA_IDLE from commit on,
+	                                 kept as it was at stop; 0 from a store that
+	                                 keeps none. Since ABI 1.1. */
+	int64_t publish_ms;         /**< when publishing last began, ms since the epoch;
+	                                 0 if never. Since ABI 1.1. */
+	int64_t media_ms;           /**< when the media state last changed (start_ms
+	                                 until it first does): the idle timer counts
+	                                 from it. Since ABI 1.1. */
+	const char *stop_reason;    /**< why it stopped: "api", "idle_timeout",
+	                                 "max_duration" or "provider"; "" while not
+	                                 stopped or when not known. Since ABI 1.1. */
+	uint64_t event_seq;         /**< the sequence number of the stream's last event
+	                                 (1 for stream.started, then 2, 3, ... without
+	                                 gaps); 0 when it has none. Since ABI 1.1. */
+};
+
+/**
+ * One event of the feed: a change of one stream record. The host makes the
+ * event that a store op writes (stream_id, type, time_ms, owner, data; the
+ * store ignores cursor and seq there and assigns them); a store hands the
+ * events it reads back to event_put() whole. Every pointer is borrowed for
+ * the call. Since ABI 1.1.
+ */
+struct bc_event {
+	size_t struct_size;     /**< sizeof as its producer compiled it */
+	uint64_t cursor;        /**< the event's position in the whole feed, assigned by
+	                             the store when it writes the event: greater than
+	                             every cursor written before, on every host, and
+	                             never visible before a smaller one (a reader that
+	                             has seen C never later finds a new event <= C) */
+	const char *stream_id;  /**< the record the event is about */
+	uint64_t seq;           /**< the record's event_seq after this event, assigned by
+	                             the store in the same transaction: 1, 2, 3, ... */
+	const char *type;       /**< "stream.started", "stream.publishing", "stream.idle",
+	                             "stream.stopped" */
+	int64_t time_ms;        /**< when the change happened, ms since the epoch */
+	const char *owner;      /**< the record's owner, kept for filtering by caller */
+	const char *data;       /**< a JSON object as text, made by the host (the record
+	                             as it is after the change, a reason, a detail);
+	                             opaque to the store, kept as is */
+};
+
+/**
+ * What events() returns: events in cursor order, strictly after `after`.
+ * Since ABI 1.1.
+ */
+struct bc_event_query {
+	size_t struct_size;     /**< sizeof as the host compiled it */
+	uint64_t after;         /**< only events with a greater cursor; 0: from the oldest kept */
+	unsigned limit;         /**< at most this many, 1..1000 */
+	const char *owner;      /**< only events of this owner's streams, or NULL for all */
 };
 
 /**
@@ -60,6 +128,9 @@ struct bc_list_query {
 	unsigned limit;             /**< at most this many rows, 1..1000 */
 	int64_t after_start_ms;     /**< keyset cursor: with after_id, rows strictly */
 	const char *after_id;       /**< after (after_start_ms, after_id); NULL: from the top */
+	enum bc_media_state media;  /**< only LIVE records in this media state, or 0 for
+	                                 any; a 1.0 store ignores it and the host filters
+	                                 what it returns. Since ABI 1.1. */
 };
 
 /**
@@ -118,6 +189,50 @@ struct bc_store_ops {
 
 	/** Close the store. Main thread only; no call is in flight. Required. */
 	void (*destroy)(void *instance);
+
+	/* ---- since ABI 1.1: each may be NULL only when all of them are (a store
+	 * without media state and events); the host then uses commit() and
+	 * stop() and keeps media state and events in memory. Each op that takes
+	 * an event writes it, with the next event_seq of the record and a new
+	 * cursor, in the same transaction as the change, and only when it makes
+	 * the change. Durable on return, like commit() and stop(). ---- */
+
+	/** commit(), and set media BC_MEDIA_IDLE, media_ms = the record's
+	 *  start_ms and event_seq = 1 with `event` (stream.started), atomically.
+	 *  BC_E_NOT_FOUND as commit(). Since ABI 1.1. */
+	enum bc_status (*commit_event)(void *instance, const char *id, const char *meta,
+	                               const struct bc_event *event, struct bc_error *err);
+
+	/** stop(), and keep `reason` as stop_reason, with `event`
+	 *  (stream.stopped), atomically: only the call that gets BC_OK writes
+	 *  them; a BC_E_CONFLICT or BC_E_NOT_FOUND one writes nothing. Since
+	 *  ABI 1.1. */
+	enum bc_status (*stop_event)(void *instance, const char *id, int64_t stop_ms,
+	                             const char *reason, const struct bc_event *event,
+	                             struct bc_record_sink *out, struct bc_error *err);
+
+	/** Set the media state of the LIVE record `id` to `media` at `at_ms`
+	 *  (media_ms = at_ms; publish_ms = at_ms too when `media` is
+	 *  BC_MEDIA_PUBLISHING) with `event` (stream.publishing or stream.idle),
+	 *  atomically, and put the updated record into `out`. BC_E_CONFLICT,
+	 *  writing nothing and putting nothing, when the record is STOPPED or
+	 *  already in that state; BC_E_NOT_FOUND when there is no LIVE or
+	 *  STOPPED record (a PENDING one is not visible, as for stop()). Since
+	 *  ABI 1.1. */
+	enum bc_status (*media)(void *instance, const char *id, enum bc_media_state media,
+	                        int64_t at_ms, const struct bc_event *event,
+	                        struct bc_record_sink *out, struct bc_error *err);
+
+	/** Put the events `query` selects into `out`, in cursor order. Since
+	 *  ABI 1.1. */
+	enum bc_status (*events)(void *instance, const struct bc_event_query *query,
+	                         struct bc_event_sink *out, struct bc_error *err);
+
+	/** Delete events written before `before_ms`, and the oldest ones beyond
+	 *  the newest `keep` (0: no count bound); put how many went into
+	 *  *deleted. Cursors are never reused. Since ABI 1.1. */
+	enum bc_status (*events_prune)(void *instance, int64_t before_ms, uint64_t keep,
+	                               uint64_t *deleted, struct bc_error *err);
 };
 
 #ifdef __cplusplus

@@ -12,13 +12,19 @@
  * in that order.
  *
  * The token is 32 random bytes in base64url. Only its SHA-256 is kept: in
- * the stream record's meta (token_sha256) and in the stream's folder, which
- * is how uploads keep working across a daemon restart (docs/providers/local.md).
- * Logs show a fingerprint of it, never the token.
+ * the stream record's meta (token_sha256, with its expiry token_expires_ms)
+ * and in the stream's folder. After a restart the host calls resume() with
+ * every live stream and its meta (ABI 1.1), which re-admits the token; the
+ * folder's state file still serves a host without resume
+ * (docs/providers/local.md). Logs show a fingerprint of it, never the token.
+ *
+ * Media (ABI 1.1): uploads are reported to the host as publishing, and
+ * idle_after without one as idle (local_streams.c keeps the state).
  */
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,10 @@
 #endif
 
 #define LOCAL_TOKEN_BYTES 32
+/* The meta keys kept with the stream's record at start, read by stop() and
+ * resume(). */
+#define LOCAL_META_HASH "token_sha256"
+#define LOCAL_META_EXPIRES "token_expires_ms" /* ms since the epoch; "0": none */
 #define LOCAL_URL_MAX 1024
 
 struct local_instance {
@@ -196,6 +206,7 @@ static enum bc_status local_create(const struct bc_host_api *api, struct bc_host
 	scfg.retention_ms = api->cfg_int(cfg, "retention");
 	scfg.max_stream_bytes = (uint64_t)api->cfg_int(cfg, "max_stream_bytes");
 	scfg.max_file_bytes = (uint64_t)api->cfg_int(cfg, "max_segment_bytes");
+	scfg.idle_after_ms = api->cfg_int(cfg, "idle_after");
 	st = local_open_root(li, cfg, &scfg, err);
 	if (st != BC_OK)
 		goto out;
@@ -241,8 +252,9 @@ static enum bc_status local_start(void *instance, const struct bc_stream_info *s
 	const struct bc_host_api *api = li->api;
 	unsigned char raw[LOCAL_TOKEN_BYTES];
 	char token[LOCAL_TOKEN_BYTES * 2], hash[65], fp[17];
-	char upload_url[LOCAL_URL_MAX + 64], playback_url[LOCAL_URL_MAX + 256];
+	char upload_url[LOCAL_URL_MAX + 64], playback_url[LOCAL_URL_MAX + 256], expires[24];
 	int64_t now = api->now_ms();
+	int64_t expires_ms = li->token_ttl_ms > 0 ? now + li->token_ttl_ms : 0;
 	enum bc_status st;
 
 	if (!local_id_is_valid(stream->id))
@@ -254,8 +266,8 @@ static enum bc_status local_start(void *instance, const struct bc_stream_info *s
 	explicit_bzero(raw, sizeof(raw));
 	api->sha256_hex(token, strlen(token), hash);
 
-	st = local_streams_add(li->streams, stream->id, hash,
-	                       li->token_ttl_ms > 0 ? now + li->token_ttl_ms : 0, err);
+	snprintf(expires, sizeof(expires), "%" PRId64, expires_ms);
+	st = local_streams_add(li->streams, stream->id, hash, expires_ms, err);
 	if (st != BC_OK)
 		goto out;
 	snprintf(upload_url, sizeof(upload_url), "%s" LOCAL_ORIGIN_PREFIX "%s/", li->public_url,
@@ -270,7 +282,8 @@ static enum bc_status local_start(void *instance, const struct bc_stream_info *s
 	    (st = api->ep_int(out, "HTTP", "expires_in", li->token_ttl_ms / 1000)) != BC_OK ||
 	    (st = api->ep_str(out, "HTTP", "method", "PUT", 0)) != BC_OK ||
 	    (st = api->ep_str(out, "HTTP", "watch_url", upload_url, 0)) != BC_OK ||
-	    (st = api->meta_set(out, "token_sha256", hash)) != BC_OK) {
+	    (st = api->meta_set(out, LOCAL_META_HASH, hash)) != BC_OK ||
+	    (st = api->meta_set(out, LOCAL_META_EXPIRES, expires)) != BC_OK) {
 		local_streams_discard(li->streams, stream->id);
 		st = api->fail(err, st, "local.endpoint", "could not build the endpoint");
 		goto out;
@@ -295,11 +308,51 @@ static enum bc_status local_stop(void *instance, const struct bc_stream_info *st
 
 	if (!local_id_is_valid(stream->id))
 		return BC_OK; /* never ours: nothing to finish */
-	st = local_streams_finish(li->streams, stream->id, api->meta_get(stream, "token_sha256"),
+	st = local_streams_finish(li->streams, stream->id, api->meta_get(stream, LOCAL_META_HASH),
 	                          err);
 	if (st != BC_OK)
 		return st;
 	api->log(li->host, BC_LOG_INFO, "stream %s: uploads closed", stream->id);
+	api->gauge_set(li->host, "local_streams_live", NULL,
+	               (double)local_streams_live_count(li->streams));
+	return BC_OK;
+}
+
+/* Since ABI 1.1: re-admit the upload token of a stream that is live in the
+ * store, from the meta kept at start. A stream started before
+ * token_expires_ms was kept gets start_ms + token_ttl. */
+static enum bc_status local_resume(void *instance, const struct bc_stream_info *stream,
+                                   struct bc_error *err)
+{
+	struct local_instance *li = instance;
+	const struct bc_host_api *api = li->api;
+	const char *hash, *exp;
+	int64_t expires_ms = 0;
+	char *end = NULL;
+	enum bc_status st;
+
+	if (!local_id_is_valid(stream->id))
+		return api->fail(err, BC_E_INVALID, "local.bad_id", "not a stream id");
+	hash = api->meta_get(stream, LOCAL_META_HASH);
+	if (hash == NULL || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
+		return api->fail(err, BC_E_INVALID, "local.no_token_meta",
+		                 "stream %s has no valid " LOCAL_META_HASH " meta: its uploads stay "
+		                 "closed; stop it and start a new one", stream->id);
+	exp = api->meta_get(stream, LOCAL_META_EXPIRES);
+	if (exp != NULL && exp[0] >= '0' && exp[0] <= '9') {
+		errno = 0;
+		expires_ms = strtoll(exp, &end, 10);
+		if (errno != 0 || *end != '\0')
+			exp = NULL;
+	} else {
+		exp = NULL;
+	}
+	if (exp == NULL)
+		expires_ms = li->token_ttl_ms > 0 ? stream->start_ms + li->token_ttl_ms : 0;
+	st = local_streams_resume(li->streams, stream->id, hash, expires_ms, err);
+	if (st != BC_OK)
+		return st;
+	api->log(li->host, BC_LOG_INFO, "stream %s: resumed, uploads open", stream->id);
 	api->gauge_set(li->host, "local_streams_live", NULL,
 	               (double)local_streams_live_count(li->streams));
 	return BC_OK;
@@ -385,6 +438,11 @@ static const struct bc_option local_options[] = {
 	BC_OPTION(.name = "token_ttl", .type = BC_OPT_DURATION, .default_value = "36h",
 	          .description = "How long an upload token works after start (expires_in); 0 "
 	                         "for until stop."),
+	BC_OPTION(.name = "idle_after", .type = BC_OPT_DURATION, .default_value = "10s",
+	          .min = 1000, .max = 86400000,
+	          .description = "A publishing stream with no upload for this long is reported "
+	                         "idle to the host (stream.idle); the next upload reports it "
+	                         "publishing again."),
 	BC_OPTION(.name = "cors_origins", .type = BC_OPT_LIST,
 	          .description = "Origins whose pages may play streams (Access-Control-Allow-"
 	                         "Origin). Unset: any origin (*)."),
@@ -401,6 +459,7 @@ static const struct bc_provider_ops local_ops = {
 	.stop = local_stop,
 	.health = local_health,
 	.destroy = local_destroy,
+	.resume = local_resume,
 };
 
 static const struct bc_plugin local_plugin = BC_PLUGIN_INIT(

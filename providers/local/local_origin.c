@@ -458,7 +458,8 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 		goto out;
 	}
 	fd = -1;
-	st = local_streams_commit(o->streams, id, tmp, name, total, &created, NULL);
+	st = local_streams_commit(o->streams, id, tmp, name, total, ri->remote_addr, &created,
+	                          NULL);
 	tmp[0] = '\0'; /* commit removed it on failure */
 	if (st != BC_OK) {
 		status = local_commit_error(o, conn, st);

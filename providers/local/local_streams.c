@@ -42,6 +42,21 @@
 #define LOCAL_STATE_MAGIC "broadcast-local 1"
 #define LOCAL_TMP_PREFIX ".up-"
 #define LOCAL_ENDLIST "#EXT-X-ENDLIST"
+/* How often the media watcher looks for streams gone idle. */
+#define LOCAL_MEDIA_TICK_MS 250
+/* Room for an address as CivetWeb writes it (INET6_ADDRSTRLEN is 46). */
+#define LOCAL_PEER_MAX 48
+
+/* A stream's media state, in memory only (local_streams.h). */
+enum local_media {
+	LOCAL_MEDIA_NONE = 0,   /* no upload yet (or stopped): nothing reported */
+	LOCAL_MEDIA_UNKNOWN,    /* resumed after a restart: the host may think either */
+	LOCAL_MEDIA_PUBLISHING, /* reported publishing */
+	LOCAL_MEDIA_IDLE        /* reported idle */
+};
+
+typedef enum bc_status (*local_media_report_fn)(struct bc_host *host, const char *stream_id,
+                                                enum bc_media_fact fact, const char *detail);
 
 struct local_stream {
 	char id[LOCAL_ID_LEN + 1];
@@ -54,6 +69,12 @@ struct local_stream {
 	unsigned pending : 1;  /* local_streams_add() is creating its folder */
 	unsigned stop_unsaved : 1; /* stopped in memory, state file not yet */
 	unsigned busy;         /* file work outside the lock; janitor skips it */
+	unsigned char media;   /* enum local_media */
+	int64_t last_upload_ms; /* monotonic; of the last upload (or of the resume) */
+	char peer[LOCAL_PEER_MAX]; /* the last uploader's address; "" when none */
+	/* In the watch list (media unknown or publishing), oldest upload first. */
+	struct local_stream *watch_prev, *watch_next;
+	unsigned watched : 1;
 };
 
 struct local_streams {
@@ -74,7 +95,14 @@ struct local_streams {
 	pthread_t janitor;
 	int janitor_running;
 	int quitting;         /* under lock */
-	pthread_cond_t wake;  /* CLOCK_MONOTONIC */
+	pthread_cond_t wake;  /* CLOCK_MONOTONIC; broadcast: two threads wait on it */
+
+	/* media reporting; report is NULL on a host without media_report */
+	local_media_report_fn report;
+	int64_t idle_after_ms;
+	struct local_stream *watch_head, *watch_tail; /* under lock */
+	pthread_t watcher;
+	int watcher_running;
 };
 
 /* ---- names ----------------------------------------------------------------- */
@@ -543,6 +571,57 @@ static int local_append(struct local_streams *ls, struct local_stream *s)
 	return 0;
 }
 
+/* ---- media ------------------------------------------------------------------------ */
+
+/* Take s out of the watch list if it is in it; caller holds the lock. */
+static void local_watch_unlink(struct local_streams *ls, struct local_stream *s)
+{
+	if (!s->watched)
+		return;
+	if (s->watch_prev != NULL)
+		s->watch_prev->watch_next = s->watch_next;
+	else
+		ls->watch_head = s->watch_next;
+	if (s->watch_next != NULL)
+		s->watch_next->watch_prev = s->watch_prev;
+	else
+		ls->watch_tail = s->watch_prev;
+	s->watch_prev = s->watch_next = NULL;
+	s->watched = 0;
+}
+
+/* Put s at the tail of the watch list (its upload is the newest); caller
+ * holds the lock. The list stays ordered by last_upload_ms, so the watcher
+ * looks only at its head. */
+static void local_watch_touch(struct local_streams *ls, struct local_stream *s)
+{
+	local_watch_unlink(ls, s);
+	s->watch_prev = ls->watch_tail;
+	s->watch_next = NULL;
+	if (ls->watch_tail != NULL)
+		ls->watch_tail->watch_next = s;
+	else
+		ls->watch_head = s;
+	ls->watch_tail = s;
+	s->watched = 1;
+}
+
+/* Tell the host a media fact about s. Called with the lock held, so facts
+ * reach the host in the order the state changed (an upload racing the
+ * watcher cannot overtake its idle report); media_report only queues and
+ * never blocks (host.h). A full queue drops the fact: logged, and the next
+ * change is reported as usual. */
+static void local_media_report(struct local_streams *ls, const struct local_stream *s,
+                               enum bc_media_fact fact)
+{
+	enum bc_status st = ls->report(ls->host, s->id, fact, s->peer[0] ? s->peer : NULL);
+
+	if (st != BC_OK)
+		ls->api->log(ls->host, BC_LOG_WARN,
+		             "stream %s: the host did not take a media report (status %d)", s->id,
+		             (int)st);
+}
+
 /* Unlink s from the table and free it; caller holds the lock. */
 static void local_remove(struct local_streams *ls, struct local_stream *s)
 {
@@ -551,6 +630,7 @@ static void local_remove(struct local_streams *ls, struct local_stream *s)
 	while (*pp != s)
 		pp = &(*pp)->next;
 	*pp = s->next;
+	local_watch_unlink(ls, s);
 	ls->v[s->at] = ls->v[--ls->n];
 	ls->v[s->at]->at = s->at;
 	if (!s->pending && s->stopped_ms == 0)
@@ -686,7 +766,54 @@ static void *local_janitor_main(void *arg)
 	return NULL;
 }
 
+/* The media watcher: every LOCAL_MEDIA_TICK_MS, report idle every watched
+ * stream whose last upload (or resume) is idle_after old. The watch list
+ * is ordered oldest first, so a pass stops at the first recent one. */
+static void *local_watcher_main(void *arg)
+{
+	struct local_streams *ls = arg;
+
+	pthread_mutex_lock(&ls->lock);
+	while (!ls->quitting) {
+		struct timespec ts;
+		int64_t now = ls->api->monotonic_ms();
+		struct local_stream *s;
+
+		while ((s = ls->watch_head) != NULL && s->last_upload_ms + ls->idle_after_ms <= now) {
+			local_watch_unlink(ls, s);
+			s->media = LOCAL_MEDIA_IDLE;
+			local_media_report(ls, s, BC_MEDIA_FACT_IDLE);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += LOCAL_MEDIA_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!ls->quitting)
+			pthread_cond_timedwait(&ls->wake, &ls->lock, &ts);
+	}
+	pthread_mutex_unlock(&ls->lock);
+	return NULL;
+}
+
 /* ---- public ---------------------------------------------------------------------------------- */
+
+/* Stop and join the janitor and the media watcher, whichever run. */
+static void local_threads_stop(struct local_streams *ls)
+{
+	if (!ls->janitor_running && !ls->watcher_running)
+		return;
+	pthread_mutex_lock(&ls->lock);
+	ls->quitting = 1;
+	pthread_cond_broadcast(&ls->wake);
+	pthread_mutex_unlock(&ls->lock);
+	if (ls->janitor_running)
+		pthread_join(ls->janitor, NULL);
+	if (ls->watcher_running)
+		pthread_join(ls->watcher, NULL);
+	ls->janitor_running = ls->watcher_running = 0;
+}
 
 enum bc_status local_streams_open(struct local_streams **out, const struct bc_host_api *api,
                                   struct bc_host *host, const struct local_streams_cfg *cfg,
@@ -708,6 +835,10 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 	ls->retention_ms = cfg->retention_ms;
 	ls->max_stream_bytes = cfg->max_stream_bytes;
 	ls->max_file_bytes = cfg->max_file_bytes;
+	ls->idle_after_ms = cfg->idle_after_ms > 0 ? cfg->idle_after_ms : 10000;
+	/* A 1.0 host has no media_report: then nothing is tracked. */
+	if (BC_HAS_MEMBER(api, struct bc_host_api, media_report) && api->media_report != NULL)
+		ls->report = api->media_report;
 	if (pthread_mutex_init(&ls->lock, NULL) != 0) {
 		st = api->fail(err, BC_E_INTERNAL, "local.thread", "pthread_mutex_init failed");
 		goto out;
@@ -743,10 +874,19 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 		}
 		ls->janitor_running = 1;
 	}
+	if (ls->report != NULL) {
+		if (pthread_create(&ls->watcher, NULL, local_watcher_main, ls) != 0) {
+			st = api->fail(err, BC_E_INTERNAL, "local.thread",
+			               "cannot start the media watcher thread");
+			goto out;
+		}
+		ls->watcher_running = 1;
+	}
 	*out = ls;
 	ls = NULL;
 out:
 	if (ls != NULL) {
+		local_threads_stop(ls);
 		local_free_all(ls);
 		if (have_cond)
 			pthread_cond_destroy(&ls->wake);
@@ -762,13 +902,7 @@ void local_streams_close(struct local_streams *ls)
 {
 	if (ls == NULL)
 		return;
-	if (ls->janitor_running) {
-		pthread_mutex_lock(&ls->lock);
-		ls->quitting = 1;
-		pthread_cond_signal(&ls->wake);
-		pthread_mutex_unlock(&ls->lock);
-		pthread_join(ls->janitor, NULL);
-	}
+	local_threads_stop(ls);
 	local_free_all(ls);
 	pthread_cond_destroy(&ls->wake);
 	pthread_mutex_destroy(&ls->lock);
@@ -851,6 +985,97 @@ out:
 	if (st != BC_OK && made_dir)
 		local_remove_dir(ls->root, id);
 	return st;
+}
+
+/* s came back through resume: its media state is unknown to us, so the
+ * first upload reports publishing and idle_after without one reports idle
+ * (the host ignores a fact that repeats its state). Caller holds the lock. */
+static void local_media_resumed(struct local_streams *ls, struct local_stream *s)
+{
+	if (ls->report == NULL)
+		return;
+	s->media = LOCAL_MEDIA_UNKNOWN;
+	s->peer[0] = '\0';
+	s->last_upload_ms = ls->api->monotonic_ms();
+	local_watch_touch(ls, s);
+}
+
+enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
+                                    const char *token_sha256, int64_t expires_ms,
+                                    struct bc_error *err)
+{
+	const struct bc_host_api *api = ls->api;
+	struct local_stream *s, copy;
+	char dir[4096], text[256];
+	int changed, reopened, n;
+	enum bc_status st;
+
+	if (!local_id_is_valid(id) || token_sha256 == NULL || strlen(token_sha256) != 64 ||
+	    strspn(token_sha256, "0123456789abcdef") != 64)
+		return api->fail(err, BC_E_INVALID, "local.bad_id",
+		                 "not a stream id with a token hash: %s", id);
+	if (local_path(dir, sizeof(dir), ls->root, id, NULL) != 0)
+		return api->fail(err, BC_E_INVALID, "local.root_too_long", "root path too long");
+	pthread_mutex_lock(&ls->lock);
+	s = local_find_any(ls, id);
+	if (s == NULL) {
+		pthread_mutex_unlock(&ls->lock);
+		/* No folder (removed, or `root` changed): a new one, as at start. */
+		st = local_streams_add(ls, id, token_sha256, expires_ms, err);
+		if (st != BC_OK)
+			return st;
+		pthread_mutex_lock(&ls->lock);
+		s = local_find(ls, id);
+		if (s != NULL)
+			local_media_resumed(ls, s);
+		pthread_mutex_unlock(&ls->lock);
+		return BC_OK;
+	}
+	if (s->pending || s->busy) {
+		pthread_mutex_unlock(&ls->lock);
+		return api->fail(err, BC_E_CONFLICT, "local.stream_busy",
+		                 "stream %s is being started or stopped", id);
+	}
+	if (s->token_sha256[0] != '\0' && strcmp(s->token_sha256, token_sha256) != 0)
+		api->log(ls->host, BC_LOG_WARN,
+		         "stream %s: the store's token hash differs from its folder's; the "
+		         "store's is used", id);
+	/* The store is the truth: it says live, so a stop the folder recorded
+	 * never completed (a crash between the provider's stop and the store's
+	 * commit) and was never acknowledged. */
+	reopened = s->stopped_ms != 0;
+	changed = reopened || strcmp(s->token_sha256, token_sha256) != 0 ||
+	          s->expires_ms != expires_ms;
+	memcpy(s->token_sha256, token_sha256, 65);
+	s->expires_ms = expires_ms;
+	if (reopened) {
+		s->stopped_ms = 0;
+		s->stop_unsaved = 0;
+		ls->live++;
+		api->log(ls->host, BC_LOG_WARN,
+		         "stream %s: its folder says stopped but the store says live: uploads "
+		         "open again", id);
+	}
+	if (s->media == LOCAL_MEDIA_NONE) /* a second resume keeps what it knows */
+		local_media_resumed(ls, s);
+	copy = *s;
+	if (changed)
+		s->busy++;
+	pthread_mutex_unlock(&ls->lock);
+	if (!changed)
+		return BC_OK;
+
+	/* Keep the state file in step (it is what a restart reads first). A
+	 * failure is only logged: the stream works now, and the next restart
+	 * resumes it from the store again. */
+	n = local_state_text(text, sizeof(text), &copy);
+	if (n < 0 || local_write_atomic(dir, LOCAL_STATE_FILE, text, (size_t)n, 0600) != 0)
+		api->log(ls->host, BC_LOG_WARN, "stream %s: cannot rewrite its state in %s: %s", id,
+		         dir, strerror(errno));
+	pthread_mutex_lock(&ls->lock);
+	s->busy--;
+	pthread_mutex_unlock(&ls->lock);
+	return BC_OK;
 }
 
 void local_streams_discard(struct local_streams *ls, const char *id)
@@ -960,6 +1185,9 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 		s->stop_unsaved = 1;
 		ls->live--;
 		newly_stopped = 1;
+		/* No media fact after stop: the host has the stream's end. */
+		local_watch_unlink(ls, s);
+		s->media = LOCAL_MEDIA_NONE;
 	}
 	if (!s->stop_unsaved) {
 		pthread_mutex_unlock(&ls->lock);
@@ -1040,7 +1268,7 @@ int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path, 
 
 enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
                                     const char *tmp_path, const char *name, uint64_t size,
-                                    int *created, struct bc_error *err)
+                                    const char *peer, int *created, struct bc_error *err)
 {
 	const struct bc_host_api *api = ls->api;
 	char dst[4096];
@@ -1087,6 +1315,15 @@ enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
 		goto out;
 	}
 	s->bytes = total;
+	if (ls->report != NULL) {
+		snprintf(s->peer, sizeof(s->peer), "%s", peer != NULL ? peer : "");
+		s->last_upload_ms = api->monotonic_ms();
+		local_watch_touch(ls, s);
+		if (s->media != LOCAL_MEDIA_PUBLISHING) {
+			s->media = LOCAL_MEDIA_PUBLISHING;
+			local_media_report(ls, s, BC_MEDIA_FACT_PUBLISHING);
+		}
+	}
 out:
 	pthread_mutex_unlock(&ls->lock);
 	if (st != BC_OK)

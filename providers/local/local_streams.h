@@ -15,11 +15,19 @@
  *
  * Each folder holds a state file ".stream" (mode 0600) with the token's
  * SHA-256, its expiry and the stop time, so that a restarted daemon keeps
- * accepting uploads for streams that are still live: providers cannot list
- * the store, so the folders are the provider's own memory. The token itself
+ * accepting uploads for streams that are still live also on a host without
+ * resume (ABI 1.0); a 1.1 host re-announces live streams with their meta
+ * (local_streams_resume()), which wins over the folder. The token itself
  * is never written anywhere. Names starting with '.' are never served or
  * accepted as uploads (local_name_is_valid()), which keeps the state file and
  * temporary upload files private.
+ *
+ * Media (ABI 1.1): each live stream has a media state in memory only
+ * (none before its first upload, publishing, idle, unknown after resume).
+ * An upload makes it publishing; a watcher thread, every 250 ms, makes a
+ * publishing (or unknown) stream idle once no upload came for idle_after.
+ * Only changes are reported, through api->media_report() when the host has
+ * it (BC_HAS_MEMBER); the report is a non-blocking queue push.
  *
  * The HTTP side (parsing requests, reading bodies, answering) is in
  * local_origin.c; lifecycle and options in local.c.
@@ -47,6 +55,8 @@ struct local_streams_cfg {
 	int64_t retention_ms;      /**< how long a stopped stream's files stay; 0 = forever */
 	uint64_t max_stream_bytes; /**< bytes one stream may hold; 0 = no limit */
 	uint64_t max_file_bytes;   /**< the largest file accepted (bounds playlist reads) */
+	int64_t idle_after_ms;     /**< a publishing stream with no upload for this long is
+	                                reported idle (api->media_report, when the host has it) */
 };
 
 /** The answer of local_streams_authorize(). */
@@ -84,6 +94,24 @@ void local_streams_close(struct local_streams *ls);
 enum bc_status local_streams_add(struct local_streams *ls, const char *id,
                                  const char *token_sha256, int64_t expires_ms,
                                  struct bc_error *err);
+
+/**
+ * Take back a stream the host re-announces as live after a restart
+ * (bc_provider_ops.resume): its token hash and expiry come from the store's
+ * meta, which wins over what the folder says. A stream found in the folder
+ * is made live with that token (also one whose state file records a stop:
+ * the store says the stop never completed, so it was never acknowledged;
+ * the state file gets "stopped_ms 0" so it agrees); one without a folder
+ * gets a new folder and state file, as local_streams_add() does. Its media
+ * state becomes unknown: the first upload reports publishing, no upload
+ * within idle_after reports idle. Idempotent.
+ * Returns BC_OK, BC_E_INVALID "local.bad_id", BC_E_CONFLICT
+ * "local.stream_busy" (a start of the id is under way), BC_E_UNAVAILABLE
+ * "local.write_failed", BC_E_NOMEM.
+ */
+enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
+                                    const char *token_sha256, int64_t expires_ms,
+                                    struct bc_error *err);
 
 /**
  * Forget a stream local_streams_add() just added and remove its folder: the
@@ -124,13 +152,16 @@ int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path,
  * Publish a finished upload: under the table lock, check the stream is still
  * live and the stream's byte quota, then rename tmp_path to `name` in its
  * folder. On any failure tmp_path is removed. *created is set to 1 when the
- * name did not exist before.
+ * name did not exist before. `peer` is the uploader's address (for the
+ * media report's detail; never a secret): a stream not publishing yet, or
+ * idle, is reported publishing, under the lock so that reports reach the
+ * host in the order of the changes.
  * Returns BC_OK, BC_E_CONFLICT "local.stream_stopped", BC_E_NOT_FOUND,
  * BC_E_TOO_LARGE "local.stream_quota", BC_E_UNAVAILABLE "local.write_failed".
  */
 enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
                                     const char *tmp_path, const char *name, uint64_t size,
-                                    int *created, struct bc_error *err);
+                                    const char *peer, int *created, struct bc_error *err);
 
 /**
  * Delete one file of a live stream (a broadcaster's sliding window).

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # providers/s3: per-stream temporary AWS credentials from STS
 # (GetFederationToken or AssumeRole), scoped to the stream's path of a bucket.
-# s3.c lifecycle, s3_sts.c libcurl STS client, s3_bucket.c create_bucket,
-# s3_sign.c SigV4 (OpenSSL),
-# s3_xml.c STS answers (expat), s3_policy.c policy JSON (jansson).
+# s3.c lifecycle, s3_sts.c STS client, s3_bucket.c create_bucket,
+# s3_http.c the one signed-request path (libcurl), s3_sign.c SigV4 (OpenSSL),
+# s3_xml.c STS answers and S3 errors (expat), s3_policy.c policy JSON (jansson).
 
 if BUILD_PLUGIN_PROVIDER_S3
 pkglib_LTLIBRARIES += providers/s3/provider_s3.la
@@ -11,6 +11,8 @@ providers_s3_provider_s3_la_SOURCES = \
 	providers/s3/s3.c \
 	providers/s3/s3_bucket.c \
 	providers/s3/s3_bucket.h \
+	providers/s3/s3_http.c \
+	providers/s3/s3_http.h \
 	providers/s3/s3_policy.c \
 	providers/s3/s3_policy.h \
 	providers/s3/s3_sign.c \
@@ -50,4 +52,6 @@ endif
 # End to end: the real broadcastd with this provider against the STS double,
 # which checks every signature with botocore (python3-botocore).
 TESTS += tests/integration/test_s3_sts.py
+# docs/providers/s3.md's option table against `broadcastd --describe s3`.
+TESTS += tests/integration/test_s3_docs.py
 endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * s3_sign.h: AWS Signature Version 4 (header-based signing) for the s3
- * provider's calls to STS.
+ * provider's calls to STS and S3.
  *
  * Central type: struct s3_signer, one set of long-term credentials bound to a
  * region and a service. It caches the derived signing key
@@ -13,7 +13,7 @@
  *
  * What is left to callers: choosing which headers to sign (every header given
  * is signed), adding X-Amz-Date and X-Amz-Security-Token to the request, and
- * the transport (s3_sts.c).
+ * the transport (s3_http.c, for STS and S3 alike).
  *
  * Thread-safety: one signer may be used from any number of threads at once
  * (the key cache is guarded by a mutex).

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * s3_sts.c: the STS client of the s3 provider, on libcurl (declared in
- * s3_sts.h). Only this file and s3_bucket.c (create_bucket) use curl.
+ * s3_sts.c: the STS client of the s3 provider (declared in s3_sts.h). The
+ * request itself (signing, curl options, the answer's body) is s3_http.c's.
  *
  * Central type: struct s3_sts. A call is a POST of an
  * application/x-www-form-urlencoded body (the STS query protocol, API version
  * 2011-06-15) signed with SigV4 for service "sts": the signed headers are
  * Content-Type, Host, X-Amz-Date and, with temporary base credentials,
- * X-Amz-Security-Token. Host is set by us, from the endpoint URL, so what is
- * signed is byte for byte what curl sends.
+ * X-Amz-Security-Token (s3_http.c sends exactly what it signs).
  *
  * Connections: curl keeps a connection alive per easy handle, so handles go
  * back to a small pool after each call and the next call on a warm handle
@@ -37,6 +36,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "s3_http.h"
 #include "s3_sign.h"
 #include "s3_sts.h"
 #include "s3_xml.h"
@@ -52,9 +52,7 @@
 struct s3_sts {
 	const struct bc_host_api *api;
 	struct bc_host *host;
-	char *url;           /* the endpoint as configured */
-	char *host_header;   /* "host" or "host:port" as curl would send it */
-	char *path;          /* decoded URL path, "/" at least */
+	struct s3_http_target target; /* the endpoint as configured, as curl parses it */
 	char *session_token; /* NULL or the base session token (secret) */
 	char *ca_file;
 	long connect_timeout_ms, timeout_ms;
@@ -79,30 +77,6 @@ static void s3_sts_free_secret(char *s)
 		OPENSSL_cleanse(s, strlen(s));
 		free(s);
 	}
-}
-
-struct s3_sts_body {
-	char *p;
-	size_t len;
-	int too_big;
-};
-
-static size_t s3_sts_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct s3_sts_body *b = ud;
-	size_t n = size * nmemb;
-	if (b->len + n > S3_STS_BODY_MAX) {
-		b->too_big = 1;
-		return 0;
-	}
-	char *p = realloc(b->p, b->len + n + 1);
-	if (p == NULL)
-		return 0;
-	b->p = p;
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
 }
 
 /* Append "&key=urlencode(value)" (no '&' when *form is empty). Returns 0 or -1. */
@@ -203,46 +177,43 @@ static void s3_sts_attempt_set(struct s3_sts_attempt *a, enum bc_status st, cons
 	a->retryable = retryable;
 }
 
-static void s3_sts_curl_error(struct s3_sts *s, struct s3_sts_attempt *a, CURLcode rc,
-                              const char *errbuf)
+/* An attempt that got no HTTP answer: what went wrong, for people. */
+static void s3_sts_failed(struct s3_sts *s, struct s3_sts_attempt *a,
+                          const struct s3_http_response *r)
 {
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
+	switch (r->failure) {
+	case S3_HTTP_TIMEOUT:
 		s3_sts_attempt_set(a, BC_E_TIMEOUT, "s3.sts_timeout", "timeout", 0);
 		snprintf(a->detail, sizeof(a->detail),
-		         "STS at %s did not answer within timeout (%ld ms; %s)", s->url,
-		         s->timeout_ms, why);
+		         "STS at %s did not answer within timeout (%ld ms; %s)", s->target.url,
+		         s->timeout_ms, r->why);
 		break;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
+	case S3_HTTP_UNREACHABLE:
 		/* Issue 6: "STS down -> 504 within timeout". A refused or lost
 		 * connection may be a restart or a failover, so it is retried. */
 		s3_sts_attempt_set(a, BC_E_TIMEOUT, "s3.sts_unreachable", "unreachable", 1);
 		snprintf(a->detail, sizeof(a->detail), "cannot reach STS at %s: %s "
-		         "(check sts_endpoint)", s->url, why);
+		         "(check sts_endpoint)", s->target.url, r->why);
 		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
+	case S3_HTTP_TLS:
 		s3_sts_attempt_set(a, BC_E_UPSTREAM, "s3.sts_tls", "tls", 0);
 		snprintf(a->detail, sizeof(a->detail),
-		         "TLS with STS at %s failed: %s (check sts_endpoint and ca_file)", s->url,
-		         why);
+		         "TLS with STS at %s failed: %s (check sts_endpoint and ca_file)",
+		         s->target.url, r->why);
 		break;
-	case CURLE_OUT_OF_MEMORY:
+	case S3_HTTP_NOMEM:
 		s3_sts_attempt_set(a, BC_E_NOMEM, "s3.nomem", "error", 0);
-		snprintf(a->detail, sizeof(a->detail), "out of memory talking to STS");
+		snprintf(a->detail, sizeof(a->detail), r->why[0] ? "out of memory talking to STS"
+		         : "out of memory preparing the STS request");
+		break;
+	case S3_HTTP_SIGN:
+		s3_sts_attempt_set(a, BC_E_INTERNAL, "s3.internal", "error", 0);
+		snprintf(a->detail, sizeof(a->detail), "cannot sign the STS request");
 		break;
 	default:
 		s3_sts_attempt_set(a, BC_E_UPSTREAM, "s3.sts_bad_response", "bad_response", 0);
-		snprintf(a->detail, sizeof(a->detail), "talking to STS at %s failed: %s", s->url,
-		         why);
+		snprintf(a->detail, sizeof(a->detail), "talking to STS at %s failed: %s",
+		         s->target.url, r->why);
 		break;
 	}
 }
@@ -251,107 +222,42 @@ static void s3_sts_attempt(struct s3_sts *s, CURL *h, const struct s3_sts_call *
                            const char *form, struct s3_sts_creds *creds,
                            struct s3_sts_attempt *a)
 {
-	struct s3_sign_output sig = { 0 };
-	struct curl_slist *hdrs = NULL, *t;
-	struct s3_sts_body body = { 0 };
+	struct s3_http_response resp;
 	struct s3_sts_xml x;
-	char amz_date[17], errbuf[CURL_ERROR_SIZE];
-	char *line = NULL;
-	const char *ctype = "application/x-www-form-urlencoded; charset=utf-8";
-	enum bc_status st;
-	CURLcode rc;
-	int xrc;
-
 	long budget_ms = a->budget_ms;
+	struct s3_http_request req = {
+		.method = "POST", .target = &s->target,
+		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
+		.accept = "text/xml", .body = form, .body_len = strlen(form),
+		.sign_payload = 0, .normalize_path = 1,
+		.session_token = s->session_token, .ca_file = s->ca_file,
+		.connect_timeout_ms = s->connect_timeout_ms < budget_ms ? s->connect_timeout_ms
+		                                                         : budget_ms,
+		.timeout_ms = budget_ms, .body_max = S3_STS_BODY_MAX,
+	};
+	int xrc;
 
 	memset(&x, 0, sizeof(x));
 	memset(a, 0, sizeof(*a));
 	a->budget_ms = budget_ms;
-	errbuf[0] = '\0';
-	s3_sts_attempt_set(a, BC_E_NOMEM, "s3.nomem", "error", 0);
-	snprintf(a->detail, sizeof(a->detail), "out of memory preparing the STS request");
-
-	s3_sign_amz_date(s->api->now_ms(), amz_date);
-	{
-		struct s3_sign_header sh[4] = {
-			{ "Content-Type", ctype },
-			{ "Host", s->host_header },
-			{ "X-Amz-Date", amz_date },
-			{ "X-Amz-Security-Token", s->session_token },
-		};
-		struct s3_sign_input in = {
-			.method = "POST", .path = s->path, .query = NULL,
-			.headers = sh, .n_headers = s->session_token ? 4 : 3,
-			.body = form, .body_len = strlen(form), .amz_date = amz_date,
-			.normalize_path = 1,
-		};
-		st = s3_sign(s->signer, &in, &sig);
-		if (st != BC_OK) {
-			if (st != BC_E_NOMEM)
-				s3_sts_attempt_set(a, st, "s3.internal", "error", 0);
-			goto out;
-		}
-	}
-
-	/* Header lines; the Authorization line is built in a buffer we wipe. */
-	line = malloc(strlen(sig.authorization) + strlen(s->host_header) +
-	              (s->session_token ? strlen(s->session_token) : 0) + 64);
-	if (line == NULL)
-		goto out;
-#define S3_STS_HDR(...)                                                   \
-	do {                                                              \
-		sprintf(line, __VA_ARGS__);                               \
-		if ((t = curl_slist_append(hdrs, line)) == NULL)          \
-			goto out;                                         \
-		hdrs = t;                                                 \
-	} while (0)
-	S3_STS_HDR("Host: %s", s->host_header);
-	S3_STS_HDR("Content-Type: %s", ctype);
-	S3_STS_HDR("X-Amz-Date: %s", amz_date);
-	if (s->session_token != NULL)
-		S3_STS_HDR("X-Amz-Security-Token: %s", s->session_token);
-	S3_STS_HDR("Authorization: %s", sig.authorization);
-	S3_STS_HDR("Expect:"); /* no 100-continue round trip */
-	S3_STS_HDR("Accept: text/xml");
-#undef S3_STS_HDR
-
-	curl_easy_setopt(h, CURLOPT_URL, s->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	                 s->connect_timeout_ms < budget_ms ? s->connect_timeout_ms : budget_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, budget_ms);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "broadcast/" PACKAGE_VERSION " provider-s3");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_sts_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	if (s->ca_file != NULL)
-		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
-
-	rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && body.too_big)) {
-		s3_sts_curl_error(s, a, rc, errbuf);
+	if (s3_http_perform(s->api, h, s->signer, &req, &resp) != S3_HTTP_OK) {
+		s3_sts_failed(s, a, &resp);
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->http_status);
-	if (body.too_big) {
+	a->http_status = resp.status;
+	if (resp.too_big) {
 		s3_sts_attempt_set(a, BC_E_UPSTREAM, "s3.sts_bad_response", "bad_response", 0);
 		snprintf(a->detail, sizeof(a->detail), "STS answered over %d bytes",
 		         S3_STS_BODY_MAX);
 		goto out;
 	}
 
-	xrc = s3_xml_parse_sts(body.p, body.len, &x);
-	if (xrc == -2)
-		goto out; /* out of memory, already set */
+	xrc = s3_xml_parse_sts(resp.body, resp.body_len, &x);
+	if (xrc == -2) {
+		s3_sts_attempt_set(a, BC_E_NOMEM, "s3.nomem", "error", 0);
+		snprintf(a->detail, sizeof(a->detail), "out of memory reading the STS answer");
+		goto out;
+	}
 	if (a->http_status >= 200 && a->http_status < 300) {
 		if (xrc != 0 || x.is_error || x.access_key_id == NULL ||
 		    x.secret_access_key == NULL || x.session_token == NULL ||
@@ -395,16 +301,7 @@ static void s3_sts_attempt(struct s3_sts *s, CURL *h, const struct s3_sts_call *
 	}
 out:
 	s3_xml_clear(&x);
-	if (body.p != NULL) {
-		OPENSSL_cleanse(body.p, body.len);
-		free(body.p);
-	}
-	curl_slist_free_all(hdrs);
-	if (line != NULL) {
-		OPENSSL_cleanse(line, strlen(line));
-		free(line);
-	}
-	s3_sign_output_clear(&sig);
+	s3_http_response_clear(&resp);
 }
 
 static void s3_sts_sleep_ms(long ms)
@@ -493,54 +390,6 @@ void s3_sts_creds_clear(struct s3_sts_creds *c)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
-/* Host header and decoded path of the endpoint URL, via curl's own parser so
- * they match what curl sends. */
-static enum bc_status s3_sts_parse_url(struct s3_sts *s, struct bc_error *err)
-{
-	const struct bc_host_api *api = s->api;
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-	enum bc_status st = BC_E_NOMEM;
-	if (u == NULL)
-		goto out;
-	if (curl_url_set(u, CURLUPART_URL, s->url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-		               "sts_endpoint \"%s\" is not an http:// or https:// URL", s->url);
-		goto out;
-	}
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-		port = NULL; /* none given: the scheme's default */
-	if (curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK)
-		path = NULL;
-	{
-		const char *dflt = strcmp(scheme, "https") == 0 ? "443" : "80";
-		size_t n = strlen(host) + (port ? strlen(port) : 0) + 2;
-		s->host_header = malloc(n);
-		if (s->host_header == NULL)
-			goto out;
-		if (port != NULL && strcmp(port, dflt) != 0)
-			snprintf(s->host_header, n, "%s:%s", host, port);
-		else
-			snprintf(s->host_header, n, "%s", host);
-	}
-	s->path = strdup(path != NULL && *path ? path : "/");
-	if (s->path == NULL)
-		goto out;
-	st = BC_OK;
-out:
-	if (st == BC_E_NOMEM)
-		api->fail(err, st, "s3.nomem", "out of memory");
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
-	return st;
-}
-
 enum bc_status s3_sts_new(const struct bc_host_api *api, struct bc_host *host,
                           const struct s3_sts_config *cfg, struct s3_sts **out,
                           struct bc_error *err)
@@ -563,11 +412,10 @@ enum bc_status s3_sts_new(const struct bc_host_api *api, struct bc_host *host,
 		goto fail;
 	}
 	s->curl_inited = 1;
-	s->url = strdup(cfg->endpoint);
 	s->session_token = s3_sts_strdup0(cfg->session_token);
 	s->ca_file = s3_sts_strdup0(cfg->ca_file);
 	s->signer = s3_signer_new(cfg->access_key_id, cfg->secret_access_key, cfg->region, "sts");
-	if (s->url == NULL || (cfg->session_token && *cfg->session_token && !s->session_token) ||
+	if ((cfg->session_token && *cfg->session_token && !s->session_token) ||
 	    (cfg->ca_file && *cfg->ca_file && !s->ca_file) || s->signer == NULL) {
 		st = api->fail(err, BC_E_NOMEM, "s3.nomem", "out of memory");
 		goto fail;
@@ -575,7 +423,8 @@ enum bc_status s3_sts_new(const struct bc_host_api *api, struct bc_host *host,
 	s->connect_timeout_ms = (long)cfg->connect_timeout_ms;
 	s->timeout_ms = (long)cfg->timeout_ms;
 	s->retries = cfg->retries;
-	st = s3_sts_parse_url(s, err);
+	st = s3_http_target_parse(api, cfg->endpoint, "sts_endpoint", cfg->endpoint, &s->target,
+	                          err);
 	if (st != BC_OK)
 		goto fail;
 	*out = s;
@@ -593,9 +442,7 @@ void s3_sts_free(struct s3_sts *s)
 		curl_easy_cleanup(s->pool[i]);
 	s3_signer_free(s->signer);
 	s3_sts_free_secret(s->session_token);
-	free(s->url);
-	free(s->host_header);
-	free(s->path);
+	s3_http_target_clear(&s->target);
 	free(s->ca_file);
 	pthread_mutex_destroy(&s->lock);
 	if (s->curl_inited)

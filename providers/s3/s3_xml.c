@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * s3_xml.c: expat parsing of STS answers and the meaning of STS error codes
- * (declared in s3_xml.h).
+ * s3_xml.c: expat parsing of STS answers and S3 error bodies, and the
+ * meaning of STS error codes (declared in s3_xml.h).
  *
  * STS answers are small documents of one of two shapes (AWS STS API
  * Reference, "Common Errors" and each action's "Response Elements"):
@@ -12,6 +12,10 @@
  *     <ResponseMetadata><RequestId/></ResponseMetadata></...Response>
  *   <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
  *
+ * S3 errors (S3 API Reference, "Error responses") are the inner part alone:
+ *
+ *   <Error><Code/><Message/><RequestId/>...</Error>
+ *
  * So the parser keeps the name of the parent element and collects the text
  * of the handful of leaves it wants; it does not build a tree. Namespaces are
  * not processed: STS uses one default namespace, and element local names are
@@ -19,6 +23,7 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +41,7 @@ struct s3_xml_state {
 	struct s3_sts_xml *out;
 	int depth;
 	char stack[S3_XML_DEPTH_MAX][64];
+	char root[64];          /* the document element's local name */
 	char **target;          /* where the current leaf's text goes, or NULL */
 	char *text;
 	size_t text_len;
@@ -66,8 +72,11 @@ static void XMLCALL s3_xml_start(void *ud, const XML_Char *name, const XML_Char 
 		s3_xml_abort(s, -1);
 		return;
 	}
-	if (s->depth == 0 && strcmp(local, "ErrorResponse") == 0)
-		s->out->is_error = 1;
+	if (s->depth == 0) {
+		snprintf(s->root, sizeof(s->root), "%s", local);
+		if (strcmp(local, "ErrorResponse") == 0)
+			s->out->is_error = 1;
+	}
 	s->target = NULL;
 	if (strcmp(parent, "Credentials") == 0) {
 		if (strcmp(local, "AccessKeyId") == 0)
@@ -83,9 +92,9 @@ static void XMLCALL s3_xml_start(void *ud, const XML_Char *name, const XML_Char 
 			s->target = &s->out->error_code;
 		else if (strcmp(local, "Message") == 0)
 			s->target = &s->out->error_message;
-	} else if (strcmp(local, "RequestId") == 0) {
-		s->target = &s->out->request_id;
 	}
+	if (s->target == NULL && strcmp(local, "RequestId") == 0)
+		s->target = &s->out->request_id; /* S3 puts it in Error, STS beside it */
 	strncpy(s->stack[s->depth], local, sizeof(s->stack[0]) - 1);
 	s->stack[s->depth][sizeof(s->stack[0]) - 1] = '\0';
 	s->depth++;
@@ -149,10 +158,12 @@ static void XMLCALL s3_xml_doctype(void *ud, const XML_Char *name, const XML_Cha
 	s3_xml_abort(ud, -1);
 }
 
-int s3_xml_parse_sts(const char *body, size_t len, struct s3_sts_xml *out)
+/* Parse into out; root gets the document element's local name ("" if none). */
+static int s3_xml_run(const char *body, size_t len, struct s3_sts_xml *out, char root[64])
 {
 	struct s3_xml_state s;
 	int rc = 0;
+	root[0] = '\0';
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
 	s.out = out;
@@ -174,7 +185,39 @@ int s3_xml_parse_sts(const char *body, size_t len, struct s3_sts_xml *out)
 		OPENSSL_cleanse(s.text, s.text_len);
 		free(s.text);
 	}
+	memcpy(root, s.root, sizeof(s.root));
 	return rc;
+}
+
+int s3_xml_parse_sts(const char *body, size_t len, struct s3_sts_xml *out)
+{
+	char root[64];
+	return s3_xml_run(body, len, out, root);
+}
+
+int s3_xml_parse_error(const char *body, size_t len, struct s3_xml_error *out)
+{
+	struct s3_sts_xml x;
+	char root[64];
+	int rc = s3_xml_run(body, len, &x, root);
+	out->code = x.error_code;
+	out->message = x.error_message;
+	out->request_id = x.request_id;
+	x.error_code = x.error_message = x.request_id = NULL;
+	s3_xml_clear(&x); /* whatever else it held, wiped */
+	if (rc == 0 && strcmp(root, "Error") != 0 && strcmp(root, "ErrorResponse") != 0)
+		rc = -1;
+	return rc;
+}
+
+void s3_xml_error_clear(struct s3_xml_error *e)
+{
+	if (e == NULL)
+		return;
+	free(e->code);
+	free(e->message);
+	free(e->request_id);
+	memset(e, 0, sizeof(*e));
 }
 
 static void s3_xml_free_secret(char **p)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * s3_xml.h: reading STS answers (expat), and what an STS error means for us.
+ * s3_xml.h: reading STS answers and S3 error bodies (expat), and what an
+ * STS error means for us.
  *
  * s3_xml_parse_sts() reads a GetFederationTokenResponse, an
  * AssumeRoleResponse or an ErrorResponse into struct s3_sts_xml;
+ * s3_xml_parse_error() reads the code and message of an S3 (or STS) error;
  * s3_xml_classify() turns an HTTP status and an STS error code into our
  * status, dotted code and whether a retry may help. Pure functions: any thread.
  */
@@ -38,6 +40,28 @@ int s3_xml_parse_sts(const char *body, size_t len, struct s3_sts_xml *out);
 
 /* s3_xml_clear: wipe and free every member, zero out. NULL is a no-op. */
 void s3_xml_clear(struct s3_sts_xml *x);
+
+/* The parts of an S3 or STS error answer. Every string is malloc()ed or NULL;
+ * s3_xml_error_clear() frees them. */
+struct s3_xml_error {
+	char *code;       /* Error/Code, e.g. "BucketAlreadyOwnedByYou" */
+	char *message;    /* Error/Message */
+	char *request_id; /* RequestId */
+};
+
+/*
+ * s3_xml_parse_error: parse an error body (len bytes): S3's
+ * <Error><Code/><Message/><RequestId/></Error> or STS's
+ * <ErrorResponse><Error>...</Error><RequestId/></ErrorResponse>.
+ * Returns 0 when the document is well-formed XML whose root is Error or
+ * ErrorResponse (Code may still be missing: the caller checks), -1 when it is
+ * not XML, has a DOCTYPE, a text over 64 KiB or another root, -2 when out of
+ * memory. out is filled as far as it got either way; clear it.
+ */
+int s3_xml_parse_error(const char *body, size_t len, struct s3_xml_error *out);
+
+/* s3_xml_error_clear: free every member, zero e. NULL is a no-op. */
+void s3_xml_error_clear(struct s3_xml_error *e);
 
 /* What one failed STS answer means. */
 struct s3_xml_verdict {

@@ -18,7 +18,28 @@
 
 #include "pg_schema.h"
 
-#define COLUMNS "id, name, type, provider, owner, state, start_ms, stop_ms, meta"
+#define COLUMNS                                                                  \
+	"id, name, type, provider, owner, state, start_ms, stop_ms, meta, media, "    \
+	"publish_ms, media_ms, stop_reason, event_seq"
+#define EVENT_COLUMNS "cursor, stream_id, seq, type, time_ms, owner, data"
+
+/* The tail of every statement that writes an event: given a CTE `s` holding
+ * the changed row (id, owner and its new event_seq; no row when nothing
+ * changed), take the next cursor from the one-row counter and insert the
+ * event. The counter UPDATE joins `s`, so a call that changed nothing
+ * neither locks the counter nor writes an event; it runs after `s` has its
+ * row, so the lock order is always stream row, then counter (no deadlock),
+ * and the counter's row lock is held only for the INSERT and the COMMIT of
+ * this one autocommit statement. Under READ COMMITTED a writer that waited
+ * for the lock re-reads the committed counter (EvalPlanQual), so cursors
+ * are handed out and committed in the same order. The arguments name the
+ * statement's PG_EVENT_PARAMS parameters (type, time_ms, owner, data). */
+#define EVENT_TAIL(t, tm, o, d)                                                           \
+	", c AS (UPDATE %1$s.event_counter SET last_cursor = last_cursor + 1 FROM s "       \
+	"RETURNING last_cursor), "                                                          \
+	"e AS (INSERT INTO %1$s.events (cursor, stream_id, seq, type, time_ms, owner, data) " \
+	"SELECT c.last_cursor, s.id, s.event_seq, " t ", " tm "::bigint, "                 \
+	"coalesce(nullif(" o ", ''), s.owner), " d " FROM s, c RETURNING cursor) "
 
 /* One migration: the SQL statements (with %1$s for the quoted schema) that
  * take the schema from version-1 to version. */
@@ -46,20 +67,61 @@ static const char *const v1_steps[] = {
 	NULL
 };
 
+/* ABI 1.1: media state and the event outbox. Adding NOT NULL columns with
+ * constant defaults does not rewrite the table (PostgreSQL 11+); the CHECK
+ * reads it once. LIVE rows become IDLE with media_ms = the migration's time,
+ * so a stream that was publishing before the upgrade gets a whole
+ * idle_timeout for its provider to say so, rather than being stopped at
+ * once for an idle time nobody measured; STOPPED rows keep media 0 and
+ * stop_reason "" (not known). No row has an event yet (event_seq 0). */
+static const char *const v2_steps[] = {
+	"ALTER TABLE %1$s.streams"
+	" ADD COLUMN media smallint NOT NULL DEFAULT 0 CHECK (media IN (0, 1, 2)),"
+	" ADD COLUMN publish_ms bigint NOT NULL DEFAULT 0,"
+	" ADD COLUMN media_ms bigint NOT NULL DEFAULT 0,"
+	" ADD COLUMN stop_reason text NOT NULL DEFAULT '',"
+	" ADD COLUMN event_seq bigint NOT NULL DEFAULT 0",
+	"UPDATE %1$s.streams SET media = 1,"
+	" media_ms = (extract(epoch FROM now()) * 1000)::bigint WHERE state = 2",
+	"CREATE TABLE %1$s.events ("
+	" cursor bigint NOT NULL PRIMARY KEY,"
+	" stream_id text COLLATE \"C\" NOT NULL,"
+	" seq bigint NOT NULL,"
+	" type text NOT NULL,"
+	" time_ms bigint NOT NULL,"
+	" owner text NOT NULL,"
+	" data text NOT NULL,"
+	" UNIQUE (stream_id, seq))",
+	"CREATE INDEX events_by_owner ON %1$s.events (owner, cursor)",
+	"CREATE INDEX events_by_time ON %1$s.events (time_ms)",
+	"CREATE TABLE %1$s.event_counter ("
+	" one boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (one),"
+	" last_cursor bigint NOT NULL)",
+	"INSERT INTO %1$s.event_counter (one, last_cursor) VALUES (true, 0)",
+	NULL
+};
+
 static const struct migration migrations[] = {
 	{ 1, "streams table with keyset, state and owner indexes", v1_steps },
+	{ 2, "media state, stop reason and the event outbox (ABI 1.1)", v2_steps },
 };
 
 static const char *const stmt_names[PG_STMT_COUNT] = {
 	[PG_STMT_RESERVE] = "bc_reserve",
 	[PG_STMT_COMMIT] = "bc_commit",
+	[PG_STMT_COMMIT_EVENT] = "bc_commit_event",
 	[PG_STMT_ABORT] = "bc_abort",
 	[PG_STMT_GET] = "bc_get",
 	[PG_STMT_STOP] = "bc_stop",
+	[PG_STMT_STOP_EVENT] = "bc_stop_event",
+	[PG_STMT_MEDIA] = "bc_media",
 	[PG_STMT_LIST] = "bc_list",
 	[PG_STMT_LIST_OWNER] = "bc_list_owner",
 	[PG_STMT_LIST_AFTER] = "bc_list_after",
 	[PG_STMT_LIST_OWNER_AFTER] = "bc_list_owner_after",
+	[PG_STMT_EVENTS] = "bc_events",
+	[PG_STMT_EVENTS_OWNER] = "bc_events_owner",
+	[PG_STMT_EVENTS_PRUNE] = "bc_events_prune",
 	[PG_STMT_WRITABLE] = "bc_writable",
 	[PG_STMT_REAP] = "bc_reap",
 };
@@ -70,9 +132,15 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 	[PG_STMT_RESERVE] =
 		"INSERT INTO %1$s.streams (id, name, type, provider, owner, state, start_ms, "
 		"stop_ms, meta) VALUES ($1, $2, $3, $4, $5, 1, $6::bigint, 0, $7)",
+	/* commit() of a 1.0 host: the media state starts too, without an event. */
 	[PG_STMT_COMMIT] =
-		"UPDATE %1$s.streams SET state = 2, meta = $2, updated_at = now() "
-		"WHERE id = $1 AND state = 1",
+		"UPDATE %1$s.streams SET state = 2, meta = $2, media = 1, media_ms = start_ms, "
+		"updated_at = now() WHERE id = $1 AND state = 1",
+	[PG_STMT_COMMIT_EVENT] =
+		"WITH s AS (UPDATE %1$s.streams SET state = 2, meta = $2, media = 1, "
+		"media_ms = start_ms, publish_ms = 0, event_seq = 1, updated_at = now() "
+		"WHERE id = $1 AND state = 1 RETURNING id, owner, event_seq)"
+		EVENT_TAIL("$3", "$4", "$5", "$6") "SELECT id FROM s",
 	[PG_STMT_ABORT] = "DELETE FROM %1$s.streams WHERE id = $1 AND state = 1",
 	[PG_STMT_GET] = "SELECT " COLUMNS " FROM %1$s.streams WHERE id = $1",
 	/* The conditional stop: one statement, so of racing stops the row lock
@@ -81,20 +149,49 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 	[PG_STMT_STOP] =
 		"UPDATE %1$s.streams SET state = 3, stop_ms = $2::bigint, updated_at = now() "
 		"WHERE id = $1 AND state = 2 RETURNING " COLUMNS,
+	/* The same, with its event: losers change nothing, so they write none. */
+	[PG_STMT_STOP_EVENT] =
+		"WITH s AS (UPDATE %1$s.streams SET state = 3, stop_ms = $2::bigint, "
+		"stop_reason = $3, event_seq = event_seq + 1, updated_at = now() "
+		"WHERE id = $1 AND state = 2 RETURNING " COLUMNS ")"
+		EVENT_TAIL("$4", "$5", "$6", "$7") "SELECT " COLUMNS " FROM s",
+	[PG_STMT_MEDIA] =
+		"WITH s AS (UPDATE %1$s.streams SET media = $2::smallint, media_ms = $3::bigint, "
+		"publish_ms = CASE WHEN $2::smallint = 2 THEN $3::bigint ELSE publish_ms END, "
+		"event_seq = event_seq + 1, updated_at = now() "
+		"WHERE id = $1 AND state = 2 AND media <> $2::smallint RETURNING " COLUMNS ")"
+		EVENT_TAIL("$4", "$5", "$6", "$7") "SELECT " COLUMNS " FROM s",
 	[PG_STMT_LIST] =
 		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
+		"AND ($3::smallint = 0 OR media = $3::smallint) "
 		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
 	[PG_STMT_LIST_OWNER] =
 		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
-		"AND owner = $3 ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
+		"AND ($3::smallint = 0 OR media = $3::smallint) "
+		"AND owner = $4 ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
 	[PG_STMT_LIST_AFTER] =
 		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
-		"AND (start_ms, id) < ($3::bigint, $4::text) "
+		"AND ($3::smallint = 0 OR media = $3::smallint) "
+		"AND (start_ms, id) < ($4::bigint, $5::text) "
 		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
 	[PG_STMT_LIST_OWNER_AFTER] =
 		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
-		"AND owner = $3 AND (start_ms, id) < ($4::bigint, $5::text) "
+		"AND ($3::smallint = 0 OR media = $3::smallint) "
+		"AND owner = $4 AND (start_ms, id) < ($5::bigint, $6::text) "
 		"ORDER BY start_ms DESC, id DESC LIMIT $2::integer",
+	[PG_STMT_EVENTS] =
+		"SELECT " EVENT_COLUMNS " FROM %1$s.events WHERE cursor > $1::bigint "
+		"ORDER BY cursor LIMIT $2::integer",
+	[PG_STMT_EVENTS_OWNER] =
+		"SELECT " EVENT_COLUMNS " FROM %1$s.events WHERE cursor > $1::bigint "
+		"AND owner = $3 ORDER BY cursor LIMIT $2::integer",
+	/* By age, and beyond the newest $2. The counter is left alone, so a
+	 * pruned cursor is never handed out again. */
+	[PG_STMT_EVENTS_PRUNE] =
+		"WITH d AS (DELETE FROM %1$s.events WHERE time_ms < $1::bigint "
+		"OR ($2::bigint > 0 AND cursor <= (SELECT cursor FROM %1$s.events "
+		"ORDER BY cursor DESC OFFSET $2::bigint LIMIT 1)) RETURNING 1) "
+		"SELECT count(*) FROM d",
 	[PG_STMT_WRITABLE] = "SELECT NOT pg_is_in_recovery()",
 	/* The database's clock, not the nodes': they may disagree. */
 	[PG_STMT_REAP] = "DELETE FROM %1$s.streams WHERE state = 1 "
@@ -102,9 +199,12 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 };
 
 static const int stmt_nparams[PG_STMT_COUNT] = {
-	[PG_STMT_RESERVE] = 7, [PG_STMT_COMMIT] = 2, [PG_STMT_ABORT] = 1, [PG_STMT_GET] = 1,
-	[PG_STMT_STOP] = 2, [PG_STMT_LIST] = 2, [PG_STMT_LIST_OWNER] = 3,
-	[PG_STMT_LIST_AFTER] = 4, [PG_STMT_LIST_OWNER_AFTER] = 5, [PG_STMT_WRITABLE] = 0,
+	[PG_STMT_RESERVE] = 7, [PG_STMT_COMMIT] = 2,
+	[PG_STMT_COMMIT_EVENT] = 2 + PG_EVENT_PARAMS, [PG_STMT_ABORT] = 1, [PG_STMT_GET] = 1,
+	[PG_STMT_STOP] = 2, [PG_STMT_STOP_EVENT] = 3 + PG_EVENT_PARAMS,
+	[PG_STMT_MEDIA] = 3 + PG_EVENT_PARAMS, [PG_STMT_LIST] = 3, [PG_STMT_LIST_OWNER] = 4,
+	[PG_STMT_LIST_AFTER] = 5, [PG_STMT_LIST_OWNER_AFTER] = 6, [PG_STMT_EVENTS] = 2,
+	[PG_STMT_EVENTS_OWNER] = 3, [PG_STMT_EVENTS_PRUNE] = 2, [PG_STMT_WRITABLE] = 0,
 	[PG_STMT_REAP] = 0,
 };
 

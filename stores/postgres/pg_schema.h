@@ -7,10 +7,22 @@
  *   schema_version(version, description, applied_at): one row per applied
  *       migration; the highest is the schema's version.
  *   streams(id, name, type, provider, owner, state, start_ms, stop_ms, meta,
- *       updated_at): one row per stream record (store.h's struct bc_record),
- *       keyed by id, indexed for the keyset list (start_ms DESC, id DESC), by
+ *       updated_at, media, publish_ms, media_ms, stop_reason, event_seq): one
+ *       row per stream record (store.h's struct bc_record), keyed by id,
+ *       indexed for the keyset list (start_ms DESC, id DESC), by
  *       (state, ...) and by (owner, state, ...). id uses the "C" collation so
  *       the database orders ids byte by byte, as store.h's list asks.
+ *   events(cursor, stream_id, seq, type, time_ms, owner, data): the outbox
+ *       of ABI 1.1 (store.h's struct bc_event), keyed by cursor, unique on
+ *       (stream_id, seq), indexed by (owner, cursor) and by time_ms (prune).
+ *   event_counter(one, last_cursor): one row, the last cursor handed out.
+ *       Every statement that writes an event increments it in the event's
+ *       own transaction and takes cursor = the new value: its row lock makes
+ *       event writers of all nodes commit one at a time, in cursor order, so
+ *       a reader that has seen cursor C never later finds a new event <= C
+ *       (a sequence would not: a smaller value may commit after a larger).
+ *       A rolled-back writer rolls the counter back too; a pruned cursor is
+ *       never handed out again.
  *
  * Several broadcastd nodes may start at once against one database: each
  * migrates inside one transaction holding a transaction-scoped advisory
@@ -24,7 +36,7 @@
 #include "pg_pool.h"
 
 /* The schema version this code writes and reads. */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 /* A PENDING row older than this was abandoned: its node lost the database
  * between reserve and commit/abort (or died). Provider starts take seconds;
@@ -35,22 +47,42 @@
 enum pg_stmt {
 	PG_STMT_RESERVE,         /* $1 id $2 name $3 type $4 provider $5 owner $6 start_ms $7 meta */
 	PG_STMT_COMMIT,          /* $1 id $2 meta */
+	PG_STMT_COMMIT_EVENT,    /* $1 id $2 meta + EVENT_PARAMS at $3 -> cursor */
 	PG_STMT_ABORT,           /* $1 id */
 	PG_STMT_GET,             /* $1 id -> COLUMNS */
 	PG_STMT_STOP,            /* $1 id $2 stop_ms -> COLUMNS of the stopped row */
-	PG_STMT_LIST,            /* $1 states (smallint[]) $2 limit */
-	PG_STMT_LIST_OWNER,      /*  ... $3 owner */
-	PG_STMT_LIST_AFTER,      /*  ... $3 after_start_ms $4 after_id */
-	PG_STMT_LIST_OWNER_AFTER,/*  ... $3 owner $4 after_start_ms $5 after_id */
+	PG_STMT_STOP_EVENT,      /* $1 id $2 stop_ms $3 reason + EVENT_PARAMS at $4
+	                            -> COLUMNS of the stopped row */
+	PG_STMT_MEDIA,           /* $1 id $2 media $3 at_ms + EVENT_PARAMS at $4
+	                            -> COLUMNS of the changed row */
+	PG_STMT_LIST,            /* $1 states (smallint[]) $2 limit $3 media (0: any) */
+	PG_STMT_LIST_OWNER,      /*  ... $4 owner */
+	PG_STMT_LIST_AFTER,      /*  ... $4 after_start_ms $5 after_id */
+	PG_STMT_LIST_OWNER_AFTER,/*  ... $4 owner $5 after_start_ms $6 after_id */
+	PG_STMT_EVENTS,          /* $1 after $2 limit -> EVENT_COLUMNS */
+	PG_STMT_EVENTS_OWNER,    /*  ... $3 owner */
+	PG_STMT_EVENTS_PRUNE,    /* $1 before_ms $2 keep (0: no bound) -> count */
 	PG_STMT_WRITABLE,        /* -> one row: 't' when the server takes writes */
 	PG_STMT_REAP,            /* delete PENDING rows abandoned PG_REAP_AFTER ago */
 	PG_STMT_COUNT
 };
 
-/* Result columns of GET, STOP and the LISTs, in this order. */
+/* The event a writing statement takes, as its last four parameters (from
+ * the number its comment names): type, time_ms, owner ("": the record's),
+ * data. */
+#define PG_EVENT_PARAMS 4
+
+/* Result columns of GET, STOP, STOP_EVENT, MEDIA and the LISTs, in this order. */
 enum pg_col {
 	PG_COL_ID, PG_COL_NAME, PG_COL_TYPE, PG_COL_PROVIDER, PG_COL_OWNER, PG_COL_STATE,
-	PG_COL_START_MS, PG_COL_STOP_MS, PG_COL_META
+	PG_COL_START_MS, PG_COL_STOP_MS, PG_COL_META,
+	PG_COL_MEDIA, PG_COL_PUBLISH_MS, PG_COL_MEDIA_MS, PG_COL_STOP_REASON, PG_COL_EVENT_SEQ
+};
+
+/* Result columns of the EVENTS statements. */
+enum pg_ecol {
+	PG_ECOL_CURSOR, PG_ECOL_STREAM_ID, PG_ECOL_SEQ, PG_ECOL_TYPE, PG_ECOL_TIME_MS,
+	PG_ECOL_OWNER, PG_ECOL_DATA
 };
 
 /* The statements' SQL for one schema. */

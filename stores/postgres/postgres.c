@@ -15,6 +15,11 @@
  * state = PENDING, and stop is `UPDATE ... WHERE state = LIVE RETURNING`,
  * which the row lock makes exactly-one-winner across any number of nodes;
  * losers read the row again and answer CONFLICT with what is stored.
+ * The ABI 1.1 ops that write an event (commit_event, stop_event, media) are
+ * the same conditional UPDATE with the event's INSERT and the cursor
+ * counter's UPDATE in data-modifying CTEs of that one statement, so the
+ * change and its event commit together or not at all, and only a call
+ * that changed the row writes one (pg_schema.c, EVENT_TAIL).
  * Reads (get, list, health, and abort, which is idempotent) are retried
  * once on a fresh connection when the first one turns out to be dead;
  * writes are not, because the first attempt may have been applied.
@@ -88,6 +93,11 @@ static enum bc_status put_row(struct pg_store *s, PGresult *res, int row,
 	r.start_ms = strtoll(PQgetvalue(res, row, PG_COL_START_MS), NULL, 10);
 	r.stop_ms = strtoll(PQgetvalue(res, row, PG_COL_STOP_MS), NULL, 10);
 	r.meta = PQgetvalue(res, row, PG_COL_META);
+	r.media = (enum bc_media_state)atoi(PQgetvalue(res, row, PG_COL_MEDIA));
+	r.publish_ms = strtoll(PQgetvalue(res, row, PG_COL_PUBLISH_MS), NULL, 10);
+	r.media_ms = strtoll(PQgetvalue(res, row, PG_COL_MEDIA_MS), NULL, 10);
+	r.stop_reason = PQgetvalue(res, row, PG_COL_STOP_REASON);
+	r.event_seq = strtoull(PQgetvalue(res, row, PG_COL_EVENT_SEQ), NULL, 10);
 	st = s->api->record_put(out, &r);
 	if (st != BC_OK)
 		return s->api->fail(err, st, "postgres.record_put", "the host refused record %s",
@@ -98,6 +108,25 @@ static enum bc_status put_row(struct pg_store *s, PGresult *res, int row,
 static int is_stopped_row(PGresult *res)
 {
 	return atoi(PQgetvalue(res, 0, PG_COL_STATE)) == BC_STATE_STOPPED;
+}
+
+/* The text parameters of an event (PG_EVENT_PARAMS of them, from params[0]);
+ * time_buf holds the number. The store assigns cursor and seq, so those of
+ * `ev` are ignored. BC_E_INVALID when there is no event to write. */
+static enum bc_status event_params(struct pg_store *s, const struct bc_event *ev,
+                                   const char **params, char time_buf[32],
+                                   struct bc_error *err)
+{
+	if (ev == NULL || !BC_HAS_MEMBER(ev, struct bc_event, data) || ev->type == NULL ||
+	    ev->type[0] == '\0')
+		return s->api->fail(err, BC_E_INVALID, "postgres.bad_event",
+		                    "an event with a type is required");
+	snprintf(time_buf, 32, "%" PRId64, ev->time_ms);
+	params[0] = ev->type;
+	params[1] = time_buf;
+	params[2] = str_or_empty(ev->owner); /* "": the record's owner */
+	params[3] = ev->data != NULL && ev->data[0] != '\0' ? ev->data : "{}";
+	return BC_OK;
 }
 
 /* ---- operations ----------------------------------------------------------- */
@@ -143,6 +172,24 @@ static enum bc_status pg_commit(void *instance, const char *id, const char *meta
 	return st;
 }
 
+static enum bc_status pg_commit_event(void *instance, const char *id, const char *meta,
+                                      const struct bc_event *event, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	PGresult *res = NULL;
+	char tm[32];
+	const char *params[2 + PG_EVENT_PARAMS] = { str_or_empty(id), meta && meta[0] ? meta : "{}" };
+	enum bc_status st = event_params(s, event, params + 2, tm, err);
+	if (st != BC_OK)
+		return st;
+	st = run_stmt(s, PG_STMT_COMMIT_EVENT, 2 + PG_EVENT_PARAMS, params, 0, &res, err);
+	if (st == BC_OK && PQntuples(res) != 1)
+		st = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
+		                  "no pending stream has id %s", params[0]);
+	PQclear(res);
+	return st;
+}
+
 static enum bc_status pg_abort(void *instance, const char *id, struct bc_error *err)
 {
 	struct pg_store *s = instance;
@@ -172,19 +219,17 @@ static enum bc_status pg_get(void *instance, const char *id, struct bc_record_si
 	return st;
 }
 
-static enum bc_status pg_stop(void *instance, const char *id, int64_t stop_ms,
-                              struct bc_record_sink *out, struct bc_error *err)
+/* stop() and stop_event(): `which` with params[0] the id; a loser writes
+ * nothing and answers from the stored row. */
+static enum bc_status stop_common(struct pg_store *s, enum pg_stmt which, int nparams,
+                                  const char *const *params, struct bc_record_sink *out,
+                                  struct bc_error *err)
 {
-	struct pg_store *s = instance;
-	char stop[32];
-	const char *params[2] = { str_or_empty(id), stop };
-
-	snprintf(stop, sizeof stop, "%" PRId64, stop_ms);
 	/* A LIVE row seen after a failed UPDATE was PENDING a moment ago and
 	 * committed since: try again, a few times at most. */
 	for (int attempt = 0; attempt < 3; attempt++) {
 		PGresult *res = NULL;
-		enum bc_status st = run_stmt(s, PG_STMT_STOP, 2, params, 0, &res, err);
+		enum bc_status st = run_stmt(s, which, nparams, params, 0, &res, err);
 		if (st != BC_OK) {
 			PQclear(res);
 			return st;
@@ -223,31 +268,131 @@ static enum bc_status pg_stop(void *instance, const char *id, int64_t stop_ms,
 	                    "stream %s kept changing state while stopping it; retry", params[0]);
 }
 
+static enum bc_status pg_stop(void *instance, const char *id, int64_t stop_ms,
+                              struct bc_record_sink *out, struct bc_error *err)
+{
+	char stop[32];
+	const char *params[2] = { str_or_empty(id), stop };
+
+	snprintf(stop, sizeof stop, "%" PRId64, stop_ms);
+	return stop_common(instance, PG_STMT_STOP, 2, params, out, err);
+}
+
+static enum bc_status pg_stop_event(void *instance, const char *id, int64_t stop_ms,
+                                    const char *reason, const struct bc_event *event,
+                                    struct bc_record_sink *out, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	char stop[32], tm[32];
+	const char *params[3 + PG_EVENT_PARAMS] = { str_or_empty(id), stop, str_or_empty(reason) };
+	enum bc_status st = event_params(s, event, params + 3, tm, err);
+	if (st != BC_OK)
+		return st;
+	snprintf(stop, sizeof stop, "%" PRId64, stop_ms);
+	return stop_common(s, PG_STMT_STOP_EVENT, 3 + PG_EVENT_PARAMS, params, out, err);
+}
+
+static enum bc_status pg_media(void *instance, const char *id, enum bc_media_state media,
+                               int64_t at_ms, const struct bc_event *event,
+                               struct bc_record_sink *out, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	char m[8], at[32], tm[32];
+	const char *params[3 + PG_EVENT_PARAMS] = { str_or_empty(id), m, at };
+	enum bc_status st;
+
+	if (media != BC_MEDIA_IDLE && media != BC_MEDIA_PUBLISHING)
+		return s->api->fail(err, BC_E_INVALID, "postgres.bad_media",
+		                    "media state %d is neither idle (1) nor publishing (2)",
+		                    (int)media);
+	st = event_params(s, event, params + 3, tm, err);
+	if (st != BC_OK)
+		return st;
+	snprintf(m, sizeof m, "%d", (int)media);
+	snprintf(at, sizeof at, "%" PRId64, at_ms);
+	/* As in stop_common: a miss on a row that is LIVE and in the other
+	 * state now was PENDING (or changed) a moment ago: try again. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		PGresult *res = NULL;
+		int state;
+		st = run_stmt(s, PG_STMT_MEDIA, 3 + PG_EVENT_PARAMS, params, 0, &res, err);
+		if (st != BC_OK) {
+			PQclear(res);
+			return st;
+		}
+		if (PQntuples(res) == 1) {
+			st = put_row(s, res, 0, out, err);
+			PQclear(res);
+			return st;
+		}
+		PQclear(res);
+		res = NULL;
+		st = run_stmt(s, PG_STMT_GET, 1, params, 1, &res, err);
+		if (st != BC_OK) {
+			PQclear(res);
+			return st;
+		}
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			return s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
+			                    "no stream has id %s", params[0]);
+		}
+		state = atoi(PQgetvalue(res, 0, PG_COL_STATE));
+		if (state == BC_STATE_PENDING) { /* not visible, as for stop() */
+			PQclear(res);
+			return s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
+			                    "no stream has id %s", params[0]);
+		}
+		if (state != BC_STATE_LIVE) {
+			PQclear(res);
+			return s->api->fail(err, BC_E_CONFLICT, "store.not_live",
+			                    "stream %s is not live", params[0]);
+		}
+		if (atoi(PQgetvalue(res, 0, PG_COL_MEDIA)) == (int)media) {
+			PQclear(res);
+			return s->api->fail(err, BC_E_CONFLICT, "store.same_media",
+			                    "stream %s is %s already", params[0],
+			                    media == BC_MEDIA_PUBLISHING ? "publishing" : "idle");
+		}
+		PQclear(res);
+	}
+	return s->api->fail(err, BC_E_INTERNAL, "postgres.media_race",
+	                    "stream %s kept changing state while setting its media; retry",
+	                    params[0]);
+}
+
 static enum bc_status pg_list(void *instance, const struct bc_list_query *q,
                               struct bc_record_sink *out, struct bc_error *err)
 {
 	struct pg_store *s = instance;
 	PGresult *res = NULL;
-	char states[16], limit[16], after[32];
-	const char *params[5];
+	char states[16], limit[16], after[32], media_s[8];
+	const char *params[6];
 	/* Members beyond an older host's struct_size read as unset. */
 	const char *owner = BC_HAS_MEMBER(q, struct bc_list_query, owner) ? q->owner : NULL;
 	enum bc_stream_state state = BC_HAS_MEMBER(q, struct bc_list_query, state) ? q->state : 0;
 	unsigned lim = BC_HAS_MEMBER(q, struct bc_list_query, limit) ? q->limit : 100;
 	const char *after_id = BC_HAS_MEMBER(q, struct bc_list_query, after_id) ? q->after_id
 	                                                                         : NULL;
-	int n = 2, has_owner = owner != NULL, has_after = after_id != NULL;
+	enum bc_media_state media = BC_HAS_MEMBER(q, struct bc_list_query, media) ? q->media : 0;
+	int n = 3, has_owner = owner != NULL, has_after = after_id != NULL;
 	enum pg_stmt which;
 	enum bc_status st;
 
 	lim = lim < 1 ? 1 : lim > 1000 ? 1000 : lim;
-	if (state != 0)
+	if (media != 0 && state != 0 && state != BC_STATE_LIVE)
+		snprintf(states, sizeof states, "{}"); /* a media state is LIVE records' only */
+	else if (media != 0)
+		snprintf(states, sizeof states, "{%d}", BC_STATE_LIVE);
+	else if (state != 0)
 		snprintf(states, sizeof states, "{%d}", (int)state);
 	else
 		snprintf(states, sizeof states, "{%d,%d}", BC_STATE_LIVE, BC_STATE_STOPPED);
 	snprintf(limit, sizeof limit, "%u", lim);
+	snprintf(media_s, sizeof media_s, "%d", (int)media);
 	params[0] = states;
 	params[1] = limit;
+	params[2] = media_s;
 	if (has_owner)
 		params[n++] = owner;
 	if (has_after) {
@@ -260,6 +405,80 @@ static enum bc_status pg_list(void *instance, const struct bc_list_query *q,
 	st = run_stmt(s, which, n, params, 1, &res, err);
 	for (int i = 0; st == BC_OK && i < PQntuples(res); i++)
 		st = put_row(s, res, i, out, err);
+	PQclear(res);
+	return st;
+}
+
+static uint64_t strtou64(const char *v)
+{
+	return (uint64_t)strtoull(v, NULL, 10);
+}
+
+static enum bc_status pg_events(void *instance, const struct bc_event_query *q,
+                                struct bc_event_sink *out, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	PGresult *res = NULL;
+	char after[32], limit[16];
+	uint64_t aft = BC_HAS_MEMBER(q, struct bc_event_query, after) ? q->after : 0;
+	unsigned lim = BC_HAS_MEMBER(q, struct bc_event_query, limit) ? q->limit : 100;
+	const char *owner = BC_HAS_MEMBER(q, struct bc_event_query, owner) ? q->owner : NULL;
+	const char *params[3];
+	enum bc_status st;
+
+	if (!BC_HAS_MEMBER(s->api, struct bc_host_api, event_put) || s->api->event_put == NULL)
+		return s->api->fail(err, BC_E_INTERNAL, "postgres.no_event_put",
+		                    "the host has no event sink");
+	if (lim < 1 || lim > 1000)
+		return s->api->fail(err, BC_E_INVALID, "postgres.bad_limit",
+		                    "an events query's limit must be 1..1000, not %u", lim);
+	/* Cursors are bigint: beyond INT64_MAX there is nothing to find. */
+	snprintf(after, sizeof after, "%" PRIu64, aft > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX
+	                                                                     : aft);
+	snprintf(limit, sizeof limit, "%u", lim);
+	params[0] = after;
+	params[1] = limit;
+	params[2] = owner;
+	st = run_stmt(s, owner != NULL ? PG_STMT_EVENTS_OWNER : PG_STMT_EVENTS,
+	              owner != NULL ? 3 : 2, params, 1, &res, err);
+	for (int i = 0; st == BC_OK && i < PQntuples(res); i++) {
+		struct bc_event e;
+		enum bc_status put;
+		memset(&e, 0, sizeof e);
+		e.struct_size = sizeof e;
+		e.cursor = strtou64(PQgetvalue(res, i, PG_ECOL_CURSOR));
+		e.stream_id = PQgetvalue(res, i, PG_ECOL_STREAM_ID);
+		e.seq = strtou64(PQgetvalue(res, i, PG_ECOL_SEQ));
+		e.type = PQgetvalue(res, i, PG_ECOL_TYPE);
+		e.time_ms = strtoll(PQgetvalue(res, i, PG_ECOL_TIME_MS), NULL, 10);
+		e.owner = PQgetvalue(res, i, PG_ECOL_OWNER);
+		e.data = PQgetvalue(res, i, PG_ECOL_DATA);
+		put = s->api->event_put(out, &e);
+		if (put != BC_OK)
+			st = s->api->fail(err, put, "postgres.event_put",
+			                  "the host refused event %" PRIu64, e.cursor);
+	}
+	PQclear(res);
+	return st;
+}
+
+static enum bc_status pg_events_prune(void *instance, int64_t before_ms, uint64_t keep,
+                                      uint64_t *deleted, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	PGresult *res = NULL;
+	char before[32], kp[32];
+	const char *params[2] = { before, kp };
+	enum bc_status st;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	snprintf(before, sizeof before, "%" PRId64, before_ms);
+	snprintf(kp, sizeof kp, "%" PRIu64, keep > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : keep);
+	/* Deleting what is already gone is fine: safe to retry. */
+	st = run_stmt(s, PG_STMT_EVENTS_PRUNE, 2, params, 1, &res, err);
+	if (st == BC_OK && deleted != NULL && PQntuples(res) == 1)
+		*deleted = strtou64(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return st;
 }
@@ -405,6 +624,11 @@ static const struct bc_store_ops pg_ops = {
 	.list = pg_list,
 	.health = pg_health,
 	.destroy = pg_destroy,
+	.commit_event = pg_commit_event,
+	.stop_event = pg_stop_event,
+	.media = pg_media,
+	.events = pg_events,
+	.events_prune = pg_events_prune,
 };
 
 static const struct bc_plugin pg_plugin = BC_PLUGIN_INIT(

@@ -7,22 +7,27 @@
  * connections (sqlite_conn.c), each with every statement prepared once.
  * create() makes sure the file exists with mode 0600, switches it to WAL,
  * migrates the schema (sqlite_schema.c), opens one writer connection and
- * the pool of readers. Reads (get, list) borrow a pooled connection for
- * their duration. A reserve is kept in memory (sqlite_pending.c) and its
+ * the pool of readers. Reads (get, list, events) borrow a pooled
+ * connection for their duration. A reserve is kept in memory (sqlite_pending.c) and its
  * commit inserts the whole row LIVE, so a start costs one write. Writes
- * (commit, stop, health, and the abort of a row an older version left
- * PENDING) queue on the writer and are applied in batches, one transaction for all the writes
+ * (commit, stop, media, events_prune, health, and the abort of a row an
+ * older version left PENDING) queue on the writer and are applied in batches, one transaction for all the writes
  * that arrived while the previous batch ran (group commit, see "the
  * writer" below). That is why the plugin declares BC_PLUGIN_THREAD_SAFE.
  * This file holds the operations, then the option table, the descriptor
  * and the entry point, in that order.
  *
  * Each write is one statement, run after everything in it that can fail,
- * so a failed write leaves nothing behind: stop() reads the row, hands it
- * to the caller as STOPPED, then runs the conditional UPDATE (state =
- * LIVE) under the batch's write lock. With synchronous=full
- * the batch holding a commit() or stop() is on disk before any of its
- * callers returns, as those two must be.
+ * so a failed write leaves nothing behind: stop() reads the row, copies it
+ * as STOPPED for the caller, then runs the conditional UPDATE (state =
+ * LIVE) under the batch's write lock. The ABI 1.1 ops that write an event
+ * (commit_event, stop_event, media) run a second statement, the INSERT of
+ * the event, in the same transaction; when that one fails the whole batch
+ * is rolled back, so no change is ever kept without its event. With
+ * synchronous=full the batch holding a commit, a stop or a media change is
+ * on disk before any of its callers returns, as those must be. Records go
+ * into a caller's sink on the caller's own thread, after its batch
+ * (host.h: a sink is the call's), from a copy the leader made.
  */
 #include "config.h"
 
@@ -103,36 +108,81 @@ static enum bc_status sqlite_record_put(struct sqlite_store *s, const struct bc_
 	return BC_OK;
 }
 
-/* Hand the current row of `st` (SQLITE_RECORD_COLUMNS) to the host, with
- * its state and stop_ms replaced when `state` is not 0. */
-static enum bc_status sqlite_row_put_as(struct sqlite_store *s, sqlite3_stmt *st,
-                                        enum bc_stream_state state, int64_t stop_ms,
-                                        struct bc_record_sink *out, struct bc_error *err)
+/* A view of the current row of `st` (SQLITE_RECORD_COLUMNS), valid until
+ * the statement steps or resets. */
+static void sqlite_row_view(sqlite3_stmt *st, struct bc_record *rec)
 {
-	struct bc_record rec;
-
-	memset(&rec, 0, sizeof rec);
-	rec.struct_size = sizeof rec;
-	rec.id = sqlite_text(st, 0);
-	rec.name = sqlite_text(st, 1);
-	rec.type = sqlite_text(st, 2);
-	rec.provider = sqlite_text(st, 3);
-	rec.owner = sqlite_text(st, 4);
-	rec.state = (enum bc_stream_state)sqlite3_column_int(st, 5);
-	rec.start_ms = sqlite3_column_int64(st, 6);
-	rec.stop_ms = sqlite3_column_int64(st, 7);
-	rec.meta = sqlite_text(st, 8);
-	if (state != 0) {
-		rec.state = state;
-		rec.stop_ms = stop_ms;
-	}
-	return sqlite_record_put(s, &rec, out, err);
+	memset(rec, 0, sizeof *rec);
+	rec->struct_size = sizeof *rec;
+	rec->id = sqlite_text(st, 0);
+	rec->name = sqlite_text(st, 1);
+	rec->type = sqlite_text(st, 2);
+	rec->provider = sqlite_text(st, 3);
+	rec->owner = sqlite_text(st, 4);
+	rec->state = (enum bc_stream_state)sqlite3_column_int(st, 5);
+	rec->start_ms = sqlite3_column_int64(st, 6);
+	rec->stop_ms = sqlite3_column_int64(st, 7);
+	rec->meta = sqlite_text(st, 8);
+	rec->media = (enum bc_media_state)sqlite3_column_int(st, 9);
+	rec->publish_ms = sqlite3_column_int64(st, 10);
+	rec->media_ms = sqlite3_column_int64(st, 11);
+	rec->stop_reason = sqlite_text(st, 12);
+	rec->event_seq = (uint64_t)sqlite3_column_int64(st, 13);
 }
 
+/* Hand the current row of `st` to the host. */
 static enum bc_status sqlite_row_put(struct sqlite_store *s, sqlite3_stmt *st,
                                      struct bc_record_sink *out, struct bc_error *err)
 {
-	return sqlite_row_put_as(s, st, 0, 0, out, err);
+	struct bc_record rec;
+
+	sqlite_row_view(st, &rec);
+	return sqlite_record_put(s, &rec, out, err);
+}
+
+/* A record a write op read (and changed) for its caller's sink, which only
+ * the caller's thread may fill: the leader copies the row here, the caller
+ * puts it once its batch is over. Strings live in buf (one block). */
+struct sqlite_row {
+	struct bc_record rec;
+	char *buf;
+	int have;
+};
+
+static const char *sqlite_row_copy_str(char **at, const char *str)
+{
+	char *copy = *at;
+	size_t len = strlen(str) + 1;
+
+	memcpy(copy, str, len);
+	*at += len;
+	return copy;
+}
+
+/* Copy the current row of `st` into `row`: 0, or -1 when out of memory. */
+static int sqlite_row_copy(sqlite3_stmt *st, struct sqlite_row *row)
+{
+	struct bc_record v;
+	size_t len;
+	char *at;
+
+	sqlite_row_view(st, &v);
+	len = strlen(v.id) + strlen(v.name) + strlen(v.type) + strlen(v.provider) +
+	      strlen(v.owner) + strlen(v.meta) + strlen(v.stop_reason) + 7;
+	row->buf = malloc(len);
+	if (row->buf == NULL)
+		return -1;
+	at = row->buf;
+	row->rec = v;
+	row->rec.id = sqlite_row_copy_str(&at, v.id);
+	row->rec.name = sqlite_row_copy_str(&at, v.name);
+	row->rec.type = sqlite_row_copy_str(&at, v.type);
+	row->rec.provider = sqlite_row_copy_str(&at, v.provider);
+	row->rec.owner = sqlite_row_copy_str(&at, v.owner);
+	row->rec.meta = sqlite_row_copy_str(&at, v.meta);
+	row->rec.stop_reason = sqlite_row_copy_str(&at, v.stop_reason);
+	row->have = 1;
+	return 0;
 }
 
 /* Run the prepared GET for `id`: BC_OK with the row put into `out` (when
@@ -162,8 +212,9 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
 /* ---- the writer: one connection, group commit ------------------------------ */
 
 /*
- * Every write (commit, stop, health's lock probe, and the abort of a row
- * an older version left PENDING) is a struct sqlite_op queued on s->writer. Callers queue on our mutex, never
+ * Every write (commit, stop, media, events_prune, health's lock probe, and
+ * the abort of a row an older version left PENDING) is a struct sqlite_op
+ * queued on s->writer. Callers queue on our mutex, never
  * on SQLite's write lock, whose busy handler sleeps up to 100 ms between
  * retries. The first caller to find no batch running becomes the leader:
  * it takes every queued op, runs BEGIN IMMEDIATE, each op (one write
@@ -175,7 +226,9 @@ enum sqlite_op_kind {
 	SQLITE_OP_COMMIT,  /* the commit of a PENDING row in the file */
 	SQLITE_OP_ABORT,
 	SQLITE_OP_STOP,
-	SQLITE_OP_HEALTH
+	SQLITE_OP_HEALTH,
+	SQLITE_OP_MEDIA,   /* since ABI 1.1 */
+	SQLITE_OP_PRUNE    /* since ABI 1.1: events_prune */
 };
 
 struct sqlite_op {
@@ -184,9 +237,23 @@ struct sqlite_op {
 	const char *id;              /* the others: borrowed */
 	const char *meta;            /* insert, commit */
 	int64_t stop_ms;             /* stop */
-	struct bc_record_sink *out;  /* stop */
+	const char *reason;          /* stop: the stop_reason to keep ("" for stop()) */
+	enum bc_media_state media;   /* media */
+	int64_t at_ms;               /* media */
+	int64_t before_ms;           /* prune */
+	uint64_t keep;               /* prune */
+	uint64_t deleted;            /* prune: the leader's answer */
+	/* insert, commit, stop, media: the event to write with the change, a
+	 * zero-extended copy of the caller's (its strings borrowed), or none. */
+	struct bc_event event;
+	int has_event;
+	struct sqlite_row row;       /* stop, media: the record for the caller's sink */
 	struct bc_error *err;        /* the caller's; the leader fills it */
 	enum bc_status status;
+	/* Set by an op whose event failed after its change was written: the
+	 * SQLite code, and the whole batch is rolled back (nothing of the op
+	 * may stay, and SQLite only undid the failed statement). */
+	int undo_rc;
 	int done;                    /* under writer.lock: status is final */
 	struct sqlite_op *next;
 	/* Signalled (under writer.lock) when this op is done, or when it is
@@ -198,7 +265,8 @@ struct sqlite_op {
 static const char *const sqlite_op_names[] = {
 	[SQLITE_OP_INSERT] = "commit",   [SQLITE_OP_COMMIT] = "commit",
 	[SQLITE_OP_ABORT] = "abort",     [SQLITE_OP_STOP] = "stop",
-	[SQLITE_OP_HEALTH] = "health check",
+	[SQLITE_OP_HEALTH] = "health check", [SQLITE_OP_MEDIA] = "media change",
+	[SQLITE_OP_PRUNE] = "event pruning",
 };
 
 /* Step a statement without parameters or rows (transaction control). */
@@ -208,6 +276,37 @@ static int sqlite_exec_st(struct sqlite_conn *c, enum sqlite_stmt_id id)
 
 	sqlite3_reset(c->st[id]);
 	return rc;
+}
+
+/* Write op's event for record `id` (owned by `owner`, unless the event
+ * names one) with `seq`, after the op's change: the op's second statement.
+ * When it fails the change is already in the transaction, so the op asks
+ * its batch to roll back (undo_rc). */
+static enum bc_status sqlite_event_insert(struct sqlite_store *s, struct sqlite_conn *c,
+                                          struct sqlite_op *op, const char *id,
+                                          const char *owner, uint64_t seq)
+{
+	const struct bc_event *ev = &op->event;
+	sqlite3_stmt *st = c->st[SQLITE_ST_EVENT_INSERT];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_text(st, 3, ev->type != NULL ? ev->type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, ev->time_ms);
+	sqlite3_bind_text(st, 5, ev->owner != NULL ? ev->owner : owner != NULL ? owner : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ev->data != NULL && ev->data[0] ? ev->data : "{}", -1,
+	                  SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "writing an event");
+		op->undo_rc = rc;
+	}
+	sqlite_done(st);
+	return status;
 }
 
 static enum bc_status sqlite_op_insert(struct sqlite_store *s, struct sqlite_conn *c,
@@ -226,6 +325,7 @@ static enum bc_status sqlite_op_insert(struct sqlite_store *s, struct sqlite_con
 	sqlite3_bind_int64(st, 6, r->start_ms);
 	sqlite3_bind_text(st, 7, op->meta && op->meta[0] ? op->meta : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, s->api->now_ms());
+	sqlite3_bind_int64(st, 9, op->has_event ? 1 : 0);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		status = s->api->fail(op->err, BC_E_CONFLICT, "sqlite.duplicate_id",
@@ -233,6 +333,8 @@ static enum bc_status sqlite_op_insert(struct sqlite_store *s, struct sqlite_con
 	else if (rc != SQLITE_DONE)
 		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "commit");
 	sqlite_done(st);
+	if (status == BC_OK && op->has_event)
+		status = sqlite_event_insert(s, c, op, r->id, r->owner, 1);
 	return status;
 }
 
@@ -246,6 +348,7 @@ static enum bc_status sqlite_op_commit(struct sqlite_store *s, struct sqlite_con
 	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, op->meta && op->meta[0] ? op->meta : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, s->api->now_ms());
+	sqlite3_bind_int64(st, 4, op->has_event ? 1 : 0);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "commit");
@@ -253,6 +356,8 @@ static enum bc_status sqlite_op_commit(struct sqlite_store *s, struct sqlite_con
 		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
 		                      "no pending stream with id %s to commit", op->id);
 	sqlite_done(st);
+	if (status == BC_OK && op->has_event)
+		status = sqlite_event_insert(s, c, op, op->id, NULL, 1);
 	return status;
 }
 
@@ -271,18 +376,19 @@ static enum bc_status sqlite_op_abort(struct sqlite_store *s, struct sqlite_conn
 	return status;
 }
 
-/* Read first, write last: the row is read (and put into the caller's sink)
- * before the one UPDATE, so the op can fail only before it writes, and a
- * failed op leaves nothing in the batch's transaction. The leader holds
- * the write lock (BEGIN IMMEDIATE), so the row cannot change in between;
- * the UPDATE stays conditional on LIVE all the same. A sink filled by an op
- * that then fails is ignored by the host. */
+/* Read first, write last: the row is read (and copied for the caller) before
+ * the one UPDATE, so the op can fail only before it writes, and a failed op
+ * leaves nothing in the batch's transaction (but for its event, see
+ * sqlite_event_insert). The leader holds the write lock (BEGIN IMMEDIATE),
+ * so the row cannot change in between; the UPDATE stays conditional on
+ * LIVE all the same. The caller ignores the copy of an op that failed. */
 static enum bc_status sqlite_op_stop(struct sqlite_store *s, struct sqlite_conn *c,
                                      struct sqlite_op *op)
 {
 	sqlite3_stmt *get = c->st[SQLITE_ST_GET], *st = c->st[SQLITE_ST_STOP];
 	enum bc_stream_state state = 0;
 	enum bc_status status;
+	uint64_t seq = 0;
 	int rc;
 
 	sqlite3_bind_text(get, 1, op->id, -1, SQLITE_STATIC);
@@ -291,29 +397,121 @@ static enum bc_status sqlite_op_stop(struct sqlite_store *s, struct sqlite_conn 
 		state = (enum bc_stream_state)sqlite3_column_int(get, 5);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "stop");
-	else if (state == BC_STATE_STOPPED) {
-		/* Lost a race, or stopped before: the caller sees the stop that won. */
-		status = sqlite_row_put(s, get, op->out, op->err);
-		if (status == BC_OK)
-			status = s->api->fail(op->err, BC_E_CONFLICT, "store.already_stopped",
-			                      "stream %s is already stopped", op->id);
-	} else if (state != BC_STATE_LIVE) /* none, or PENDING: not a started stream */
+	else if (state != BC_STATE_LIVE && state != BC_STATE_STOPPED)
+		/* none, or PENDING: not a started stream */
 		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
 		                      "no live or stopped stream with id %s", op->id);
-	else
-		status = sqlite_row_put_as(s, get, BC_STATE_STOPPED, op->stop_ms, op->out, op->err);
+	else if (sqlite_row_copy(get, &op->row) != 0)
+		status = s->api->fail(op->err, BC_E_NOMEM, "sqlite.nomem", "out of memory");
+	else if (state == BC_STATE_STOPPED)
+		/* Lost a race, or stopped before: the caller sees the stop that won. */
+		status = s->api->fail(op->err, BC_E_CONFLICT, "store.already_stopped",
+		                      "stream %s is already stopped", op->id);
+	else {
+		status = BC_OK;
+		seq = op->row.rec.event_seq + (op->has_event ? 1 : 0);
+		op->row.rec.state = BC_STATE_STOPPED;
+		op->row.rec.stop_ms = op->stop_ms;
+		op->row.rec.stop_reason = op->reason; /* the caller's, alive until it returns */
+		op->row.rec.event_seq = seq;
+	}
 	sqlite_done(get);
-	if (status != BC_OK || state != BC_STATE_LIVE)
+	if (status != BC_OK)
 		return status;
 	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, op->stop_ms);
 	sqlite3_bind_int64(st, 3, s->api->now_ms());
+	sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "stop");
 	else if (sqlite3_changes(c->db) != 1)
 		status = s->api->fail(op->err, BC_E_INTERNAL, "sqlite.error",
 		                      "stream %s changed under the write lock", op->id);
+	sqlite_done(st);
+	if (status == BC_OK && op->has_event)
+		status = sqlite_event_insert(s, c, op, op->id, op->row.rec.owner, seq);
+	return status;
+}
+
+/* As stop: read the row, decide, copy it as it will be, one UPDATE, then
+ * the event. */
+static enum bc_status sqlite_op_media(struct sqlite_store *s, struct sqlite_conn *c,
+                                      struct sqlite_op *op)
+{
+	sqlite3_stmt *get = c->st[SQLITE_ST_GET], *st = c->st[SQLITE_ST_MEDIA];
+	enum bc_stream_state state = 0;
+	enum bc_media_state media = 0;
+	enum bc_status status = BC_OK;
+	uint64_t seq = 0;
+	int rc;
+
+	sqlite3_bind_text(get, 1, op->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(get);
+	if (rc == SQLITE_ROW) {
+		state = (enum bc_stream_state)sqlite3_column_int(get, 5);
+		media = (enum bc_media_state)sqlite3_column_int(get, 9);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "media change");
+	else if (rc == SQLITE_DONE)
+		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.not_found",
+		                      "no stream with id %s", op->id);
+	else if (state != BC_STATE_LIVE)
+		status = s->api->fail(op->err, BC_E_CONFLICT, "store.not_live",
+		                      "stream %s is not live", op->id);
+	else if (media == op->media)
+		status = s->api->fail(op->err, BC_E_CONFLICT, "store.media_unchanged",
+		                      "stream %s is %s already", op->id,
+		                      op->media == BC_MEDIA_PUBLISHING ? "publishing" : "idle");
+	else if (sqlite_row_copy(get, &op->row) != 0)
+		status = s->api->fail(op->err, BC_E_NOMEM, "sqlite.nomem", "out of memory");
+	else {
+		seq = op->row.rec.event_seq + (op->has_event ? 1 : 0);
+		op->row.rec.media = op->media;
+		op->row.rec.media_ms = op->at_ms;
+		if (op->media == BC_MEDIA_PUBLISHING)
+			op->row.rec.publish_ms = op->at_ms;
+		op->row.rec.event_seq = seq;
+	}
+	sqlite_done(get);
+	if (status != BC_OK)
+		return status;
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)op->media);
+	sqlite3_bind_int64(st, 3, op->at_ms);
+	sqlite3_bind_int64(st, 4, s->api->now_ms());
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME, "media change");
+	else if (sqlite3_changes(c->db) != 1)
+		status = s->api->fail(op->err, BC_E_INTERNAL, "sqlite.error",
+		                      "stream %s changed under the write lock", op->id);
+	sqlite_done(st);
+	if (status == BC_OK && op->has_event)
+		status = sqlite_event_insert(s, c, op, op->id, op->row.rec.owner, seq);
+	return status;
+}
+
+static enum bc_status sqlite_op_prune(struct sqlite_store *s, struct sqlite_conn *c,
+                                      struct sqlite_op *op)
+{
+	sqlite3_stmt *st = c->st[SQLITE_ST_EVENTS_PRUNE];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, op->before_ms);
+	sqlite3_bind_int64(st, 2, op->keep > (uint64_t)INT64_MAX ? INT64_MAX
+	                                                          : (sqlite3_int64)op->keep);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "event pruning");
+	else
+		op->deleted = (uint64_t)sqlite3_changes64(c->db);
 	sqlite_done(st);
 	return status;
 }
@@ -330,6 +528,10 @@ static enum bc_status sqlite_op_run(struct sqlite_store *s, struct sqlite_conn *
 		return sqlite_op_abort(s, c, op);
 	case SQLITE_OP_STOP:
 		return sqlite_op_stop(s, c, op);
+	case SQLITE_OP_MEDIA:
+		return sqlite_op_media(s, c, op);
+	case SQLITE_OP_PRUNE:
+		return sqlite_op_prune(s, c, op);
 	case SQLITE_OP_HEALTH:
 		/* BEGIN IMMEDIATE got the write lock: normally that is the
 		 * answer. But while writes fail, a full disk or an unwritable
@@ -368,8 +570,9 @@ static void sqlite_batch_fail(struct sqlite_store *s, struct sqlite_op *batch,
  * Run `batch` in one transaction on the writer connection. The leader only;
  * sets every op's status.
  *
- * Only commit and stop must be durable on return (store.h), so a batch
- * without them (aborts, health) commits with synchronous=NORMAL: in WAL
+ * Only commit, stop and media changes must be durable on return (store.h),
+ * so a batch without them (aborts, health, event pruning) commits with
+ * synchronous=NORMAL: in WAL
  * mode that appends to the WAL without fsync. Losing such a batch in a
  * crash is harmless: a lost abort leaves an invisible PENDING row. The
  * next FULL commit fsyncs the WAL file, which makes every frame
@@ -388,7 +591,8 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 
 	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
 		op->status = BC_OK;
-		if (op->kind != SQLITE_OP_ABORT && op->kind != SQLITE_OP_HEALTH)
+		if (op->kind != SQLITE_OP_ABORT && op->kind != SQLITE_OP_HEALTH &&
+		    op->kind != SQLITE_OP_PRUNE)
 			durable = 1;
 	}
 	if (w->sync_full && durable != w->sync_now_full) {
@@ -415,11 +619,16 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 		 * its heap on every write: 20 % of the daemon's CPU in a profile.) */
 		op->status = sqlite_op_run(s, c, op);
 		/* IOERR, FULL, NOMEM and the like can roll back the whole
-		 * transaction: then every op of the batch failed with it. */
-		if (sqlite3_get_autocommit(c->db)) {
-			rc = sqlite3_extended_errcode(c->db);
+		 * transaction: then every op of the batch failed with it. An
+		 * op whose event failed after its change (undo_rc) needs the
+		 * same, by hand: its change must not commit without its event. */
+		if (sqlite3_get_autocommit(c->db) || op->undo_rc != 0) {
+			rc = sqlite3_get_autocommit(c->db) ? sqlite3_extended_errcode(c->db)
+			                                   : op->undo_rc;
 			op->status = BC_OK; /* re-described with the others */
-			sqlite_batch_fail(s, batch, op, rc, NULL);
+			sqlite_batch_fail(s, batch, op, rc != SQLITE_OK ? rc : SQLITE_ERROR, NULL);
+			if (!sqlite3_get_autocommit(c->db))
+				sqlite_exec_st(c, SQLITE_ST_ROLLBACK);
 			return rc != SQLITE_OK ? rc : SQLITE_ERROR;
 		}
 	}
@@ -577,10 +786,21 @@ static enum bc_status sqlite_reserve(void *instance, const struct bc_record *rec
 	return status;
 }
 
-static enum bc_status sqlite_commit(void *instance, const char *id, const char *meta,
-                                    struct bc_error *err)
+/* Copy what the host passed of `event` (zero-extended) into op. */
+static void sqlite_op_event(struct sqlite_op *op, const struct bc_event *event)
 {
-	struct sqlite_store *s = instance;
+	memset(&op->event, 0, sizeof op->event);
+	if (event == NULL || event->struct_size == 0)
+		return;
+	memcpy(&op->event, event,
+	       event->struct_size < sizeof op->event ? event->struct_size : sizeof op->event);
+	op->has_event = 1;
+}
+
+static enum bc_status sqlite_commit_with(struct sqlite_store *s, const char *id,
+                                         const char *meta, const struct bc_event *event,
+                                         struct bc_error *err)
+{
 	struct sqlite_reserved *r = sqlite_pending_begin_commit(&s->pending, id);
 	struct sqlite_op op;
 	enum bc_status status;
@@ -592,10 +812,29 @@ static enum bc_status sqlite_commit(void *instance, const char *id, const char *
 	op.id = id;
 	op.meta = meta;
 	op.err = err;
+	sqlite_op_event(&op, event);
 	status = sqlite_write(s, &op);
 	if (r != NULL)
 		sqlite_pending_end_commit(&s->pending, r, status == BC_OK);
 	return status;
+}
+
+static enum bc_status sqlite_commit(void *instance, const char *id, const char *meta,
+                                    struct bc_error *err)
+{
+	return sqlite_commit_with(instance, id, meta, NULL, err);
+}
+
+/* commit() with its stream.started event: one transaction (ABI 1.1). */
+static enum bc_status sqlite_commit_event(void *instance, const char *id, const char *meta,
+                                          const struct bc_event *event, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+
+	if (event == NULL)
+		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_event",
+		                    "commit_event needs an event");
+	return sqlite_commit_with(s, id, meta, event, err);
 }
 
 static enum bc_status sqlite_abort(void *instance, const char *id, struct bc_error *err)
@@ -636,6 +875,26 @@ static enum bc_status sqlite_get(void *instance, const char *id, struct bc_recor
 	return status;
 }
 
+/* Run a stop or media op and put its record into `out` on this thread
+ * (host.h: a sink is the call's), also for a losing stop (BC_E_CONFLICT).
+ * Should the host refuse the copy, the call fails, though its change may
+ * be committed (a host out of memory; a retried stop answers 409). */
+static enum bc_status sqlite_write_put(struct sqlite_store *s, struct sqlite_op *op,
+                                       struct bc_record_sink *out, struct bc_error *err)
+{
+	enum bc_status status = sqlite_write(s, op);
+
+	if (op->row.have && (status == BC_OK || status == BC_E_CONFLICT)) {
+		enum bc_status put = sqlite_record_put(s, &op->row.rec, out, err);
+		if (put != BC_OK)
+			status = put;
+	}
+	free(op->row.buf);
+	op->row.buf = NULL;
+	op->row.have = 0;
+	return status;
+}
+
 static enum bc_status sqlite_stop(void *instance, const char *id, int64_t stop_ms,
                                   struct bc_record_sink *out, struct bc_error *err)
 {
@@ -645,9 +904,130 @@ static enum bc_status sqlite_stop(void *instance, const char *id, int64_t stop_m
 	op.kind = SQLITE_OP_STOP;
 	op.id = id;
 	op.stop_ms = stop_ms;
-	op.out = out;
+	op.reason = "";
 	op.err = err;
-	return sqlite_write(instance, &op);
+	return sqlite_write_put(instance, &op, out, err);
+}
+
+/* stop() with its reason and stream.stopped event, written only by the
+ * stop that wins (ABI 1.1). */
+static enum bc_status sqlite_stop_event(void *instance, const char *id, int64_t stop_ms,
+                                        const char *reason, const struct bc_event *event,
+                                        struct bc_record_sink *out, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_op op;
+
+	if (event == NULL)
+		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_event",
+		                    "stop_event needs an event");
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_STOP;
+	op.id = id;
+	op.stop_ms = stop_ms;
+	op.reason = reason != NULL ? reason : "";
+	op.err = err;
+	sqlite_op_event(&op, event);
+	return sqlite_write_put(s, &op, out, err);
+}
+
+/* The media state of a LIVE record, with its event (ABI 1.1). */
+static enum bc_status sqlite_media(void *instance, const char *id, enum bc_media_state media,
+                                   int64_t at_ms, const struct bc_event *event,
+                                   struct bc_record_sink *out, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_op op;
+
+	if (media != BC_MEDIA_IDLE && media != BC_MEDIA_PUBLISHING)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_media",
+		                    "media state %d is neither idle nor publishing", (int)media);
+	if (event == NULL)
+		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_event", "media needs an event");
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_MEDIA;
+	op.id = id;
+	op.media = media;
+	op.at_ms = at_ms;
+	op.err = err;
+	sqlite_op_event(&op, event);
+	return sqlite_write_put(s, &op, out, err);
+}
+
+/* The feed in cursor order, on a reader: WAL gives it one snapshot, and
+ * since the file has one writer at a time, a cursor is visible only after
+ * every smaller one (ABI 1.1). */
+static enum bc_status sqlite_events(void *instance, const struct bc_event_query *query,
+                                    struct bc_event_sink *out, struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct bc_event_query q;
+	struct sqlite_conn *c;
+	sqlite3_stmt *st;
+	enum bc_status status = BC_OK;
+	int rc;
+
+	memset(&q, 0, sizeof q);
+	if (query != NULL)
+		memcpy(&q, query, query->struct_size < sizeof q ? query->struct_size : sizeof q);
+	if (q.limit < 1 || q.limit > 1000)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_limit",
+		                    "events limit %u is outside 1..1000", q.limit);
+	if (!BC_HAS_MEMBER(s->api, struct bc_host_api, event_put) || s->api->event_put == NULL)
+		return s->api->fail(err, BC_E_UNSUPPORTED, "sqlite.old_host",
+		                    "the host has no event_put");
+	c = sqlite_pool_acquire(&s->pool);
+	st = c->st[q.owner != NULL ? SQLITE_ST_EVENTS_OWNER : SQLITE_ST_EVENTS];
+	sqlite3_bind_int64(st, 1, q.after > (uint64_t)INT64_MAX ? INT64_MAX
+	                                                        : (sqlite3_int64)q.after);
+	if (q.owner != NULL)
+		sqlite3_bind_text(st, 2, q.owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)q.limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct bc_event ev;
+
+		memset(&ev, 0, sizeof ev);
+		ev.struct_size = sizeof ev;
+		ev.cursor = (uint64_t)sqlite3_column_int64(st, 0);
+		ev.stream_id = sqlite_text(st, 1);
+		ev.seq = (uint64_t)sqlite3_column_int64(st, 2);
+		ev.type = sqlite_text(st, 3);
+		ev.time_ms = sqlite3_column_int64(st, 4);
+		ev.owner = sqlite_text(st, 5);
+		ev.data = sqlite_text(st, 6);
+		status = s->api->event_put(out, &ev);
+		if (status != BC_OK) {
+			status = s->api->fail(err, status, status == BC_E_NOMEM ? "sqlite.nomem"
+			                                                         : "sqlite.bad_event",
+			                      "the host refused event %llu",
+			                      (unsigned long long)ev.cursor);
+			break;
+		}
+	}
+	if (status == BC_OK && rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, err, c->db, rc, SQLITE_DB_NAME, "reading events");
+	sqlite_done(st);
+	sqlite_pool_release(&s->pool, c);
+	return status;
+}
+
+/* On the writer, in its queue like every write; not fsync'ed on its own
+ * (a prune lost in a crash is done again by the next one). */
+static enum bc_status sqlite_events_prune(void *instance, int64_t before_ms, uint64_t keep,
+                                          uint64_t *deleted, struct bc_error *err)
+{
+	struct sqlite_op op;
+	enum bc_status status;
+
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_PRUNE;
+	op.before_ms = before_ms;
+	op.keep = keep;
+	op.err = err;
+	status = sqlite_write(instance, &op);
+	if (deleted != NULL)
+		*deleted = status == BC_OK ? op.deleted : 0;
+	return status;
 }
 
 static enum bc_status sqlite_list(void *instance, const struct bc_list_query *query,
@@ -671,6 +1051,9 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 	if ((int)q.state < 0 || q.state > BC_STATE_STOPPED)
 		return s->api->fail(err, BC_E_INVALID, "store.bad_state",
 		                    "list state %d is not a stream state", (int)q.state);
+	if ((int)q.media < 0 || q.media > BC_MEDIA_PUBLISHING)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_media",
+		                    "list media %d is not a media state", (int)q.media);
 	which = q.owner != NULL ? (q.after_id != NULL ? SQLITE_ST_LIST_OWNER_AFTER
 	                                               : SQLITE_ST_LIST_OWNER)
 	                        : (q.after_id != NULL ? SQLITE_ST_LIST_AFTER : SQLITE_ST_LIST);
@@ -685,10 +1068,11 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 		sqlite3_bind_text(st, 5, q.after_id, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_int(st, 6, (int)q.limit);
+	sqlite3_bind_int(st, 7, (int)q.media);
 	/* PENDING records are reservations in memory (and rows an older
 	 * version left): merge the two, both newest first, under the table's
 	 * lock so none is committed halfway through. Only asked for by hand. */
-	if (q.state == BC_STATE_PENDING) {
+	if (q.state == BC_STATE_PENDING && q.media == 0) {
 		sqlite_pending_lock(&s->pending);
 		locked = 1;
 		if (sqlite_pending_collect(&s->pending, q.owner, q.after_start_ms, q.after_id, &mem,
@@ -975,6 +1359,11 @@ static const struct bc_store_ops sqlite_ops = {
 	.list = sqlite_list,
 	.health = sqlite_health,
 	.destroy = sqlite_destroy,
+	.commit_event = sqlite_commit_event,
+	.stop_event = sqlite_stop_event,
+	.media = sqlite_media,
+	.events = sqlite_events,
+	.events_prune = sqlite_events_prune,
 };
 
 static const struct bc_plugin sqlite_plugin = BC_PLUGIN_INIT(

@@ -19,13 +19,15 @@
 /* Indexed by enum sqlite_stmt_id. Parameters are numbered so one binding
  * routine fits every list variant (SQLite accepts bindings to numbers a
  * statement does not use, up to its largest ?N: every list variant ends
- * with ?6). */
+ * with ?7, the media filter, 0 for none). */
 static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	[SQLITE_ST_INSERT_LIVE] =
 		"INSERT INTO streams (id, name, type, provider, owner, state, start_ms, stop_ms,"
-		" meta, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, 0, ?7, ?8, ?8)",
+		" meta, created_ms, updated_ms, media, media_ms, event_seq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, 0, ?7, ?8, ?8, 1, ?6, ?9)",
 	[SQLITE_ST_COMMIT] =
-		"UPDATE streams SET state = 2, meta = ?2, updated_ms = ?3"
+		"UPDATE streams SET state = 2, meta = ?2, updated_ms = ?3, media = 1,"
+		" media_ms = start_ms, event_seq = ?4"
 		" WHERE id = ?1 AND state = 1",
 	[SQLITE_ST_ABORT] = "DELETE FROM streams WHERE id = ?1 AND state = 1",
 	[SQLITE_ST_GET] = "SELECT " SQLITE_RECORD_COLUMNS " FROM streams WHERE id = ?1",
@@ -33,23 +35,25 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	 * concurrent stops win: the write lock serialises the UPDATEs and
 	 * only the first still sees state = 2. */
 	[SQLITE_ST_STOP] =
-		"UPDATE streams SET state = 3, stop_ms = ?2, updated_ms = ?3"
-		" WHERE id = ?1 AND state = 2",
+		"UPDATE streams SET state = 3, stop_ms = ?2, updated_ms = ?3, stop_reason = ?4,"
+		" event_seq = ?5 WHERE id = ?1 AND state = 2",
 	[SQLITE_ST_LIST] =
 		"SELECT " SQLITE_RECORD_COLUMNS " FROM streams"
-		" WHERE state IN (?2, ?3)"
+		" WHERE state IN (?2, ?3) AND (?7 = 0 OR (state = 2 AND media = ?7))"
 		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
 	[SQLITE_ST_LIST_OWNER] =
 		"SELECT " SQLITE_RECORD_COLUMNS " FROM streams"
-		" WHERE owner = ?1 AND state IN (?2, ?3)"
+		" WHERE owner = ?1 AND state IN (?2, ?3) AND (?7 = 0 OR (state = 2 AND media = ?7))"
 		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
 	[SQLITE_ST_LIST_AFTER] =
 		"SELECT " SQLITE_RECORD_COLUMNS " FROM streams"
 		" WHERE (start_ms, id) < (?4, ?5) AND state IN (?2, ?3)"
+		" AND (?7 = 0 OR (state = 2 AND media = ?7))"
 		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
 	[SQLITE_ST_LIST_OWNER_AFTER] =
 		"SELECT " SQLITE_RECORD_COLUMNS " FROM streams"
 		" WHERE owner = ?1 AND (start_ms, id) < (?4, ?5) AND state IN (?2, ?3)"
+		" AND (?7 = 0 OR (state = 2 AND media = ?7))"
 		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
 	[SQLITE_ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQLITE_ST_ROLLBACK] = "ROLLBACK",
@@ -59,6 +63,28 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	/* Rewrites page 1 with what it holds: a real write, to find out
 	 * whether a failing disk or file takes writes again. */
 	[SQLITE_ST_WRITE_PROBE] = "PRAGMA user_version = " SQLITE_XSTR(SQLITE_SCHEMA_VERSION),
+	/* Conditional like the stop: only a LIVE row in another state. */
+	[SQLITE_ST_MEDIA] =
+		"UPDATE streams SET media = ?2, media_ms = ?3,"
+		" publish_ms = CASE WHEN ?2 = 2 THEN ?3 ELSE publish_ms END,"
+		" event_seq = ?5, updated_ms = ?4"
+		" WHERE id = ?1 AND state = 2 AND media <> ?2",
+	/* cursor is left to AUTOINCREMENT: the file has one writer at a time,
+	 * so cursors are handed out in commit order. */
+	[SQLITE_ST_EVENT_INSERT] =
+		"INSERT INTO events (stream_id, seq, type, time_ms, owner, data)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQLITE_ST_EVENTS] =
+		"SELECT " SQLITE_EVENT_COLUMNS " FROM events WHERE cursor > ?1"
+		" ORDER BY cursor LIMIT ?3",
+	[SQLITE_ST_EVENTS_OWNER] =
+		"SELECT " SQLITE_EVENT_COLUMNS " FROM events WHERE owner = ?2 AND cursor > ?1"
+		" ORDER BY cursor LIMIT ?3",
+	/* ?1: written before (time_ms); ?2: keep the newest ?2, 0 for no
+	 * count bound. The subquery finds the newest cursor beyond them. */
+	[SQLITE_ST_EVENTS_PRUNE] =
+		"DELETE FROM events WHERE time_ms < ?1 OR (?2 > 0 AND cursor <= coalesce("
+		"(SELECT cursor FROM events ORDER BY cursor DESC LIMIT 1 OFFSET ?2), 0))",
 };
 
 const char *sqlite_conn_code(int rc)

@@ -44,11 +44,22 @@ enum sqlite_stmt_id {
 	SQLITE_ST_SYNC_FULL,        /* PRAGMA synchronous, switched between batches */
 	SQLITE_ST_SYNC_NORMAL,
 	SQLITE_ST_WRITE_PROBE,      /* health's real write while writes fail */
+	SQLITE_ST_MEDIA,            /* since ABI 1.1: the media state of a LIVE row */
+	SQLITE_ST_EVENT_INSERT,     /* an event, in the transaction of its change */
+	SQLITE_ST_EVENTS,           /* the feed after a cursor */
+	SQLITE_ST_EVENTS_OWNER,     /* one owner's feed after a cursor */
+	SQLITE_ST_EVENTS_PRUNE,     /* by age and by count, in one statement */
 	SQLITE_ST_COUNT
 };
 
-/* The columns every SELECT of a record returns, in this order. */
-#define SQLITE_RECORD_COLUMNS "id, name, type, provider, owner, state, start_ms, stop_ms, meta"
+/* The columns every SELECT of a record returns, in this order (9..13
+ * since schema version 3, ABI 1.1). */
+#define SQLITE_RECORD_COLUMNS                                                  \
+	"id, name, type, provider, owner, state, start_ms, stop_ms, meta, media, " \
+	"publish_ms, media_ms, stop_reason, event_seq"
+
+/* The columns every SELECT of an event returns, in this order. */
+#define SQLITE_EVENT_COLUMNS "cursor, stream_id, seq, type, time_ms, owner, data"
 
 struct sqlite_conn {
 	sqlite3 *db;

@@ -47,6 +47,33 @@ static const char *const sqlite_migrations[] = {
 	 */
 	"DROP INDEX streams_by_state;"
 	"CREATE INDEX streams_pending ON streams (created_ms) WHERE state = 1;",
+	/*
+	 * Version 3 (ABI 1.1). Each record's media state (1 idle, 2
+	 * publishing), when publishing last began and when the state last
+	 * changed, why it stopped, and the seq of its last event; and the
+	 * event outbox, written in the same transaction as the change. Rows
+	 * of version 2 become idle since their start (their real media state
+	 * was never kept) with no events. `cursor` is AUTOINCREMENT so a
+	 * pruned cursor is never handed out again (a plain rowid reuses the
+	 * largest one once it is deleted). events_by_time serves pruning by
+	 * age, events_by_owner a caller's own feed.
+	 */
+	"ALTER TABLE streams ADD COLUMN media INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE streams ADD COLUMN publish_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE streams ADD COLUMN media_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE streams ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE streams ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE streams SET media_ms = start_ms;"
+	"CREATE TABLE events ("
+	" cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" stream_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" data TEXT NOT NULL DEFAULT '{}');"
+	"CREATE INDEX events_by_time ON events (time_ms);"
+	"CREATE INDEX events_by_owner ON events (owner, cursor);",
 };
 
 _Static_assert(sizeof sqlite_migrations / sizeof sqlite_migrations[0] == SQLITE_SCHEMA_VERSION,

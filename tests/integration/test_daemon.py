@@ -38,7 +38,7 @@ class Informational(unittest.TestCase):
     def test_version(self):
         rc, out, _ = run("--version")
         self.assertEqual(rc, 0)
-        self.assertRegex(out, r"^broadcastd \S+ \(plugin ABI 1\.0\)\n$")
+        self.assertRegex(out, r"^broadcastd \S+ \(plugin ABI 1\.1\)\n$")
 
     def test_list_plugins_shows_every_built_plugin_with_abi(self):
         rc, out, _ = run("--list-plugins")
@@ -62,7 +62,7 @@ class Informational(unittest.TestCase):
                                   "%s_%s.so" % (folder.split("/")[0].rstrip("s"), name))
                 if os.path.exists(so):
                     self.assertIn((kind, name), rows, out)
-                    self.assertEqual(rows[(kind, name)][3], "1.0", out)
+                    self.assertEqual(rows[(kind, name)][3], "1.1", out)
         self.assertNotIn("rejected", out)
 
     def test_describe_prints_options_without_secret_defaults(self):

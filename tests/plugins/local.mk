@@ -40,3 +40,64 @@ tests_plugins_abi_abi_missing_op_la_LDFLAGS = $(bc_abi_ldflags)
 tests_plugins_abi_abi_decline_la_SOURCES = tests/plugins/abi/abi_plugin.c
 tests_plugins_abi_abi_decline_la_CPPFLAGS = $(AM_CPPFLAGS) -DABI_DECLINE
 tests_plugins_abi_abi_decline_la_LDFLAGS = $(bc_abi_ldflags)
+
+# ABI 1.1 (docs/abi.md "Compatibility"), loaded by tests/unit/test_loader.c:
+# abi_min0 is built against the 1.1 headers with BC_PLUGIN_MIN_MINOR 0 (it
+# loads on a host presenting 1.0, abi_same does not); abi_hidden is built
+# with -fvisibility=hidden and still exports its entry (BC_PLUGIN_EXPORT),
+# abi_hidden_nodecl defines the entry without the header's declaration and
+# does not; abi_reserved_* declare a host-wide option (refused), abi_fe_idle
+# declares one that is reserved only for providers (a frontend may); the
+# store abi_store_partial has some of 1.1's event operations (refused).
+check_LTLIBRARIES += tests/plugins/abi/abi_min0.la tests/plugins/abi/abi_hidden.la \
+	tests/plugins/abi/abi_hidden_nodecl.la tests/plugins/abi/abi_reserved_provider.la \
+	tests/plugins/abi/abi_reserved_frontend.la tests/plugins/abi/abi_fe_idle.la \
+	tests/plugins/abi/abi_store_partial.la
+tests_plugins_abi_abi_min0_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_min0_la_CPPFLAGS = $(AM_CPPFLAGS) -DABI_NAME='"abi-min0"' \
+	-DBC_PLUGIN_MIN_MINOR=0
+tests_plugins_abi_abi_min0_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_hidden_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_hidden_la_CPPFLAGS = $(AM_CPPFLAGS) -DABI_NAME='"abi-hidden"'
+tests_plugins_abi_abi_hidden_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+tests_plugins_abi_abi_hidden_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_hidden_nodecl_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_hidden_nodecl_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DABI_NAME='"abi-hidden-nodecl"' -DABI_NO_DECL
+tests_plugins_abi_abi_hidden_nodecl_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+tests_plugins_abi_abi_hidden_nodecl_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_reserved_provider_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_reserved_provider_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DABI_NAME='"abi-reserved"' -DABI_RESERVED_OPTION='"idle_timeout"'
+tests_plugins_abi_abi_reserved_provider_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_reserved_frontend_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_reserved_frontend_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DABI_NAME='"abi-reserved-fe"' -DABI_FRONTEND -DABI_RESERVED_OPTION='"tokens_file"'
+tests_plugins_abi_abi_reserved_frontend_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_fe_idle_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_fe_idle_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DABI_NAME='"abi-fe-idle"' -DABI_FRONTEND -DABI_RESERVED_OPTION='"idle_timeout"'
+tests_plugins_abi_abi_fe_idle_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_store_partial_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_store_partial_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DABI_NAME='"abi-store-partial"' -DABI_STORE_PARTIAL
+tests_plugins_abi_abi_store_partial_la_LDFLAGS = $(bc_abi_ldflags)
+
+# Plugins written and built against the ABI 1.0 headers (kept unchanged in
+# tests/plugins/abi-1.0, first on the include path), in a folder of their
+# own: tests/unit/test_loader.c loads them and
+# tests/integration/test_abi_compat.py runs the 1.1 broadcastd with them.
+bc_abi10_cppflags = -I$(top_srcdir)/tests/plugins/abi-1.0 $(AM_CPPFLAGS)
+check_LTLIBRARIES += tests/plugins/abi/v10/store_memory_v10.la \
+	tests/plugins/abi/v10/provider_test_v10.la
+tests_plugins_abi_v10_store_memory_v10_la_SOURCES = tests/plugins/abi/store_v10.c
+tests_plugins_abi_v10_store_memory_v10_la_CPPFLAGS = $(bc_abi10_cppflags)
+tests_plugins_abi_v10_store_memory_v10_la_LDFLAGS = $(bc_test_plugin_ldflags)
+tests_plugins_abi_v10_provider_test_v10_la_SOURCES = tests/plugins/abi/provider_v10.c
+tests_plugins_abi_v10_provider_test_v10_la_CPPFLAGS = $(bc_abi10_cppflags)
+tests_plugins_abi_v10_provider_test_v10_la_LDFLAGS = $(bc_test_plugin_ldflags)
+EXTRA_DIST += tests/plugins/abi-1.0/broadcast/plugin.h tests/plugins/abi-1.0/broadcast/host.h \
+	tests/plugins/abi-1.0/broadcast/provider.h tests/plugins/abi-1.0/broadcast/store.h \
+	tests/plugins/abi-1.0/broadcast/frontend.h
+# Kept here rather than in tests/integration/local.mk.
+TESTS += tests/integration/test_abi_compat.py

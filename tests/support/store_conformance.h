@@ -18,6 +18,22 @@
  * concurrent start/stop from 8 threads and racing stops of one stream
  * (exactly one winner); structs from an older host (smaller struct_size).
  *
+ * Since ABI 1.1 (store.h's commit_event, stop_event, media, events,
+ * events_prune; every store in the tree must have them): commit_event makes
+ * the record LIVE with media IDLE, media_ms = start_ms, event_seq 1 and one
+ * stream.started event (seq 1); media transitions, and BC_E_CONFLICT writing
+ * nothing for a repeated state or a stopped record; stop_event keeps the
+ * reason and writes one stream.stopped event only when it wins; seq per
+ * stream 1, 2, 3... without gaps, cursors strictly increasing and assigned
+ * by the store (the event's own cursor and seq are ignored); events() with
+ * after, limit and owner, prune by time and by count, cursors never reused
+ * after a prune; the list filter on media; 8 threads racing stop_event on
+ * the same streams (exactly one stream.stopped event each) and writers
+ * racing a reader that follows the feed by cursor (it must miss nothing:
+ * cursor order is commit order). The records and events read back go
+ * through the suite's own sinks, which check that a store puts them on the
+ * thread of the call (host.h).
+ *
  * Threads: when the plugin lacks BC_PLUGIN_THREAD_SAFE the suite serialises
  * its calls with a mutex, as the host does.
  */
@@ -43,11 +59,16 @@ struct store_fixture {
 	/* Optional: drop what fresh_config made (a temp folder, a schema). */
 	void (*cleanup)(void *arg);
 	void *arg;               /* passed to the callbacks */
+	/* Optional (since ABI 1.1's additions; zero keeps the old behaviour):
+	 * 1 when the store keeps nothing across destroy() (a test store in
+	 * memory): the tests that reopen the database are skipped. */
+	int no_reopen;
 };
 
 /*
  * A suite named `suite_name` with one test case per behaviour above. `fx` is
- * kept by pointer; one conformance suite per test program.
+ * kept by pointer. Up to four conformance suites (on different fixtures)
+ * may be added to one test program.
  */
 Suite *store_conformance_suite(const char *suite_name, const struct store_fixture *fx);
 

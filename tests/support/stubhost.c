@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ struct stubhost {
 	size_t log_len;
 	struct stub_counter *counters;
 	size_t n_counters;
+	struct stubhost_media *media; /* under lock */
+	size_t n_media;
+	enum bc_status media_status;
 };
 
 struct ep_field {
@@ -132,6 +136,7 @@ void stubhost_free(struct stubhost *sh)
 		free(sh->counters[i].labels);
 	}
 	free(sh->counters);
+	free(sh->media);
 	free(sh->log);
 	free(sh->name);
 	pthread_mutex_destroy(&sh->lock);
@@ -236,6 +241,83 @@ static void stub_log(struct bc_host *host, enum bc_log_level level, const char *
 	sh->log_len += len;
 	sh->log[sh->log_len++] = '\n';
 	sh->log[sh->log_len] = '\0';
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void stub_log_v(struct bc_host *host, enum bc_log_level level, const char *fmt,
+                       va_list ap)
+{
+	char line[4096];
+	vsnprintf(line, sizeof line, fmt, ap);
+	stub_log(host, level, "%s", line);
+}
+
+static enum bc_status stub_fail_v(struct bc_error *err, enum bc_status status, const char *code,
+                                  const char *fmt, va_list ap)
+{
+	bc_vfail(err, status, code, fmt, ap);
+	return status;
+}
+
+static enum bc_status stub_media_report(struct bc_host *host, const char *stream_id,
+                                        enum bc_media_fact fact, const char *detail)
+{
+	struct stubhost *sh = (struct stubhost *)host;
+	struct stubhost_media *m;
+	enum bc_status st;
+
+	if (stream_id == NULL || strlen(stream_id) != 36 || fact < BC_MEDIA_FACT_PUBLISHING ||
+	    fact > BC_MEDIA_FACT_GONE)
+		return BC_E_INVALID;
+	pthread_mutex_lock(&sh->lock);
+	st = sh->media_status;
+	if (st == BC_OK) {
+		sh->media = realloc(sh->media, (sh->n_media + 1) * sizeof *sh->media);
+		ck_assert_ptr_nonnull(sh->media);
+		m = &sh->media[sh->n_media++];
+		memset(m, 0, sizeof *m);
+		snprintf(m->stream_id, sizeof m->stream_id, "%s", stream_id);
+		m->fact = fact;
+		m->detail_null = detail == NULL;
+		snprintf(m->detail, 201, "%s", detail != NULL ? detail : ""); /* 200 bytes kept */
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return st;
+}
+
+size_t stubhost_media_count(const struct stubhost *sh, const char *stream_id,
+                            enum bc_media_fact fact)
+{
+	struct stubhost *w = (struct stubhost *)sh;
+	size_t n = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < sh->n_media; i++)
+		if ((stream_id == NULL || strcmp(sh->media[i].stream_id, stream_id) == 0) &&
+		    (fact == 0 || sh->media[i].fact == fact))
+			n++;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+int stubhost_media_at(const struct stubhost *sh, size_t index, struct stubhost_media *out)
+{
+	struct stubhost *w = (struct stubhost *)sh;
+	int rc = -1;
+
+	pthread_mutex_lock(&w->lock);
+	if (index < sh->n_media) {
+		*out = sh->media[index];
+		rc = 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+void stubhost_media_fail(struct stubhost *sh, enum bc_status status)
+{
+	pthread_mutex_lock(&sh->lock);
+	sh->media_status = status;
 	pthread_mutex_unlock(&sh->lock);
 }
 
@@ -417,11 +499,45 @@ static const struct bc_host_api stub_api = {
 	.record_put = bc_record_put,
 	.call = stub_call,
 	.response_release = stub_response_release,
+	.log_v = stub_log_v,
+	.fail_v = stub_fail_v,
+	.media_report = stub_media_report,
 };
 
 const struct bc_host_api *stubhost_api(void)
 {
 	return &stub_api;
+}
+
+static struct bc_host_api stub_api_1_0;
+
+static void stub_api_1_0_init(void)
+{
+	/* The 1.1 members stay filled but lie past struct_size, as the members
+	 * a 1.0 host never had: a plugin must not look at them. */
+	stub_api_1_0 = stub_api;
+	stub_api_1_0.struct_size = offsetof(struct bc_host_api, log_v);
+	stub_api_1_0.abi_minor = 0;
+}
+
+const struct bc_host_api *stubhost_api_1_0(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, stub_api_1_0_init);
+	return &stub_api_1_0;
+}
+
+enum bc_status stubhost_resume(const struct bc_provider_ops *ops, void *instance,
+                               const char *id, const struct bc_endpoint *ep,
+                               struct bc_error *err)
+{
+	struct bc_stream_info info;
+
+	ck_assert_msg(BC_HAS_MEMBER(ops, struct bc_provider_ops, resume) && ops->resume != NULL,
+	              "the provider has no resume op");
+	stubhost_stream_info(&info, id, "", "hls", "alice", ep);
+	return ops->resume(instance, &info, err);
 }
 
 struct bc_endpoint *stubhost_endpoint_new(void)

@@ -53,4 +53,32 @@ void stubhost_stream_info(struct bc_stream_info *info, const char *id, const cha
                           const char *type, const char *owner,
                           const struct bc_endpoint *ep);
 
+/* ---- since ABI 1.1 ---- */
+
+/* The host table as a 1.0 host lends it: struct_size stops before log_v, so
+ * BC_HAS_MEMBER() finds no 1.1 member (media_report included). */
+const struct bc_host_api *stubhost_api_1_0(void);
+/* One api->media_report() call the stub recorded (in call order). */
+struct stubhost_media {
+	char stream_id[64];
+	enum bc_media_fact fact;
+	char detail[256]; /* "" when NULL was passed */
+	int detail_null;
+};
+/* Number of media reports so far; for stream_id when not NULL, and of
+ * `fact` when fact != 0. */
+size_t stubhost_media_count(const struct stubhost *sh, const char *stream_id,
+                            enum bc_media_fact fact);
+/* Copy report `index` (of all, in order) into out; 0, or -1 when none. */
+int stubhost_media_at(const struct stubhost *sh, size_t index, struct stubhost_media *out);
+/* Make the next media_report() calls answer `status` (BC_OK: normal; e.g.
+ * BC_E_UNAVAILABLE for a full queue). Not recorded while failing. */
+void stubhost_media_fail(struct stubhost *sh, enum bc_status status);
+/* Resume stream `id` through ops->resume() as the host does after a
+ * restart, with ep's meta (ep may be NULL). Returns its status; err may be
+ * NULL. */
+enum bc_status stubhost_resume(const struct bc_provider_ops *ops, void *instance,
+                               const char *id, const struct bc_endpoint *ep,
+                               struct bc_error *err);
+
 #endif /* BC_STUBHOST_H */

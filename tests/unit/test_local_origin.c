@@ -15,8 +15,11 @@
  * race of starts of one id; and issue 17: raw paths judged before any
  * decoding (NUL, %2f, ... for every method), 411 for unframed bodies, 408
  * for a trickled body, nosniff everywhere, error messages without server
- * paths. The ffmpeg and browser tests run through the
- * daemon (tests/integration).
+ * paths; ABI 1.1: media reports (publishing on the first upload and again
+ * after idle, idle after idle_after, only changes, the uploader's address
+ * and never the token as detail, nothing on a 1.0 host) and resume (a fresh
+ * instance re-admits a live stream's token from its meta). The ffmpeg and
+ * browser tests run through the daemon (tests/integration).
  */
 #include "config.h"
 
@@ -296,7 +299,16 @@ struct inst {
 	void *p;
 };
 
+static enum bc_status inst_create_api(struct inst *in, const char *const *extra,
+                                      const struct bc_host_api *api);
+
 static enum bc_status inst_create(struct inst *in, const char *const *extra)
+{
+	return inst_create_api(in, extra, stubhost_api());
+}
+
+static enum bc_status inst_create_api(struct inst *in, const char *const *extra,
+                                      const struct bc_host_api *api)
 {
 	const char *kv[40];
 	size_t n = 0, i;
@@ -318,8 +330,7 @@ static enum bc_status inst_create(struct inst *in, const char *const *extra)
 	memset(&err, 0, sizeof(err));
 	in->sh = stubhost_new("local", plugin->options, kv);
 	in->p = NULL;
-	st = ops->create(stubhost_api(), stubhost_host(in->sh), stubhost_config(in->sh), &in->p,
-	                 &err);
+	st = ops->create(api, stubhost_host(in->sh), stubhost_config(in->sh), &in->p, &err);
 	if (st != BC_OK)
 		fprintf(stderr, "create: %s: %s\n", err.code, err.message);
 	return st;
@@ -1282,6 +1293,231 @@ START_TEST(test_errors_without_paths)
 }
 END_TEST
 
+/* ---- ABI 1.1: media reports and resume ---------------------------------------- */
+
+/* Wait up to ms for stream id to have n reports of fact; the count. */
+static size_t wait_media(struct inst *in, const char *id, enum bc_media_fact fact, size_t n,
+                         int ms)
+{
+	int64_t end = mono_ms() + ms;
+	size_t got;
+
+	while ((got = stubhost_media_count(in->sh, id, fact)) < n && mono_ms() < end)
+		usleep(20000);
+	return got;
+}
+
+/* No report's detail holds the token, and every detail is the uploader's
+ * address (or none). */
+static void assert_media_details(struct inst *in, const char *token)
+{
+	struct stubhost_media m;
+	size_t i;
+
+	for (i = 0; stubhost_media_at(in->sh, i, &m) == 0; i++) {
+		ck_assert_ptr_null(strstr(m.detail, token));
+		ck_assert_msg(m.detail_null || strcmp(m.detail, "127.0.0.1") == 0,
+		              "report %zu: detail \"%s\"", i, m.detail);
+	}
+}
+
+START_TEST(test_media_reports)
+{
+	static const char *const extra[] = { "idle_after", "1s", NULL };
+	struct inst in;
+	struct bc_endpoint *ea, *eb;
+	struct stubhost_media m;
+	char ta[64], tb[64], auth[128];
+	struct resp r;
+	int64_t t0;
+	int i;
+
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	/* a start is not media; a refused upload is not either */
+	ck_assert_int_eq(put("nope", ID_A, "seg0.ts", "x", 1), 401);
+	usleep(1300000);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, NULL, 0), 0);
+
+	/* the first stored file: publishing, once however many follow */
+	t0 = mono_ms();
+	ck_assert_int_eq(put(ta, ID_A, "index.m3u8", "#EXTM3U\n", 8), 201);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, BC_MEDIA_FACT_PUBLISHING), 1);
+	ck_assert_int_eq(stubhost_media_at(in.sh, 0, &m), 0);
+	ck_assert_str_eq(m.stream_id, ID_A);
+	ck_assert_int_eq(m.fact, BC_MEDIA_FACT_PUBLISHING);
+	ck_assert_str_eq(m.detail, "127.0.0.1");
+	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "x", 1), 201);
+	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "y", 1), 204);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, 0), 1);
+	/* a DELETE is not an upload */
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", ta);
+	http(&r, "DELETE", "/live/" ID_A "/seg0.ts", auth, NULL, 0, 0);
+	ck_assert_int_eq(r.status, 204);
+	resp_free(&r);
+
+	/* idle once idle_after (1 s) passes without an upload, and only once */
+	ck_assert_uint_eq(wait_media(&in, ID_A, BC_MEDIA_FACT_IDLE, 1, 3000), 1);
+	ck_assert_int_ge(mono_ms() - t0, 1000);
+	usleep(1500000);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, 0), 2);
+	ck_assert_int_eq(stubhost_media_at(in.sh, 1, &m), 0);
+	ck_assert_int_eq(m.fact, BC_MEDIA_FACT_IDLE);
+	ck_assert_str_eq(m.detail, "127.0.0.1");
+
+	/* uploads resume: publishing again, once */
+	ck_assert_int_eq(put(ta, ID_A, "seg1.ts", "x", 1), 201);
+	ck_assert_int_eq(put(ta, ID_A, "seg2.ts", "x", 1), 201);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, BC_MEDIA_FACT_PUBLISHING), 2);
+	ck_assert_int_eq(stubhost_media_at(in.sh, 2, &m), 0);
+	ck_assert_int_eq(m.fact, BC_MEDIA_FACT_PUBLISHING);
+
+	/* B is its own stream; uploads every 0.3 s keep it publishing */
+	for (t0 = mono_ms(), i = 0; mono_ms() - t0 < 2000; i++) {
+		ck_assert_int_eq(put(tb, ID_B, "index.m3u8", "#EXTM3U\n", 8), i == 0 ? 201 : 204);
+		usleep(300000);
+	}
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_B, BC_MEDIA_FACT_PUBLISHING), 1);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_B, BC_MEDIA_FACT_IDLE), 0);
+
+	/* a stopped stream is not reported idle */
+	stop_stream(&in, ID_B, eb);
+	usleep(1500000);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_B, 0), 1);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, BC_MEDIA_FACT_IDLE), 2);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, NULL, 0), 5);
+
+	/* a full host queue drops a fact: the next change is reported as usual */
+	stubhost_media_fail(in.sh, BC_E_UNAVAILABLE);
+	ck_assert_int_eq(put(ta, ID_A, "seg3.ts", "x", 1), 201);
+	stubhost_media_fail(in.sh, BC_OK);
+	ck_assert(stubhost_log_contains(in.sh, "did not take a media report"));
+	ck_assert_uint_eq(wait_media(&in, ID_A, BC_MEDIA_FACT_IDLE, 3, 3000), 3);
+
+	assert_media_details(&in, ta);
+	assert_media_details(&in, tb);
+	ck_assert(!stubhost_log_contains(in.sh, ta));
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* On a host without media_report (a 1.0 table) the origin works as before. */
+START_TEST(test_media_old_host)
+{
+	static const char *const extra[] = { "idle_after", "1s", NULL };
+	struct inst in;
+	struct bc_endpoint *ep;
+	char token[64];
+
+	ck_assert(!BC_HAS_MEMBER(stubhost_api_1_0(), struct bc_host_api, media_report));
+	ck_assert_int_eq(inst_create_api(&in, extra, stubhost_api_1_0()), BC_OK);
+	ep = start_stream(&in, ID_A, token);
+	ck_assert_int_eq(put(token, ID_A, "seg0.ts", "x", 1), 201);
+	usleep(1500000);
+	ck_assert_int_eq(put(token, ID_A, "seg1.ts", "x", 1), 201);
+	stop_stream(&in, ID_A, ep);
+	ck_assert_int_eq(put(token, ID_A, "seg2.ts", "x", 1), 403);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, NULL, 0), 0);
+	stubhost_endpoint_free(ep);
+	inst_destroy(&in);
+}
+END_TEST
+
+/* The meta start() keeps is enough to take a stream back: a fresh
+ * instance, without the folder's state file, re-admits the token through
+ * resume(), as the host does after a restart with every live stream. */
+START_TEST(test_resume)
+{
+	static const char *const extra[] = { "idle_after", "1s", NULL };
+	struct inst in;
+	struct bc_endpoint *ea, *eb, *old;
+	struct bc_error err;
+	char ta[64], tb[64], path[256], hash[65];
+	const char *exp;
+	int64_t now;
+
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ea = start_stream(&in, ID_A, ta);
+	eb = start_stream(&in, ID_B, tb);
+	/* what resume needs is in the record's meta: the hash and the expiry */
+	stubhost_api()->sha256_hex(ta, strlen(ta), hash);
+	ck_assert_str_eq(stubhost_ep_meta(ea, "token_sha256"), hash);
+	exp = stubhost_ep_meta(ea, "token_expires_ms");
+	ck_assert_ptr_nonnull(exp);
+	now = stubhost_api()->now_ms();
+	ck_assert_int_ge(strtoll(exp, NULL, 10), now + 36LL * 3600 * 1000 - 60000);
+	ck_assert_int_le(strtoll(exp, NULL, 10), now + 36LL * 3600 * 1000);
+	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "x", 1), 201);
+	stop_stream(&in, ID_B, eb);
+	inst_destroy(&in);
+
+	/* The state file is lost: the folder alone admits no upload. */
+	snprintf(path, sizeof(path), "%s/" ID_A "/.stream", root);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ck_assert_int_eq(put(ta, ID_A, "seg1.ts", "x", 1), 401);
+	/* resume() from the store's meta re-admits it, twice is once */
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(stubhost_resume(ops, in.p, ID_A, ea, &err), BC_OK);
+	ck_assert_int_eq(stubhost_resume(ops, in.p, ID_A, ea, &err), BC_OK);
+	ck_assert_int_eq(put(ta, ID_A, "seg1.ts", "x", 1), 201);
+	ck_assert_int_eq(put(tb, ID_A, "seg2.ts", "x", 1), 401);
+	ck_assert(file_exists(ID_A, "seg0.ts"));
+	/* media after resume: the first upload says publishing, once */
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, BC_MEDIA_FACT_PUBLISHING), 1);
+	ck_assert_int_eq(put(ta, ID_A, "seg2.ts", "x", 1), 201);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, 0), 1);
+	/* the state file is back, in step with the store */
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* B was stopped and is never resumed: closed */
+	ck_assert_int_eq(put(tb, ID_B, "seg1.ts", "x", 1), 403);
+	/* a resume without the meta cannot admit anything */
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(stubhost_resume(ops, in.p, "0a1b2c3d-0000-4000-8000-0000000000ee", NULL,
+	                                 &err),
+	                 BC_E_INVALID);
+	ck_assert_str_eq(err.code, "local.no_token_meta");
+	inst_destroy(&in);
+
+	/* A new, empty root (the folders are gone): resume makes the folder;
+	 * no upload follows, so after idle_after the stream is reported idle
+	 * (the host may still think it publishing). */
+	rm_rf(root);
+	ck_assert_int_eq(mkdir(root, 0700), 0);
+	ck_assert_int_eq(inst_create(&in, extra), BC_OK);
+	ck_assert_int_eq(stubhost_resume(ops, in.p, ID_A, ea, NULL), BC_OK);
+	ck_assert_uint_eq(wait_media(&in, ID_A, BC_MEDIA_FACT_IDLE, 1, 3000), 1);
+	ck_assert_int_eq(put(ta, ID_A, "seg3.ts", "x", 1), 201);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, BC_MEDIA_FACT_PUBLISHING), 1);
+	ck_assert_uint_eq(stubhost_media_count(in.sh, ID_A, 0), 2);
+	ck_assert_int_eq(count_files(ID_A), 1);
+	stop_stream(&in, ID_A, ea);
+	ck_assert_int_eq(put(ta, ID_A, "seg4.ts", "x", 1), 403);
+	inst_destroy(&in);
+
+	/* Meta from before token_expires_ms existed: start_ms + token_ttl. An
+	 * expired one is refused as expired; a stop the folder recorded but
+	 * the store did not (the store says live) opens again. */
+	old = stubhost_endpoint_new();
+	ck_assert_int_eq(stubhost_api()->meta_set(old, "token_sha256", hash), BC_OK);
+	ck_assert_int_eq(inst_create(&in, (const char *const[]){ "token_ttl", "1s", NULL }), BC_OK);
+	ck_assert_int_eq(stubhost_resume(ops, in.p, ID_A, old, NULL), BC_OK);
+	ck_assert_int_eq(put(ta, ID_A, "seg5.ts", "x", 1), 201);
+	ck_assert(stubhost_log_contains(in.sh, "the store says live"));
+	ck_assert_int_eq(stubhost_api()->meta_set(old, "token_expires_ms", "1000"), BC_OK);
+	ck_assert_int_eq(stubhost_resume(ops, in.p, ID_A, old, NULL), BC_OK);
+	ck_assert_int_eq(put(ta, ID_A, "seg6.ts", "x", 1), 401);
+	ck_assert(!stubhost_log_contains(in.sh, ta));
+	stubhost_endpoint_free(old);
+	inst_destroy(&in);
+	stubhost_endpoint_free(ea);
+	stubhost_endpoint_free(eb);
+}
+END_TEST
+
 static Suite *local_suite(void)
 {
 	Suite *s = suite_create("local_origin");
@@ -1304,6 +1540,9 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, test_slow_body);
 	tcase_add_test(tc, test_nosniff);
 	tcase_add_test(tc, test_errors_without_paths);
+	tcase_add_test(tc, test_media_reports);
+	tcase_add_test(tc, test_media_old_host);
+	tcase_add_test(tc, test_resume);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,7 +6,8 @@
  * TCase "policy": path templates (placeholders, every refusal), the policy
  * JSON statement by statement (parsed back with jansson), STS names.
  * TCase "xml": s3_xml.c on STS answers as the API reference prints them,
- * error answers, hostile documents, and the error-code verdicts.
+ * error answers (STS's and S3's), hostile documents, and the error-code
+ * verdicts.
  * TCase "provider": loads provider_s3.so by its entry symbol, creates
  * instances from key/value options, and starts streams against
  * tests/integration/sts_double.py (python3 + python3-botocore), run as a
@@ -227,6 +228,62 @@ START_TEST(test_xml_errors)
 	ck_assert_int_eq(s3_xml_parse_sts(bomb, strlen(bomb), &x), -1);
 	ck_assert_ptr_null(x.access_key_id);
 	s3_xml_clear(&x);
+}
+END_TEST
+
+START_TEST(test_xml_s3_error)
+{
+	/* CreateBucket's 409, as the S3 API Reference prints an error. */
+	const char *owned =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<Error>\n  <Code>BucketAlreadyOwnedByYou</Code>\n"
+		"  <Message>Your previous request to create the named bucket succeeded and you "
+		"already own it.</Message>\n  <BucketName>unit-bucket</BucketName>\n"
+		"  <RequestId>4442587FB7D0A2F9</RequestId>\n  <HostId>x&amp;y</HostId>\n"
+		"</Error>\n";
+	struct s3_xml_error e;
+	ck_assert_int_eq(s3_xml_parse_error(owned, strlen(owned), &e), 0);
+	ck_assert_str_eq(e.code, "BucketAlreadyOwnedByYou");
+	ck_assert_str_eq(e.message, "Your previous request to create the named bucket "
+	                            "succeeded and you already own it.");
+	ck_assert_str_eq(e.request_id, "4442587FB7D0A2F9");
+	s3_xml_error_clear(&e);
+	ck_assert_ptr_null(e.code);
+	s3_xml_error_clear(NULL);
+
+	/* STS's shape is an error too; entities are decoded. */
+	const char *sts = "<ErrorResponse><Error><Code>AccessDenied</Code>"
+	                  "<Message>a &lt;b&gt;</Message></Error></ErrorResponse>";
+	ck_assert_int_eq(s3_xml_parse_error(sts, strlen(sts), &e), 0);
+	ck_assert_str_eq(e.code, "AccessDenied");
+	ck_assert_str_eq(e.message, "a <b>");
+	ck_assert_ptr_null(e.request_id);
+	s3_xml_error_clear(&e);
+
+	/* "<Code>" outside an Error element, which strstr would have taken. */
+	const char *other = "<ListBucketResult><Code>NotAnError</Code></ListBucketResult>";
+	ck_assert_int_eq(s3_xml_parse_error(other, strlen(other), &e), -1);
+	ck_assert_ptr_null(e.code);
+	s3_xml_error_clear(&e);
+	const char *html = "<html><body><Code>Oops</Code></body></html>";
+	ck_assert_int_eq(s3_xml_parse_error(html, strlen(html), &e), -1);
+	s3_xml_error_clear(&e);
+
+	/* An error element without a code: well-formed, the caller checks. */
+	ck_assert_int_eq(s3_xml_parse_error("<Error/>", 8, &e), 0);
+	ck_assert_ptr_null(e.code);
+	s3_xml_error_clear(&e);
+
+	/* Not XML, nothing at all (a HEAD answer), cut short, a DOCTYPE. */
+	ck_assert_int_eq(s3_xml_parse_error("<Error><Code>Slow", 17, &e), -1);
+	s3_xml_error_clear(&e);
+	ck_assert_int_eq(s3_xml_parse_error(NULL, 0, &e), -1);
+	ck_assert_ptr_null(e.code);
+	s3_xml_error_clear(&e);
+	const char *dtd = "<!DOCTYPE Error [<!ENTITY c \"SlowDown\">]><Error><Code>&c;</Code></Error>";
+	ck_assert_int_eq(s3_xml_parse_error(dtd, strlen(dtd), &e), -1);
+	ck_assert_ptr_null(e.code);
+	s3_xml_error_clear(&e);
 }
 END_TEST
 
@@ -822,6 +879,7 @@ int main(void)
 	tc = tcase_create("xml");
 	tcase_add_test(tc, test_xml_federation);
 	tcase_add_test(tc, test_xml_errors);
+	tcase_add_test(tc, test_xml_s3_error);
 	tcase_add_test(tc, test_xml_classify);
 	suite_add_tcase(su, tc);
 	tc = tcase_create("provider");

@@ -12,7 +12,12 @@
  * store.unavailable and the store recovers by itself without losing what it
  * acknowledged; an idle pool survives a restart without failing a call; a
  * connection killed mid-statement leaves no partial update; statement
- * timeouts are 504s; passwords never reach logs or messages. The store
+ * timeouts are 504s; passwords never reach logs or messages. ABI 1.1:
+ * the media state and event feed field by field, a schema-version-1
+ * database upgraded in place by nodes starting together, stop_event raced
+ * across two nodes (one winner, one event), and a follower of the feed that
+ * misses nothing while writers on two pools race (cursor order is commit
+ * order; it fails against a sequence-drawn cursor). The store
  * semantics shared with sqlite come first, from the conformance suite
  * (tests/support/store_conformance.c), run here against postgres.
  *
@@ -47,6 +52,14 @@ static struct {
 static const char *so_path;
 static const struct bc_plugin *plugin;
 static const struct bc_store_ops *ops;
+
+/* The schema version stores/postgres/pg_schema.h writes (one row per
+ * migration in schema_version). */
+#define SCHEMA_VERSION 2
+
+/* The stub host's table, with the framework's event sink when the stub
+ * lacks one: what the nodes of these tests are created with. */
+static struct bc_host_api test_api;
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -107,8 +120,7 @@ static enum bc_status node_try_open(struct node *n, const char *name, const char
 	n->sh = stubhost_new(name, plugin->options, kv);
 	n->st = NULL;
 	bc_error_clear(err);
-	return ops->create(stubhost_api(), stubhost_host(n->sh), stubhost_config(n->sh), &n->st,
-	                   err);
+	return ops->create(&test_api, stubhost_host(n->sh), stubhost_config(n->sh), &n->st, err);
 }
 
 static void node_open(struct node *n, const char *name, const char *schema,
@@ -608,9 +620,9 @@ START_TEST(test_concurrent_migration)
 	}
 	c = test_conn();
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\".schema_version", schema);
-	ck_assert_int_eq(sql_long(c, sql), 1);
+	ck_assert_int_eq(sql_long(c, sql), SCHEMA_VERSION);
 	snprintf(sql, sizeof sql, "SELECT max(version) FROM \"%s\".schema_version", schema);
-	ck_assert_int_eq(sql_long(c, sql), 1);
+	ck_assert_int_eq(sql_long(c, sql), SCHEMA_VERSION);
 	/* A database from a newer broadcastd is refused, not guessed at. */
 	snprintf(sql, sizeof sql,
 	         "INSERT INTO \"%s\".schema_version (version, description) VALUES (99, 'x')",
@@ -965,6 +977,632 @@ START_TEST(test_pool_sharing)
 }
 END_TEST
 
+/* ---- ABI 1.1: media state and the event outbox ------------------------------------------ */
+
+static void event_init(struct bc_event *e, const char *id, const char *type, int64_t time_ms,
+                       const char *owner)
+{
+	memset(e, 0, sizeof *e);
+	e->struct_size = sizeof *e;
+	e->stream_id = id;
+	e->type = type;
+	e->time_ms = time_ms;
+	e->owner = owner;
+	e->data = "{\"stream\":{}}";
+	e->cursor = 999999; /* ignored: the store assigns cursor and seq */
+	e->seq = 999999;
+}
+
+/* reserve + commit_event one stream; ck-asserts success. Not for threads. */
+static void start_stream_event(struct node *n, const char *id, const char *owner, int64_t start)
+{
+	struct bc_record r;
+	struct bc_event e;
+	struct bc_error err;
+	record_init(&r, id, owner, start);
+	event_init(&e, id, "stream.started", start, owner);
+	bc_error_clear(&err);
+	ck_assert_msg(ops->reserve(n->st, &r, &err) == BC_OK, "reserve: %s %s", err.code,
+	              err.message);
+	ck_assert_msg(ops->commit_event(n->st, id, "{}", &e, &err) == BC_OK,
+	              "commit_event: %s %s", err.code, err.message);
+}
+
+/* get `id` into a one-record sink (freed by the caller); ck-asserts success. */
+static void get_record(struct node *n, const char *id, struct bc_record_sink *sink)
+{
+	struct bc_error err;
+	bc_record_sink_init(sink);
+	bc_error_clear(&err);
+	ck_assert_msg(ops->get(n->st, id, sink, &err) == BC_OK, "get %s: %s %s", id, err.code,
+	              err.message);
+	ck_assert_uint_eq(sink->n, 1);
+}
+
+/* Every event after `after`, paging by `limit`, into sink (owner may be NULL). */
+static void read_events(struct node *n, uint64_t after, unsigned limit, const char *owner,
+                        struct bc_event_sink *sink)
+{
+	struct bc_event_query q;
+	struct bc_error err;
+	bc_event_sink_init(sink);
+	for (;;) {
+		size_t before = sink->n;
+		memset(&q, 0, sizeof q);
+		q.struct_size = sizeof q;
+		q.after = after;
+		q.limit = limit;
+		q.owner = owner;
+		bc_error_clear(&err);
+		ck_assert_msg(ops->events(n->st, &q, sink, &err) == BC_OK, "events: %s %s",
+		              err.code, err.message);
+		ck_assert_uint_le(sink->n - before, limit);
+		if (sink->n == before)
+			return;
+		after = sink->items[sink->n - 1].cursor;
+	}
+}
+
+/* The whole 1.1 life of streams on one node, checked field by field. */
+START_TEST(test_events_lifecycle)
+{
+	struct node a;
+	struct bc_record_sink sink;
+	struct bc_event_sink ev;
+	struct bc_event e;
+	struct bc_error err;
+	struct bc_list_query q;
+	char id[37], id2[37], id3[37];
+	uint64_t deleted = 99, last;
+
+	node_open(&a, "pg-ev", fresh_schema(), NULL);
+	make_id(id, 0xe00);
+	make_id(id2, 0xe01);
+	make_id(id3, 0xe02);
+	start_stream_event(&a, id, "alice", 1000);
+	get_record(&a, id, &sink);
+	ck_assert_int_eq(sink.items[0].state, BC_STATE_LIVE);
+	ck_assert_int_eq(sink.items[0].media, BC_MEDIA_IDLE);
+	ck_assert_int_eq(sink.items[0].media_ms, 1000);
+	ck_assert_int_eq(sink.items[0].publish_ms, 0);
+	ck_assert_uint_eq(sink.items[0].event_seq, 1);
+	ck_assert_str_eq(sink.items[0].stop_reason, "");
+	bc_record_sink_free(&sink);
+	/* commit_event twice, or of nothing: not found, no event. */
+	event_init(&e, id, "stream.started", 1000, "alice");
+	ck_assert_int_eq(ops->commit_event(a.st, id, "{}", &e, &err), BC_E_NOT_FOUND);
+	ck_assert_int_eq(ops->commit_event(a.st, id2, "{}", &e, &err), BC_E_NOT_FOUND);
+
+	/* Media: publishing, the same again (conflict, nothing written), idle. */
+	event_init(&e, id, "stream.publishing", 2000, "alice");
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->media(a.st, id, BC_MEDIA_PUBLISHING, 2000, &e, &sink, &err), BC_OK);
+	ck_assert_uint_eq(sink.n, 1);
+	ck_assert_int_eq(sink.items[0].media, BC_MEDIA_PUBLISHING);
+	ck_assert_int_eq(sink.items[0].publish_ms, 2000);
+	ck_assert_int_eq(sink.items[0].media_ms, 2000);
+	ck_assert_uint_eq(sink.items[0].event_seq, 2);
+	bc_record_sink_free(&sink);
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->media(a.st, id, BC_MEDIA_PUBLISHING, 2500, &e, &sink, &err),
+	                 BC_E_CONFLICT);
+	bc_record_sink_free(&sink);
+	ck_assert_int_eq(ops->media(a.st, id2, BC_MEDIA_PUBLISHING, 2500, &e, &sink, &err),
+	                 BC_E_NOT_FOUND);
+	ck_assert_int_eq(ops->media(a.st, id, (enum bc_media_state)7, 2500, &e, &sink, &err),
+	                 BC_E_INVALID);
+	event_init(&e, id, "stream.idle", 3000, "alice");
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->media(a.st, id, BC_MEDIA_IDLE, 3000, &e, &sink, &err), BC_OK);
+	ck_assert_int_eq(sink.items[0].media, BC_MEDIA_IDLE);
+	ck_assert_int_eq(sink.items[0].publish_ms, 2000); /* when publishing last began */
+	ck_assert_int_eq(sink.items[0].media_ms, 3000);
+	ck_assert_uint_eq(sink.items[0].event_seq, 3);
+	bc_record_sink_free(&sink);
+
+	/* The list's media filter: LIVE records in that state only. */
+	start_stream_event(&a, id2, "bob", 1100);
+	event_init(&e, id2, "stream.publishing", 2100, "bob");
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->media(a.st, id2, BC_MEDIA_PUBLISHING, 2100, &e, &sink, &err), BC_OK);
+	bc_record_sink_free(&sink);
+	memset(&q, 0, sizeof q);
+	q.struct_size = sizeof q;
+	q.limit = 10;
+	q.media = BC_MEDIA_PUBLISHING;
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->list(a.st, &q, &sink, &err), BC_OK);
+	ck_assert_uint_eq(sink.n, 1);
+	ck_assert_str_eq(sink.items[0].id, id2);
+	bc_record_sink_free(&sink);
+	q.media = BC_MEDIA_IDLE;
+	q.owner = "alice";
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->list(a.st, &q, &sink, &err), BC_OK);
+	ck_assert_uint_eq(sink.n, 1);
+	ck_assert_str_eq(sink.items[0].id, id);
+	bc_record_sink_free(&sink);
+
+	/* stop_event: the reason and the event; a second one writes nothing. */
+	event_init(&e, id, "stream.stopped", 4000, "alice");
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->stop_event(a.st, id, 4000, "idle_timeout", &e, &sink, &err), BC_OK);
+	ck_assert_int_eq(sink.items[0].state, BC_STATE_STOPPED);
+	ck_assert_int_eq(sink.items[0].media, BC_MEDIA_IDLE); /* as it was at stop */
+	ck_assert_str_eq(sink.items[0].stop_reason, "idle_timeout");
+	ck_assert_uint_eq(sink.items[0].event_seq, 4);
+	bc_record_sink_free(&sink);
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->stop_event(a.st, id, 5000, "api", &e, &sink, &err), BC_E_CONFLICT);
+	ck_assert_uint_eq(sink.n, 1);
+	ck_assert_str_eq(sink.items[0].stop_reason, "idle_timeout");
+	ck_assert_int_eq(sink.items[0].stop_ms, 4000);
+	bc_record_sink_free(&sink);
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->media(a.st, id, BC_MEDIA_PUBLISHING, 5000, &e, &sink, &err),
+	                 BC_E_CONFLICT);
+	ck_assert_int_eq(ops->stop_event(a.st, id3, 5000, "api", &e, &sink, &err), BC_E_NOT_FOUND);
+	bc_record_sink_free(&sink);
+	/* A media filter with another state: nothing. */
+	q.owner = NULL;
+	q.state = BC_STATE_STOPPED;
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->list(a.st, &q, &sink, &err), BC_OK);
+	ck_assert_uint_eq(sink.n, 0);
+	bc_record_sink_free(&sink);
+
+	/* The feed: cursor order, seq per stream, owner, after, limit. */
+	read_events(&a, 0, 2, NULL, &ev);
+	ck_assert_uint_eq(ev.n, 6);
+	for (size_t i = 0; i < ev.n; i++) {
+		ck_assert_uint_eq(ev.items[i].cursor, i + 1); /* a fresh counter: 1, 2, ... */
+		ck_assert_str_eq(ev.items[i].data, "{\"stream\":{}}");
+	}
+	ck_assert_str_eq(ev.items[0].type, "stream.started");
+	ck_assert_str_eq(ev.items[0].stream_id, id);
+	ck_assert_uint_eq(ev.items[0].seq, 1);
+	ck_assert_str_eq(ev.items[5].type, "stream.stopped");
+	ck_assert_uint_eq(ev.items[5].seq, 4);
+	ck_assert_int_eq(ev.items[5].time_ms, 4000);
+	ck_assert_str_eq(ev.items[5].owner, "alice");
+	last = ev.items[5].cursor;
+	bc_event_sink_free(&ev);
+	read_events(&a, 0, 100, "bob", &ev);
+	ck_assert_uint_eq(ev.n, 2);
+	ck_assert_uint_eq(ev.items[1].seq, 2);
+	bc_event_sink_free(&ev);
+	read_events(&a, 4, 100, NULL, &ev);
+	ck_assert_uint_eq(ev.n, 2);
+	bc_event_sink_free(&ev);
+
+	/* Prune by count, then by age; cursors go on from where they were. */
+	ck_assert_int_eq(ops->events_prune(a.st, 0, 4, &deleted, &err), BC_OK);
+	ck_assert_uint_eq(deleted, 2);
+	ck_assert_int_eq(ops->events_prune(a.st, 0, 0, &deleted, &err), BC_OK);
+	ck_assert_uint_eq(deleted, 0);
+	ck_assert_int_eq(ops->events_prune(a.st, 3001, 0, &deleted, &err), BC_OK);
+	ck_assert_uint_eq(deleted, 3); /* 3000, 1100 and 2100; 4000 stays */
+	read_events(&a, 0, 100, NULL, &ev);
+	ck_assert_uint_eq(ev.n, 1);
+	ck_assert_uint_eq(ev.items[0].cursor, last);
+	bc_event_sink_free(&ev);
+	ck_assert_int_eq(ops->events_prune(a.st, INT64_MAX, 0, &deleted, &err), BC_OK);
+	ck_assert_uint_eq(deleted, 1);
+	start_stream_event(&a, id3, "carol", 1200);
+	read_events(&a, 0, 100, NULL, &ev);
+	ck_assert_uint_eq(ev.n, 1);
+	ck_assert_uint_eq(ev.items[0].cursor, last + 1);
+	bc_event_sink_free(&ev);
+	node_close(&a);
+}
+END_TEST
+
+/* The version-1 layout as broadcastd 1.0 created it, with rows in it. */
+static void make_v1_schema(PGconn *c, const char *schema, const char *live, const char *stopped,
+                           const char *pending)
+{
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+	         "CREATE SCHEMA \"%1$s\";"
+	         "CREATE TABLE \"%1$s\".schema_version (version integer PRIMARY KEY,"
+	         " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());"
+	         "INSERT INTO \"%1$s\".schema_version (version, description) VALUES (1, 'v1');"
+	         "CREATE TABLE \"%1$s\".streams (id text COLLATE \"C\" NOT NULL PRIMARY KEY,"
+	         " name text NOT NULL, type text NOT NULL, provider text NOT NULL,"
+	         " owner text NOT NULL, state smallint NOT NULL CHECK (state IN (1, 2, 3)),"
+	         " start_ms bigint NOT NULL, stop_ms bigint NOT NULL DEFAULT 0,"
+	         " meta text NOT NULL DEFAULT '{}',"
+	         " updated_at timestamptz NOT NULL DEFAULT now());"
+	         "CREATE INDEX streams_recent ON \"%1$s\".streams (start_ms DESC, id DESC);"
+	         "CREATE INDEX streams_by_state ON \"%1$s\".streams (state, start_ms DESC, id DESC);"
+	         "CREATE INDEX streams_by_owner ON \"%1$s\".streams"
+	         " (owner, state, start_ms DESC, id DESC)",
+	         schema);
+	sql_ok(c, sql);
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO \"%s\".streams (id, name, type, provider, owner, state, start_ms,"
+	         " stop_ms, meta) VALUES ('%s', 'n', 'hls', 'test', 'olga', 2, 1000, 0, '{\"a\":1}'),"
+	         " ('%s', 'n', 'hls', 'test', 'olga', 3, 1001, 2002, '{}'),"
+	         " ('%s', 'n', 'hls', 'test', 'olga', 1, 1002, 0, '{}')",
+	         schema, live, stopped, pending);
+	sql_ok(c, sql);
+}
+
+/* A database of broadcast 1.0 (schema version 1, streams in every state)
+ * upgrades in place, by several nodes starting at once: one migrates, the
+ * records keep every field, LIVE ones become IDLE with the media timer
+ * starting at the upgrade, and the 1.1 ops work on them. */
+START_TEST(test_migrate_from_v1)
+{
+	struct opener o[4];
+	pthread_t t[4];
+	pthread_barrier_t go;
+	struct bc_record_sink sink;
+	struct bc_event_sink ev;
+	struct bc_event e;
+	struct bc_error err;
+	char schema[64], sql[256], live[37], stopped[37], pending[37];
+	int64_t t0, t1;
+	int migrated = 0;
+	PGconn *c;
+
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	make_id(live, 0xf00);
+	make_id(stopped, 0xf01);
+	make_id(pending, 0xf02);
+	c = test_conn();
+	make_v1_schema(c, schema, live, stopped, pending);
+	t0 = sql_long(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint");
+	pthread_barrier_init(&go, NULL, 4);
+	for (int i = 0; i < 4; i++) {
+		memset(&o[i], 0, sizeof o[i]);
+		o[i].schema = schema;
+		o[i].go = &go;
+		snprintf(o[i].name, sizeof o[i].name, "up-%d", i);
+		ck_assert_int_eq(pthread_create(&t[i], NULL, open_node, &o[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	t1 = sql_long(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint");
+	for (int i = 0; i < 4; i++) {
+		ck_assert_msg(o[i].st == BC_OK, "node %d: %s %s", i, o[i].err.code,
+		              o[i].err.message);
+		migrated += stubhost_log_contains(o[i].n.sh, "(migrated)");
+	}
+	ck_assert_int_eq(migrated, 1);
+	snprintf(sql, sizeof sql, "SELECT max(version) FROM \"%s\".schema_version", schema);
+	ck_assert_int_eq(sql_long(c, sql), SCHEMA_VERSION);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\".schema_version", schema);
+	ck_assert_int_eq(sql_long(c, sql), SCHEMA_VERSION);
+
+	get_record(&o[0].n, live, &sink);
+	ck_assert_int_eq(sink.items[0].state, BC_STATE_LIVE);
+	ck_assert_str_eq(sink.items[0].meta, "{\"a\":1}");
+	ck_assert_int_eq(sink.items[0].start_ms, 1000);
+	ck_assert_int_eq(sink.items[0].media, BC_MEDIA_IDLE);
+	ck_assert_int_ge(sink.items[0].media_ms, t0);
+	ck_assert_int_le(sink.items[0].media_ms, t1);
+	ck_assert_int_eq(sink.items[0].publish_ms, 0);
+	ck_assert_uint_eq(sink.items[0].event_seq, 0);
+	bc_record_sink_free(&sink);
+	get_record(&o[1].n, stopped, &sink);
+	ck_assert_int_eq(sink.items[0].state, BC_STATE_STOPPED);
+	ck_assert_int_eq(sink.items[0].stop_ms, 2002);
+	ck_assert_int_eq(sink.items[0].media, 0); /* not known */
+	ck_assert_str_eq(sink.items[0].stop_reason, "");
+	bc_record_sink_free(&sink);
+
+	/* The 1.1 ops on rows from 1.0: a migrated stream's first event is 1. */
+	event_init(&e, pending, "stream.started", 1002, "olga");
+	ck_assert_int_eq(ops->commit_event(o[2].n.st, pending, "{}", &e, &err), BC_OK);
+	event_init(&e, live, "stream.publishing", 5000, "olga");
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->media(o[3].n.st, live, BC_MEDIA_PUBLISHING, 5000, &e, &sink, &err),
+	                 BC_OK);
+	ck_assert_uint_eq(sink.items[0].event_seq, 1);
+	bc_record_sink_free(&sink);
+	event_init(&e, live, "stream.stopped", 6000, "olga");
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(ops->stop_event(o[0].n.st, live, 6000, "api", &e, &sink, &err), BC_OK);
+	ck_assert_uint_eq(sink.items[0].event_seq, 2);
+	ck_assert_int_eq(sink.items[0].media, BC_MEDIA_PUBLISHING);
+	bc_record_sink_free(&sink);
+	read_events(&o[1].n, 0, 10, "olga", &ev);
+	ck_assert_uint_eq(ev.n, 3);
+	ck_assert_str_eq(ev.items[0].stream_id, pending);
+	ck_assert_uint_eq(ev.items[0].seq, 1);
+	ck_assert_str_eq(ev.items[2].type, "stream.stopped");
+	ck_assert_uint_eq(ev.items[2].seq, 2);
+	bc_event_sink_free(&ev);
+	for (int i = 0; i < 4; i++)
+		node_close(&o[i].n);
+	/* Reopening finds nothing left to do. */
+	{
+		struct node n;
+		node_open(&n, "up-again", schema, NULL);
+		ck_assert(!stubhost_log_contains(n.sh, "(migrated)"));
+		node_close(&n);
+	}
+	PQfinish(c);
+}
+END_TEST
+
+struct ev_racer {
+	struct node *n;
+	const char *id;
+	pthread_barrier_t *go;
+	int64_t stop_ms;
+	const char *reason;
+	enum bc_status st;
+	char stop_reason[32];
+	size_t got_n;
+	char code[64];
+};
+
+static void *race_stop_event(void *arg)
+{
+	struct ev_racer *r = arg;
+	struct bc_record_sink sink;
+	struct bc_event e;
+	struct bc_error err;
+	bc_record_sink_init(&sink);
+	bc_error_clear(&err);
+	event_init(&e, r->id, "stream.stopped", r->stop_ms, "dave");
+	pthread_barrier_wait(r->go);
+	r->st = ops->stop_event(r->n->st, r->id, r->stop_ms, r->reason, &e, &sink, &err);
+	r->got_n = sink.n;
+	snprintf(r->stop_reason, sizeof r->stop_reason, "%s",
+	         sink.n && sink.items[0].stop_reason ? sink.items[0].stop_reason : "?");
+	snprintf(r->code, sizeof r->code, "%s", err.code);
+	bc_record_sink_free(&sink);
+	return NULL;
+}
+
+/* stop_event raced by 50 callers on two nodes: one winner, one event. */
+START_TEST(test_stop_event_race_two_nodes)
+{
+	static const char *const reasons[] = { "api", "idle_timeout", "max_duration", "provider" };
+	struct node a, b;
+	struct ev_racer racers[RACERS];
+	pthread_t threads[RACERS];
+	pthread_barrier_t go;
+	struct bc_event_sink ev;
+	char ids[3][37], schema[64], sql[256];
+	const char *const pool8[] = { "pool_size", "8", "statement_timeout", "30s", NULL };
+	PGconn *c;
+
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	node_open(&a, "evrace-a", schema, pool8);
+	node_open(&b, "evrace-b", schema, pool8);
+	for (int round = 0; round < 3; round++) {
+		int ok = 0, winner = -1;
+		make_id(ids[round], 0x600 + (unsigned)round);
+		start_stream_event(&a, ids[round], "dave", 10 + round);
+		pthread_barrier_init(&go, NULL, RACERS);
+		for (int i = 0; i < RACERS; i++) {
+			racers[i] = (struct ev_racer){ .n = (i % 2) ? &b : &a, .id = ids[round],
+				                       .go = &go, .stop_ms = 100000 + i,
+				                       .reason = reasons[i % 4] };
+			ck_assert_int_eq(
+			        pthread_create(&threads[i], NULL, race_stop_event, &racers[i]), 0);
+		}
+		for (int i = 0; i < RACERS; i++)
+			pthread_join(threads[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < RACERS; i++) {
+			ck_assert_msg(racers[i].st == BC_OK || racers[i].st == BC_E_CONFLICT,
+			              "racer %d: status %d %s", i, racers[i].st, racers[i].code);
+			ck_assert_uint_eq(racers[i].got_n, 1);
+			if (racers[i].st == BC_OK) {
+				ok++;
+				winner = i;
+			}
+		}
+		ck_assert_int_eq(ok, 1);
+		/* Losers saw the winner's reason. */
+		for (int i = 0; i < RACERS; i++)
+			ck_assert_str_eq(racers[i].stop_reason, reasons[winner % 4]);
+		read_events(&b, 0, 100, NULL, &ev);
+		ck_assert_uint_eq(ev.n, 2 * ((size_t)round + 1));
+		ck_assert_str_eq(ev.items[ev.n - 1].type, "stream.stopped");
+		ck_assert_str_eq(ev.items[ev.n - 1].stream_id, ids[round]);
+		ck_assert_uint_eq(ev.items[ev.n - 1].seq, 2);
+		ck_assert_int_eq(ev.items[ev.n - 1].time_ms, racers[winner].stop_ms);
+		bc_event_sink_free(&ev);
+	}
+	c = test_conn();
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*) FROM \"%s\".events WHERE type = 'stream.stopped'", schema);
+	ck_assert_int_eq(sql_long(c, sql), 3);
+	PQfinish(c);
+	node_close(&a);
+	node_close(&b);
+}
+END_TEST
+
+/* ---- cursor order under concurrent writers on two pools ------------------------------------ */
+
+#define CW_WRITERS 8  /* per pair of nodes: 4 on each */
+#define CW_ROUNDS 40  /* streams per writer, 4 events each */
+#define CW_EVENTS (CW_WRITERS * CW_ROUNDS * 4)
+
+struct cw_writer {
+	struct node *n;
+	unsigned tag;
+	int failures;
+	char what[1024];
+};
+
+static void cw_fail(struct cw_writer *w, const char *op, enum bc_status st,
+                    const struct bc_error *err)
+{
+	if (w->failures++ == 0)
+		snprintf(w->what, sizeof w->what, "%s: %d %s %s", op, st, err->code, err->message);
+}
+
+static void *cw_write(void *arg)
+{
+	struct cw_writer *w = arg;
+	for (unsigned i = 0; i < CW_ROUNDS; i++) {
+		struct bc_record r;
+		struct bc_event e;
+		struct bc_error err;
+		struct bc_record_sink sink;
+		enum bc_status st;
+		char id[37];
+		snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", w->tag, i);
+		record_init(&r, id, "walt", 1000 + i);
+		bc_error_clear(&err);
+		if ((st = ops->reserve(w->n->st, &r, &err)) != BC_OK) {
+			cw_fail(w, "reserve", st, &err);
+			continue;
+		}
+		event_init(&e, id, "stream.started", 1000 + i, "walt");
+		if ((st = ops->commit_event(w->n->st, id, "{}", &e, &err)) != BC_OK) {
+			cw_fail(w, "commit_event", st, &err);
+			continue;
+		}
+		bc_record_sink_init(&sink);
+		event_init(&e, id, "stream.publishing", 2000 + i, "walt");
+		if ((st = ops->media(w->n->st, id, BC_MEDIA_PUBLISHING, 2000 + i, &e, &sink,
+		                     &err)) != BC_OK)
+			cw_fail(w, "media publishing", st, &err);
+		event_init(&e, id, "stream.idle", 3000 + i, "walt");
+		if ((st = ops->media(w->n->st, id, BC_MEDIA_IDLE, 3000 + i, &e, &sink, &err)) !=
+		    BC_OK)
+			cw_fail(w, "media idle", st, &err);
+		event_init(&e, id, "stream.stopped", 4000 + i, "walt");
+		if ((st = ops->stop_event(w->n->st, id, 4000 + i, "api", &e, &sink, &err)) != BC_OK)
+			cw_fail(w, "stop_event", st, &err);
+		bc_record_sink_free(&sink);
+	}
+	return NULL;
+}
+
+struct cw_reader {
+	struct node *n;
+	volatile int *done;
+	unsigned char seen[CW_EVENTS + 1];
+	size_t n_seen, polls;
+	int out_of_order, failures, beyond;
+	char what[1024];
+};
+
+/* Follow the feed by cursor as an application would, while the writers
+ * run: every event it is ever going to see must come after the last one it
+ * saw, so at the end it must have seen every event. */
+static void *cw_read(void *arg)
+{
+	struct cw_reader *r = arg;
+	uint64_t after = 0;
+	int idle_after_done = 0;
+	while (idle_after_done < 2) {
+		struct bc_event_query q;
+		struct bc_event_sink sink;
+		struct bc_error err;
+		enum bc_status st;
+		int was_done = *r->done;
+		memset(&q, 0, sizeof q);
+		q.struct_size = sizeof q;
+		q.after = after;
+		q.limit = 7; /* small pages: more polls, more chances to see a gap */
+		bc_event_sink_init(&sink);
+		bc_error_clear(&err);
+		st = ops->events(r->n->st, &q, &sink, &err);
+		r->polls++;
+		if (st != BC_OK) {
+			if (r->failures++ == 0)
+				snprintf(r->what, sizeof r->what, "events: %d %s", st, err.code);
+		}
+		for (size_t i = 0; i < sink.n; i++) {
+			uint64_t cur = sink.items[i].cursor;
+			if (cur <= after)
+				r->out_of_order++;
+			after = cur;
+			if (cur > CW_EVENTS) {
+				r->beyond++;
+				continue;
+			}
+			if (!r->seen[cur])
+				r->n_seen++;
+			r->seen[cur] = 1;
+		}
+		if (sink.n == 0 && was_done)
+			idle_after_done++;
+		bc_event_sink_free(&sink);
+	}
+	return NULL;
+}
+
+START_TEST(test_cursor_order_two_pools)
+{
+	struct node a, b, rd;
+	struct cw_writer w[CW_WRITERS];
+	struct cw_reader *r;
+	pthread_t wt[CW_WRITERS], rt;
+	struct bc_event_sink ev;
+	char schema[64];
+	volatile int done = 0;
+	const char *const pool4[] = { "pool_size", "4", "statement_timeout", "30s", NULL };
+	uint64_t seq_of[CW_WRITERS][CW_ROUNDS];
+	size_t missed = 0;
+
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	node_open(&a, "order-a", schema, pool4);
+	node_open(&b, "order-b", schema, pool4);
+	node_open(&rd, "order-reader", schema, NULL);
+	r = calloc(1, sizeof *r);
+	ck_assert_ptr_nonnull(r);
+	r->n = &rd;
+	r->done = &done;
+	ck_assert_int_eq(pthread_create(&rt, NULL, cw_read, r), 0);
+	for (int i = 0; i < CW_WRITERS; i++) {
+		w[i] = (struct cw_writer){ .n = (i % 2) ? &b : &a, .tag = 0x700u + (unsigned)i };
+		ck_assert_int_eq(pthread_create(&wt[i], NULL, cw_write, &w[i]), 0);
+	}
+	for (int i = 0; i < CW_WRITERS; i++)
+		pthread_join(wt[i], NULL);
+	done = 1;
+	pthread_join(rt, NULL);
+	for (int i = 0; i < CW_WRITERS; i++)
+		ck_assert_msg(w[i].failures == 0, "writer %d: %d failures, first %s", i,
+		              w[i].failures, w[i].what);
+	ck_assert_msg(r->failures == 0, "reader: %d failures, first %s", r->failures, r->what);
+	ck_assert_int_eq(r->out_of_order, 0);
+	ck_assert_int_eq(r->beyond, 0);
+
+	/* Every event is there once, cursors 1..N without a gap, seq 1..4 per
+	 * stream in cursor order; and the follower saw every one of them. */
+	read_events(&rd, 0, 1000, NULL, &ev);
+	ck_assert_uint_eq(ev.n, CW_EVENTS);
+	memset(seq_of, 0, sizeof seq_of);
+	for (size_t i = 0; i < ev.n; i++) {
+		unsigned tag = 0, round = 0;
+		ck_assert_uint_eq(ev.items[i].cursor, i + 1);
+		if (!r->seen[ev.items[i].cursor])
+			missed++;
+		ck_assert_int_eq(sscanf(ev.items[i].stream_id, "%8x-0000-4000-8000-%12x", &tag,
+		                        &round),
+		                 2);
+		ck_assert_uint_ge(tag, 0x700);
+		ck_assert_uint_lt(tag - 0x700, CW_WRITERS);
+		ck_assert_uint_lt(round, CW_ROUNDS);
+		ck_assert_uint_eq(ev.items[i].seq, seq_of[tag - 0x700][round] + 1);
+		seq_of[tag - 0x700][round] = ev.items[i].seq;
+	}
+	ck_assert_msg(missed == 0 && r->n_seen == CW_EVENTS,
+	              "the follower missed %zu events (saw %zu of %d in %zu polls): a smaller "
+	              "cursor became visible after a larger one",
+	              missed, r->n_seen, CW_EVENTS, r->polls);
+	bc_event_sink_free(&ev);
+	free(r);
+	node_close(&a);
+	node_close(&b);
+	node_close(&rd);
+}
+END_TEST
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 /* Every test runs in its own process (CK_FORK): load the plugin there, where
@@ -973,6 +1611,9 @@ static void load_plugin(void)
 {
 	plugin = stubhost_load_plugin(so_path, BC_KIND_STORE, "postgres");
 	ops = plugin->ops;
+	test_api = *stubhost_api();
+	if (test_api.event_put == NULL)
+		test_api.event_put = bc_event_put;
 }
 
 static Suite *postgres_suite(void)
@@ -993,6 +1634,10 @@ static Suite *postgres_suite(void)
 	tcase_add_test(tc, test_pool_sharing);
 	tcase_add_test(tc, test_abandoned_pending_reaped);
 	tcase_add_test(tc, test_server_restart);
+	tcase_add_test(tc, test_events_lifecycle);
+	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_stop_event_race_two_nodes);
+	tcase_add_test(tc, test_cursor_order_two_pools);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,10 +8,17 @@
  * file from a newer version refused, WAL mode, file mode 0600, the error
  * for a missing folder, a file that is not a database, and a write lock
  * held by another process turning into 503 sqlite.busy, and two instances
- * on one file (two daemons) racing to stop the same streams.
+ * on one file (two daemons) racing to stop the same streams; since schema
+ * version 3 (ABI 1.1) the migration of a version-2 file, a change rolled
+ * back when its event cannot be written, and group commit of the event ops.
  *
  * The .so is found at $SQLITE_STORE_SO, else the build tree's path baked
  * in by stores/sqlite/local.mk.
+ *
+ * It also runs the conformance suite on the test store `memory`
+ * (tests/plugins/store_memory.c, which the host's unit tests use), minus
+ * what needs a reopen: $MEMORY_STORE_SO, else store_memory.so of the same
+ * build tree.
  */
 #include "config.h"
 
@@ -181,7 +188,7 @@ START_TEST(test_schema_version_and_wal)
 	char mode[32];
 
 	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
-	ck_assert(stubhost_log_contains(o.sh, "created the schema (version 2)"));
+	ck_assert(stubhost_log_contains(o.sh, "created the schema (version 3)"));
 	one_close(&o);
 	db = raw_open(fx_state.path);
 	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), SQLITE_SCHEMA_VERSION);
@@ -478,7 +485,7 @@ START_TEST(test_two_instances_one_winner)
 END_TEST
 
 /* A file written by the first release (schema version 1, its DDL verbatim)
- * is migrated to version 2 in place: the state index becomes a partial
+ * is migrated to the current version in place: the state index becomes a partial
  * index on PENDING rows, and the rows stay as they were. */
 static const char v1_ddl[] =
 	"CREATE TABLE streams ("
@@ -513,7 +520,7 @@ START_TEST(test_migrate_from_v1)
 	ck_assert_int_eq(sqlite3_exec(db, v1_ddl, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_OK);
-	ck_assert(stubhost_log_contains(o.sh, "schema migrated from version 1 to 2"));
+	ck_assert(stubhost_log_contains(o.sh, "schema migrated from version 1 to 3"));
 	bc_record_sink_init(&sink);
 	ck_assert_int_eq(o.ops->get(o.inst, "0a1b2c3d-0000-4000-8000-00000000000a", &sink, &o.err),
 	                 BC_OK);
@@ -569,7 +576,7 @@ START_TEST(test_migrate_from_v1)
 	                 BC_OK);
 	one_close(&o);
 	db = raw_open(fx_state.path);
-	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), SQLITE_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
 	                             "AND name = 'streams_by_state'"),
 	                 0);
@@ -698,6 +705,282 @@ START_TEST(test_group_commit)
 }
 END_TEST
 
+/* A file of the previous release (schema version 2, its DDL verbatim: v1's
+ * then migration 2) gains the ABI 1.1 columns and the events table: its
+ * LIVE rows are idle since their start, with no events, its STOPPED rows
+ * keep their stop; both take the new ops at once. */
+static const char v2_ddl[] =
+	"CREATE TABLE streams ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" type TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+	" start_ms INTEGER NOT NULL,"
+	" stop_ms INTEGER NOT NULL DEFAULT 0,"
+	" meta TEXT NOT NULL DEFAULT '{}',"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"CREATE INDEX streams_by_start ON streams (start_ms DESC, id DESC);"
+	"CREATE INDEX streams_by_owner ON streams (owner, start_ms DESC, id DESC);"
+	"CREATE INDEX streams_pending ON streams (created_ms) WHERE state = 1;"
+	"PRAGMA user_version = 2;"
+	"INSERT INTO streams VALUES ('0a1b2c3d-0000-4000-8000-0000000000a1', 'n', 'hls', 'p',"
+	" 'o', 2, 100, 0, '{\"k\":1}', 100, 100);"
+	"INSERT INTO streams VALUES ('0a1b2c3d-0000-4000-8000-0000000000a2', 'n', 'hls', 'p',"
+	" 'o', 3, 200, 250, '{}', 200, 250);";
+
+/* A record sink used from this thread only: get() into it and read back. */
+static void get_one(struct one *o, const char *id, struct bc_record_sink *sink)
+{
+	bc_record_sink_init(sink);
+	ck_assert_int_eq(o->ops->get(o->inst, id, sink, &o->err), BC_OK);
+	ck_assert_uint_eq(sink->n, 1);
+}
+
+static void event_of(struct bc_event *ev, const char *id, const char *type, int64_t t)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->struct_size = sizeof *ev;
+	ev->stream_id = id;
+	ev->type = type;
+	ev->time_ms = t;
+	ev->owner = "o";
+	ev->data = "{}";
+}
+
+START_TEST(test_migrate_from_v2)
+{
+	static const char live[] = "0a1b2c3d-0000-4000-8000-0000000000a1";
+	static const char stopped[] = "0a1b2c3d-0000-4000-8000-0000000000a2";
+	struct one o;
+	struct bc_record_sink sink;
+	struct bc_event ev;
+	sqlite3 *db;
+
+	fx_fresh(&fx_state);
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(sqlite3_exec(db, v2_ddl, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(one_open(&o, fx_same(&fx_state)), BC_OK);
+	ck_assert(stubhost_log_contains(o.sh, "schema migrated from version 2 to 3"));
+	get_one(&o, live, &sink);
+	ck_assert_int_eq(sink.items[0].state, BC_STATE_LIVE);
+	ck_assert_str_eq(sink.items[0].meta, "{\"k\":1}");
+	bc_record_sink_free(&sink);
+	/* The media op works on a migrated row: its first event is seq 1. */
+	event_of(&ev, live, "stream.publishing", 300);
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(o.ops->media(o.inst, live, BC_MEDIA_PUBLISHING, 300, &ev, &sink, &o.err),
+	                 BC_OK);
+	bc_record_sink_free(&sink);
+	event_of(&ev, stopped, "stream.stopped", 400);
+	bc_record_sink_init(&sink);
+	ck_assert_int_eq(o.ops->stop_event(o.inst, stopped, 400, "api", &ev, &sink, &o.err),
+	                 BC_E_CONFLICT);
+	ck_assert_uint_eq(sink.n, 1);
+	ck_assert_int_eq(sink.items[0].stop_ms, 250);
+	bc_record_sink_free(&sink);
+	one_close(&o);
+
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), SQLITE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int(db, "SELECT media FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000a1'"), 2);
+	ck_assert_int_eq(raw_int(db, "SELECT publish_ms FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000a1'"), 300);
+	ck_assert_int_eq(raw_int(db, "SELECT event_seq FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000a1'"), 1);
+	/* The stopped row: idle since its start, no reason, no events. */
+	ck_assert_int_eq(raw_int(db, "SELECT media * 1000000 + media_ms FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000a2'"), 1000200);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams WHERE stop_reason = '' "
+	                             "AND event_seq <= 1"), 2);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM events"), 1);
+	ck_assert_int_eq(raw_int(db, "SELECT seq FROM events"), 1);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	                             "AND name IN ('events_by_time', 'events_by_owner')"),
+	                 2);
+	{
+		char ok[16];
+		raw_text(db, "PRAGMA integrity_check", ok, sizeof ok);
+		ck_assert_str_eq(ok, "ok");
+	}
+	sqlite3_close(db);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+/* The change and its event are one transaction: when the event cannot be
+ * written (here a trigger refuses it), the change is not kept either, and
+ * the op fails; once events can be written again, all works. */
+START_TEST(test_event_failure_rolls_back)
+{
+	static const char id[] = "0a1b2c3d-0000-4000-8000-0000000000c1";
+	static const char id2[] = "0a1b2c3d-0000-4000-8000-0000000000c2";
+	struct one o;
+	struct bc_record_sink sink;
+	struct bc_event ev;
+	struct bc_record r;
+	sqlite3 *db;
+
+	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
+	one_start(&o, id); /* plain commit: LIVE, event_seq 0 */
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TRIGGER no_events BEFORE INSERT ON events "
+	                                  "BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+
+	/* media: fails, the row stays idle. */
+	event_of(&ev, id, "stream.publishing", 5);
+	bc_record_sink_init(&sink);
+	ck_assert_int_ne(o.ops->media(o.inst, id, BC_MEDIA_PUBLISHING, 5, &ev, &sink, &o.err),
+	                 BC_OK);
+	ck_assert_uint_eq(sink.n, 0);
+	ck_assert_int_eq(raw_int(db, "SELECT media * 10 + event_seq FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000c1'"), 10);
+	/* stop_event: fails, the stream stays LIVE. */
+	event_of(&ev, id, "stream.stopped", 6);
+	ck_assert_int_ne(o.ops->stop_event(o.inst, id, 6, "api", &ev, &sink, &o.err), BC_OK);
+	ck_assert_uint_eq(sink.n, 0);
+	ck_assert_int_eq(raw_int(db, "SELECT state FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000c1'"), BC_STATE_LIVE);
+	/* commit_event: fails, nothing in the file; the reservation is kept
+	 * for the host's abort (or a retry). */
+	memset(&r, 0, sizeof r);
+	r.struct_size = sizeof r;
+	r.id = id2;
+	r.name = r.type = r.provider = "n";
+	r.owner = "o";
+	r.start_ms = 7;
+	r.meta = "{}";
+	ck_assert_int_eq(o.ops->reserve(o.inst, &r, &o.err), BC_OK);
+	event_of(&ev, id2, "stream.started", 7);
+	ck_assert_int_ne(o.ops->commit_event(o.inst, id2, "{}", &ev, &o.err), BC_OK);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams WHERE id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000c2'"), 0);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM events"), 0);
+
+	/* Events writable again: the retried commit and the stop succeed. */
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TRIGGER no_events", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(o.ops->commit_event(o.inst, id2, "{}", &ev, &o.err), BC_OK);
+	event_of(&ev, id, "stream.stopped", 8);
+	ck_assert_int_eq(o.ops->stop_event(o.inst, id, 8, "api", &ev, &sink, &o.err), BC_OK);
+	ck_assert_uint_eq(sink.n, 1);
+	bc_record_sink_free(&sink);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM events"), 2);
+	ck_assert_int_eq(raw_int(db, "SELECT seq FROM events WHERE stream_id = "
+	                             "'0a1b2c3d-0000-4000-8000-0000000000c1'"), 1);
+	sqlite3_close(db);
+	one_close(&o);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
+/* Group commit of the ABI 1.1 ops: 16 threads each run started,
+ * publishing, idle, stopped cycles at once; every answer is right, the
+ * writer batched, and every stream has its 4 events, seq 1..4, cursors in
+ * the order of the rows' commits. */
+static void *group_events_run(void *arg)
+{
+	struct group_worker *w = arg;
+	const struct bc_store_ops *ops = w->o->ops;
+	void *inst = w->o->inst;
+	char id[37];
+
+	for (unsigned i = 0; i < GROUP_CYCLES; i++) {
+		struct bc_record r;
+		struct bc_record_sink sink;
+		struct bc_event ev;
+		struct bc_error err;
+		enum bc_status st;
+
+		snprintf(id, sizeof id, "0a1b2c3d-0000-4000-8000-%06u%06u", w->index, i);
+		memset(&r, 0, sizeof r);
+		r.struct_size = sizeof r;
+		r.id = id;
+		r.name = r.type = r.provider = "n";
+		r.owner = "o";
+		r.start_ms = 1;
+		r.meta = "{}";
+		memset(&err, 0, sizeof err);
+		if ((st = ops->reserve(inst, &r, &err)) != BC_OK)
+			group_bad(w, "reserve", st);
+		event_of(&ev, id, "stream.started", 1);
+		if ((st = ops->commit_event(inst, id, "{}", &ev, &err)) != BC_OK)
+			group_bad(w, "commit_event", st);
+		event_of(&ev, id, "stream.publishing", 2);
+		bc_record_sink_init(&sink);
+		if ((st = ops->media(inst, id, BC_MEDIA_PUBLISHING, 2, &ev, &sink, &err)) != BC_OK ||
+		    sink.n != 1)
+			group_bad(w, "media", st);
+		bc_record_sink_free(&sink);
+		if ((st = ops->media(inst, id, BC_MEDIA_PUBLISHING, 3, &ev, &sink, &err)) !=
+		    BC_E_CONFLICT)
+			group_bad(w, "same media", st);
+		bc_record_sink_free(&sink);
+		event_of(&ev, id, "stream.idle", 4);
+		if ((st = ops->media(inst, id, BC_MEDIA_IDLE, 4, &ev, &sink, &err)) != BC_OK)
+			group_bad(w, "media idle", st);
+		bc_record_sink_free(&sink);
+		event_of(&ev, id, "stream.stopped", 5);
+		if ((st = ops->stop_event(inst, id, 5, "api", &ev, &sink, &err)) != BC_OK ||
+		    sink.n != 1 || sink.items[0].state != BC_STATE_STOPPED)
+			group_bad(w, "stop_event", st);
+		bc_record_sink_free(&sink);
+		if ((st = ops->stop_event(inst, id, 6, "api", &ev, &sink, &err)) != BC_E_CONFLICT ||
+		    sink.n != 1 || sink.items[0].stop_ms != 5)
+			group_bad(w, "second stop_event", st);
+		bc_record_sink_free(&sink);
+	}
+	return NULL;
+}
+
+START_TEST(test_group_commit_events)
+{
+	struct one o;
+	struct group_worker w[GROUP_THREADS];
+	pthread_t t[GROUP_THREADS];
+	uint64_t tx, ops;
+	sqlite3 *db;
+
+	ck_assert_int_eq(one_open(&o, fx_fresh(&fx_state)), BC_OK);
+	memset(w, 0, sizeof w);
+	for (unsigned i = 0; i < GROUP_THREADS; i++) {
+		w[i].o = &o;
+		w[i].index = i;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, group_events_run, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < GROUP_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(w[i].bad == 0, "thread %u: %u wrong answers, first %s", i, w[i].bad,
+		              w[i].why);
+	}
+	tx = stubhost_counter(o.sh, "sqlite_write_transactions_total", NULL);
+	ops = stubhost_counter(o.sh, "sqlite_write_operations_total", NULL);
+	ck_assert_uint_eq(ops, (uint64_t)GROUP_THREADS * GROUP_CYCLES * 6);
+	ck_assert_msg(tx < ops, "no batching: %llu transactions for %llu writes",
+	              (unsigned long long)tx, (unsigned long long)ops);
+	one_close(&o);
+	db = raw_open(fx_state.path);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM events"),
+	                 GROUP_THREADS * GROUP_CYCLES * 4);
+	/* seq 1..4 per stream, in cursor order, matching the record. */
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM (SELECT stream_id,"
+	                             " group_concat(seq, ',') AS s FROM"
+	                             " (SELECT stream_id, seq FROM events ORDER BY cursor)"
+	                             " GROUP BY stream_id) WHERE s <> '1,2,3,4'"),
+	                 0);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams WHERE event_seq <> 4 "
+	                             "OR stop_reason <> 'api' OR media <> 1 OR publish_ms <> 2"),
+	                 0);
+	sqlite3_close(db);
+	fx_cleanup(&fx_state);
+}
+END_TEST
+
 static Suite *sqlite_suite(void)
 {
 	Suite *s = suite_create("store_sqlite");
@@ -715,20 +998,53 @@ static Suite *sqlite_suite(void)
 	tcase_add_test(tc, test_two_instances_one_winner);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_group_commit);
-	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_migrate_from_v2);
+	tcase_add_test(tc, test_event_failure_rolls_back);
+	tcase_add_test(tc, test_group_commit_events);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
+/* ---- the memory test store -------------------------------------------------- */
+
+static const char *const *memory_config(void *arg)
+{
+	static const char *const kv[] = { NULL };
+	(void)arg;
+	return kv;
+}
+
+/* tests/plugins/.libs/store_memory.so beside the sqlite one's build tree. */
+static const char *memory_so_path(void)
+{
+	static char path[1024];
+	const char *env = getenv("MEMORY_STORE_SO");
+	const char *sqlite_so = BC_STORE_SQLITE_SO;
+	const char *tail = strstr(sqlite_so, "stores/sqlite/.libs/store_sqlite.so");
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	snprintf(path, sizeof path, "%.*stests/plugins/.libs/store_memory.so",
+	         tail != NULL ? (int)(tail - sqlite_so) : 0, sqlite_so);
+	return path;
+}
+
 int main(void)
 {
-	static struct store_fixture fixture;
+	static struct store_fixture fixture, memory;
 	SRunner *sr;
 	int failed;
 
 	fixture = sqlite_fixture;
 	fixture.so_path = so_path();
+	memory.so_path = memory_so_path();
+	memory.plugin_name = "memory";
+	memory.fresh_config = memory_config;
+	memory.same_config = memory_config;
+	memory.no_reopen = 1;
 	sr = srunner_create(store_conformance_suite("store_sqlite_conformance", &fixture));
+	srunner_add_suite(sr, store_conformance_suite("store_memory_conformance", &memory));
 	srunner_add_suite(sr, sqlite_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

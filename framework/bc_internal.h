@@ -7,6 +7,18 @@
  * section names the file that implements it. Internal names use the bc_
  * prefix too, but only embed.h symbols are exported from libbroadcast.so
  * (libtool -export-symbols-regex).
+ *
+ * What the prefixes around a context mean (bc_runtime.h):
+ *  - bc_context_*, bc_stream_*, bc_response_*: the public embedding API
+ *    (broadcast/embed.h), exported, stable since ABI 1.0; never renamed.
+ *  - bc_ctx_*: internal accessors and operations of one struct bc_context
+ *    (context.c) for the framework's other files: bc_ctx_metrics,
+ *    bc_ctx_media, bc_ctx_open_checked, bc_ctx_request_reload ...
+ *  - bc_gen_*: one configuration generation of a context (acquire and
+ *    release around a request).
+ *  - bc_daemon_*: hooks only broadcastd itself calls (bc_daemon_set_wakeup).
+ *  - bc_log_*, bc_media_*, bc_metrics_*, bc_instance_*, bc_registry_* ...:
+ *    the module of that name (log.c, media.c, metrics.c ...).
  */
 #ifndef BC_INTERNAL_H
 #define BC_INTERNAL_H
@@ -36,7 +48,10 @@ struct bc_error {
 enum bc_status bc_fail(struct bc_error *err, enum bc_status status, const char *code,
                        const char *fmt, ...) BC_PRINTF(4, 5);
 enum bc_status bc_vfail(struct bc_error *err, enum bc_status status, const char *code,
-                        const char *fmt, va_list ap);
+                        const char *fmt, va_list ap) BC_PRINTF(4, 0);
+/* The one code of an out-of-memory failure the framework answers itself
+ * (BC_E_NOMEM, HTTP 500); plugins use their own "<plugin>.nomem". */
+#define BC_CODE_NOMEM "internal.nomem"
 /* Clear err to BC_OK with empty code and message. */
 void bc_error_clear(struct bc_error *err);
 /* The HTTP status for a bc_status (BC_OK: 200). */
@@ -115,6 +130,9 @@ const char *bc_config_list_at(const struct bc_config *cfg, const char *key, size
 /* 1 when both views hold the same options with the same values (reload keeps
  * such instances running). */
 int bc_config_equal(const struct bc_config *a, const struct bc_config *b);
+/* The same, ignoring the options named in `skip` (NULL-terminated). */
+int bc_config_equal_except(const struct bc_config *a, const struct bc_config *b,
+                           const char *const *skip);
 /* Call fn for every non-empty value of an option marked BC_OPT_SECRET. */
 void bc_config_each_secret(const struct bc_config *cfg,
                            void (*fn)(const char *secret, void *arg), void *arg);
@@ -191,7 +209,8 @@ unsigned bc_json_depth(const char *text, size_t len, unsigned limit);
 /* ------------------------------------------------------------------------
  * log.c: the one logger. Lines go to stderr (or a file) as
  * "2026-01-01T00:00:00.123Z LEVEL [instance] message", with every registered
- * secret replaced by "[redacted]".
+ * secret replaced by "[redacted]". The level and the secrets are process-wide
+ * state, owned by one context at a time (bc_log_attach).
  */
 void bc_log_set_level(enum bc_log_level level);
 enum bc_log_level bc_log_get_level(void);
@@ -202,8 +221,14 @@ void bc_vlog(enum bc_log_level level, const char *who, const char *fmt, va_list 
 /* Add a value to redact from every line from now on (copied; ignored when
  * shorter than 4 characters, which would mangle ordinary text). */
 void bc_log_add_secret(const char *secret);
-/* Forget every registered secret (before a reload registers the new set). */
-void bc_log_clear_secrets(void);
+/* Make ctx the one context whose configuration sets the level and the
+ * secrets: BC_OK, or BC_E_CONFLICT with a message in errbuf while another
+ * is attached (broadcast/embed.h: one context per process). Contexts opened
+ * check-only do not attach. */
+enum bc_status bc_log_attach(const struct bc_context *ctx, char *errbuf, size_t errlen);
+/* ctx is closing: when it is the attached one, forget every secret, set the
+ * level back to info and let another context attach. Else a no-op. */
+void bc_log_detach(const struct bc_context *ctx);
 
 
 /* ------------------------------------------------------------------------
@@ -265,10 +290,10 @@ struct bc_registry;
 /* Scan every directory of `dirs` (NULL-terminated; missing directories are
  * skipped) for "*.so", dlopen each with RTLD_NOW | RTLD_LOCAL, call its entry
  * and check every descriptor. Rejected files and descriptors are logged at
- * warn level with file, plugin, both ABI versions and the fix, and kept in
- * bc_registry_rejects(). A plugin name found twice for one kind: the first
- * directory wins (a warning names both files). Returns NULL only when out of
- * memory. */
+ * warn level with file, plugin, both ABI versions and the fix, and kept for
+ * bc_registry_reject_count() and bc_registry_reject_at(). A plugin name
+ * found twice for one kind: the first directory wins (a warning names both
+ * files). Returns NULL only when out of memory. */
 struct bc_registry *bc_registry_load(const char *const *dirs);
 /* Whether the configuration names a plugin of `kind` called `name`. */
 typedef int (*bc_plugin_wanted_fn)(enum bc_kind kind, const char *name, void *arg);
@@ -323,8 +348,9 @@ const char *bc_kind_name(enum bc_kind kind);
 struct bc_instance;
 
 /* The options every instance of a kind accepts besides its plugin's own
- * (name, type; providers: stream_types; frontends: tokens_file, rate_limit,
- * rate_burst, max_body). */
+ * (name, type; providers: stream_types, idle_timeout, max_duration; stores:
+ * event_retention, event_max; frontends: tokens_file, rate_limit, rate_burst,
+ * auth_fail_limit, max_body). */
 const struct bc_option *bc_common_options(enum bc_kind kind);
 
 /* Validate `map` (a YAML map with a `type` key) against the plugin of
@@ -334,11 +360,15 @@ const struct bc_option *bc_common_options(enum bc_kind kind);
 int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind,
                        const struct bc_doc *doc, const struct bc_node *map,
                        struct bc_context *ctx, struct bc_instance **out, char **errmsg);
+/* The host's own checks of a frontend's common options (rate_limit,
+ * auth_fail_limit) beyond their declared types: 0, or -1 with *errmsg. */
+int bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
+                                   const struct bc_node *map, const char *owner,
+                                   const struct bc_config *cfg, char **errmsg);
 void bc_instance_destroy(struct bc_instance *inst);
 const char *bc_instance_name(const struct bc_instance *inst);
 const struct bc_loaded_plugin *bc_instance_plugin(const struct bc_instance *inst);
 const struct bc_config *bc_instance_config(const struct bc_instance *inst);
-struct bc_host *bc_instance_host(struct bc_instance *inst);
 /* The plugin's own state (what its create() returned). */
 void *bc_instance_state(const struct bc_instance *inst);
 /* Take and release the instance's call lock (no-op for thread-safe plugins). */
@@ -375,8 +405,6 @@ void bc_record_sink_init(struct bc_record_sink *sink);
 void bc_record_sink_free(struct bc_record_sink *sink);
 /* The implementation of bc_host_api.record_put. */
 enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record *record);
-/* Fill a struct bc_record view of a copy (pointers borrowed from `copy`). */
-void bc_record_view(const struct bc_record_copy *copy, struct bc_record *view);
 
 /* ------------------------------------------------------------------------
  * records.c: the event sink stores' events() write into (struct

@@ -84,6 +84,15 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
                  const struct bc_request *req, struct bc_response *resp);
 void bc_resp_free_fields(struct bc_response *resp);
 
+/* log.c: make the redacted secrets exactly those `walk` hands to `add`. A
+ * reload calls it with the new generation's instances once the old
+ * generation is retired, so the secrets of replaced instances (and of
+ * refused attempts) do not pile up. (log.c knows no instances: the fuzz
+ * targets link it alone.) */
+typedef void (*bc_log_secret_walk)(void (*add)(const char *secret, void *arg), void *add_arg,
+                                   void *walk_arg);
+void bc_log_keep_secrets(bc_log_secret_walk walk, void *walk_arg);
+
 /* Take the current generation for a request, and give it back. */
 struct bc_generation *bc_gen_acquire(struct bc_context *ctx);
 void bc_gen_release(struct bc_context *ctx, struct bc_generation *gen);
@@ -152,8 +161,11 @@ enum bc_status bc_media_events(struct bc_context *ctx, struct bc_generation **ge
                                uint64_t after, unsigned limit, const char *owner,
                                int64_t wait_ms, struct bc_event_sink *out,
                                struct bc_error *err);
-/* Live streams this process knows to be publishing (for the gauge). */
-double bc_media_publishing(struct bc_context *ctx);
+/* The gauges of /metrics, without a store call: *live, the LIVE streams as
+ * this node sees them (the store's, re-read every 5 s and at the start,
+ * plus this node's starts and stops since: a count kept as they happen);
+ * *publishing, those of them this process knows to be publishing. */
+void bc_media_gauges(struct bc_context *ctx, double *live, double *publishing);
 /* Re-announce every LIVE stream of the store to the provider instance of
  * `gen` that minted it and that `old` (NULL at startup) did not hold.
  * Main thread, before frontends serve. */

@@ -330,8 +330,9 @@ static void ctl_print_object(const json_t *obj, int indent)
 	}
 }
 
-/* The readable form of a successful answer to `op`. */
-static void ctl_print_body(const char *op, const json_t *body)
+/* The readable form of a successful answer to `op`, asked with `params`
+ * (NULL: none). */
+static void ctl_print_body(const char *op, const json_t *params, const json_t *body)
 {
 	if (json_is_string(body)) {
 		/* metrics: the text as the daemon wrote it */
@@ -354,8 +355,18 @@ static void ctl_print_body(const char *op, const json_t *body)
 			ctl_print_table(streams, 0);
 		else
 			puts("no streams");
-		if (json_is_string(next))
-			printf("\nmore: broadcastctl list --cursor %s\n", json_string_value(next));
+		if (json_is_string(next)) {
+			/* the next page of the same list: the cursor alone would
+			 * drop the state filter and the page size */
+			const char *state = json_string_value(json_object_get(params, "state"));
+			const json_t *limit = json_object_get(params, "limit");
+			printf("\nmore: broadcastctl list");
+			if (state != NULL)
+				printf(" --%s", state);
+			if (json_is_integer(limit))
+				printf(" --limit %" JSON_INTEGER_FORMAT, json_integer_value(limit));
+			printf(" --cursor %s\n", json_string_value(next));
+		}
 		return;
 	}
 	if (strcmp(op, "events") == 0) {
@@ -421,7 +432,7 @@ static int ctl_run(const struct ctl_opts *o, const char *op, json_t *params)
 		puts(s != NULL ? s : "null");
 		free(s);
 	} else if (ok || json_object_get(body, "error") == NULL) {
-		ctl_print_body(op, body);
+		ctl_print_body(op, params, body);
 	}
 	if (!ok) {
 		json_t *e = json_object_get(body, "error");

@@ -40,7 +40,7 @@ static void usage(FILE *out)
 	        "Usage: broadcastd [-c FILE] [--check-config]\n"
 	        "       broadcastd --list-plugins | --describe TYPE | --hash-token NAME | --version\n"
 	        "\n"
-	        "Provision live-video ingest endpoints (S3 credentials, RTMP keys, a local HLS\n"
+	        "Provision live-video ingest endpoints (S3 credentials, uploads to a local HLS\n"
 	        "origin) behind an HTTP and Unix-socket API.\n"
 	        "\n"
 	        "  -c, --config FILE    configuration (default %s)\n"
@@ -140,7 +140,9 @@ static int run(const char *path, int check_only)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration OK\n", path);
+		/* Every plugin's check() ran; what only a real start finds is not. */
+		printf("%s: configuration OK (not checked: ports, sockets in use, databases, "
+		       "upstream services)\n", path);
 		bc_context_close(ctx);
 		return 0;
 	}

@@ -76,11 +76,33 @@ static void gen_free(struct bc_generation *gen)
 	free(gen);
 }
 
+/* A frontend's options the host reads itself, per generation (struct
+ * bc_frontend_auth): a change of only these keeps the running instance,
+ * its listeners and connections, and swaps the auth settings. */
+static const char *const frontend_host_keys[] = { "tokens_file", "rate_limit", "rate_burst",
+	                                          "auth_fail_limit", "max_body", NULL };
+
+/* Can the running frontend `inst` serve with `cfg`, which differs from its
+ * own at most in frontend_host_keys? A frontend may read two of them
+ * itself at create(): whether tokens_file is set (the http frontend's
+ * listen and Host rules) and max_body (how much of a body it reads before
+ * the dispatcher sees it is too large). Those must not change in a way the
+ * running instance would not follow. */
+static int frontend_follows(const struct bc_instance *inst, const struct bc_config *cfg)
+{
+	const struct bc_config *was = bc_instance_config(inst);
+	return bc_config_is_set(was, "tokens_file") == bc_config_is_set(cfg, "tokens_file") &&
+	       bc_config_int(cfg, "max_body") <= bc_config_int(was, "max_body");
+}
+
 /* An instance of `old` to carry over for `map`: same kind, name, type and
- * option values. Returns it with a new reference, or NULL. */
+ * option values (for a frontend, the host's own options may differ, see
+ * frontend_host_keys). Returns it with a new reference, or NULL. *cfg_out
+ * (may be NULL) gets the configuration built from `map` for the new
+ * generation when an instance is returned; free it with bc_config_free(). */
 static struct bc_instance *reusable(const struct bc_registry *reg, struct bc_generation *old,
                                     enum bc_kind kind, const struct bc_doc *doc,
-                                    const struct bc_node *map)
+                                    const struct bc_node *map, struct bc_config **cfg_out)
 {
 	struct bc_instance *cands[256];
 	size_t n = 0;
@@ -90,6 +112,8 @@ static struct bc_instance *reusable(const struct bc_registry *reg, struct bc_gen
 	char *msg = NULL;
 	struct bc_instance *found = NULL;
 
+	if (cfg_out != NULL)
+		*cfg_out = NULL;
 	if (old == NULL || type == NULL || type->kind != BC_NODE_SCALAR)
 		return NULL;
 	plugin = bc_registry_find(reg, kind, type->value);
@@ -102,25 +126,41 @@ static struct bc_instance *reusable(const struct bc_registry *reg, struct bc_gen
 	for (size_t i = 0; kind == BC_KIND_FRONTEND && i < old->n_frontends && n < 256; i++)
 		cands[n++] = old->frontends[i].inst;
 	if (bc_config_build(doc, map, "reload", plugin->desc.options, bc_common_options(kind),
-	                    &cfg, &msg) != 0) {
+	                    &cfg, &msg) != 0 ||
+	    bc_instance_check_host_options(kind, doc, map, "reload", cfg, &msg) != 0) {
+		/* bc_instance_create() reports it, with the instance's name */
 		free(msg);
+		bc_config_free(cfg);
 		return NULL;
 	}
 	for (size_t i = 0; i < n && found == NULL; i++)
 		if (bc_instance_plugin(cands[i]) == plugin &&
 		    bc_config_equal(bc_instance_config(cands[i]), cfg))
 			found = cands[i];
-	bc_config_free(cfg);
-	if (found != NULL)
+	for (size_t i = 0; kind == BC_KIND_FRONTEND && i < n && found == NULL; i++)
+		if (bc_instance_plugin(cands[i]) == plugin &&
+		    bc_config_equal_except(bc_instance_config(cands[i]), cfg, frontend_host_keys) &&
+		    frontend_follows(cands[i], cfg))
+			found = cands[i];
+	if (found != NULL) {
 		bc_instance_ref(found);
+		if (cfg_out != NULL) {
+			*cfg_out = cfg;
+			cfg = NULL;
+		}
+	}
+	bc_config_free(cfg);
 	return found;
 }
 
+/* The instance for `map`: carried over from `old` or created. *cfg_out
+ * (may be NULL) as for reusable(): NULL when the instance was created
+ * (then its own configuration is the new one). */
 static int get_instance(struct bc_context *ctx, struct bc_generation *old, enum bc_kind kind,
                         const struct bc_doc *doc, const struct bc_node *map,
-                        struct bc_instance **out, char **errmsg)
+                        struct bc_instance **out, struct bc_config **cfg_out, char **errmsg)
 {
-	*out = reusable(ctx->reg, old, kind, doc, map);
+	*out = reusable(ctx->reg, old, kind, doc, map, cfg_out);
 	if (*out != NULL) {
 		bc_log(BC_LOG_DEBUG, bc_instance_name(*out), "unchanged, kept");
 		return 0;
@@ -143,10 +183,13 @@ static int check_unique_name(const struct bc_doc *doc, const struct bc_node *map
 	return 0;
 }
 
+/* The host's per-generation settings of frontend a->inst from `cfg`, the
+ * configuration of this generation (which for a carried-over instance may
+ * name another tokens_file, other limits than the instance's own). */
 static int frontend_auth_init(const struct bc_doc *doc, const struct bc_node *map,
-                              struct bc_frontend_auth *a, char **errmsg)
+                              const struct bc_config *cfg, struct bc_frontend_auth *a,
+                              char **errmsg)
 {
-	const struct bc_config *cfg = bc_instance_config(a->inst);
 	a->max_body = (size_t)bc_config_int(cfg, "max_body");
 	if (bc_config_is_set(cfg, "tokens_file")) {
 		char *why = NULL;
@@ -278,7 +321,7 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 		bc_log_set_level(lv ? (enum bc_log_level)bc_log_level_parse(lv->value) : BC_LOG_INFO);
 	}
 	if (get_instance(ctx, old, BC_KIND_STORE, doc, bc_node_get(root, "store"), &gen->store,
-	                 errmsg) != 0)
+	                 NULL, errmsg) != 0)
 		goto fail;
 
 	prov = bc_node_get(root, "providers");
@@ -286,7 +329,8 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 	if (gen->providers == NULL)
 		goto nomem;
 	for (size_t i = 0; i < prov->n_items; i++) {
-		if (get_instance(ctx, old, BC_KIND_PROVIDER, doc, prov->items[i], &inst, errmsg) != 0)
+		if (get_instance(ctx, old, BC_KIND_PROVIDER, doc, prov->items[i], &inst, NULL,
+		                 errmsg) != 0)
 			goto fail;
 		if (check_unique_name(doc, prov->items[i], gen->providers, gen->n_providers, inst,
 		                      errmsg) != 0) {
@@ -304,7 +348,10 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 	}
 	for (size_t i = 0; fe != NULL && i < fe->n_items; i++) {
 		struct bc_frontend_auth *a = &gen->frontends[gen->n_frontends];
-		if (get_instance(ctx, old, BC_KIND_FRONTEND, doc, fe->items[i], &inst, errmsg) != 0)
+		struct bc_config *cfg = NULL;
+		int rc;
+		if (get_instance(ctx, old, BC_KIND_FRONTEND, doc, fe->items[i], &inst, &cfg,
+		                 errmsg) != 0)
 			goto fail;
 		for (size_t k = 0; k < gen->n_frontends; k++)
 			if (strcmp(bc_instance_name(gen->frontends[k].inst), bc_instance_name(inst)) == 0) {
@@ -313,11 +360,15 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 				                          "two frontends are named '%s'; give each a "
 				                          "distinct `name:`", bc_instance_name(inst));
 				bc_instance_destroy(inst);
+				bc_config_free(cfg);
 				goto fail;
 			}
 		a->inst = inst;
 		gen->n_frontends++;
-		if (frontend_auth_init(doc, fe->items[i], a, errmsg) != 0)
+		rc = frontend_auth_init(doc, fe->items[i], cfg ? cfg : bc_instance_config(inst), a,
+		                        errmsg);
+		bc_config_free(cfg);
+		if (rc != 0)
 			goto fail;
 	}
 	*out = gen;
@@ -418,6 +469,12 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 		bc_doc_free(doc);
 		set_err(errbuf, errlen, "out of memory");
 		return BC_E_NOMEM;
+	}
+	/* One context per process (broadcast/embed.h; log.c). */
+	if (!check_only && bc_log_attach(ctx, errbuf, errlen) != BC_OK) {
+		bc_doc_free(doc);
+		free(ctx);
+		return BC_E_CONFLICT;
 	}
 	ctx->check_only = check_only;
 	pthread_mutex_init(&ctx->lock, NULL);
@@ -538,6 +595,19 @@ static int rescan(struct bc_context *ctx, const struct bc_doc *doc)
 	return 0;
 }
 
+/* Every secret option value of gen's instances, for bc_log_keep_secrets(). */
+static void gen_secrets(void (*add)(const char *secret, void *arg), void *add_arg,
+                        void *walk_arg)
+{
+	const struct bc_generation *gen = walk_arg;
+	if (gen->store != NULL)
+		bc_config_each_secret(bc_instance_config(gen->store), add, add_arg);
+	for (size_t i = 0; i < gen->n_providers; i++)
+		bc_config_each_secret(bc_instance_config(gen->providers[i]), add, add_arg);
+	for (size_t i = 0; i < gen->n_frontends; i++)
+		bc_config_each_secret(bc_instance_config(gen->frontends[i].inst), add, add_arg);
+}
+
 enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t errlen)
 {
 	struct bc_doc *doc = NULL;
@@ -588,6 +658,7 @@ enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t er
 		if (!gen_holds(gen, old->frontends[i].inst))
 			drain_frontend(old->frontends[i].inst, DRAIN_TIMEOUT_MS);
 	retire(ctx, old);
+	bc_log_keep_secrets(gen_secrets, gen);
 	return BC_OK;
 }
 
@@ -616,6 +687,7 @@ void bc_context_close(struct bc_context *ctx)
 	pthread_cond_destroy(&ctx->cond);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->path);
+	bc_log_detach(ctx);
 	free(ctx);
 }
 

@@ -24,7 +24,6 @@
 #include "bc_render.h"
 #include "bc_runtime.h"
 
-#define DEFAULT_MAX_BODY (64 * 1024)
 #define MAX_NAME_LEN 255
 
 /* What one call works with. */
@@ -98,6 +97,11 @@ static void fail_call(struct call *c, int http, enum bc_status st, const char *c
 	c->status = st;
 }
 
+static void fail_nomem(struct call *c)
+{
+	fail_call(c, 500, BC_E_NOMEM, BC_CODE_NOMEM, "out of memory");
+}
+
 /* Answer with an error a store or provider reported. */
 static void fail_from(struct call *c, const struct bc_error *err, enum bc_status st,
                       const char *fallback_code)
@@ -116,7 +120,7 @@ static void ok(struct call *c, json_t *body)
 	c->http_status = 200;
 	c->status = BC_OK;
 	if (body == NULL)
-		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		fail_nomem(c);
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -341,7 +345,7 @@ static void op_start(struct call *c)
 	reserved = 1;
 
 	if (bc_endpoint_init(&ep) != 0) {
-		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		fail_nomem(c);
 		goto out;
 	}
 	memset(&info, 0, sizeof info);
@@ -365,7 +369,7 @@ static void op_start(struct call *c)
 
 	meta = json_dumps(ep.meta, JSON_COMPACT | JSON_SORT_KEYS);
 	if (meta == NULL) {
-		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		fail_nomem(c);
 		goto out;
 	}
 	/* The answer is built before the commit: once committed, a stream whose
@@ -377,7 +381,7 @@ static void op_start(struct call *c)
 	if (answer == NULL) {
 		bc_log(BC_LOG_ERROR, bc_instance_name(prov), "start of stream %s: the answer could "
 		       "not be rendered; rolling back", id);
-		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		fail_nomem(c);
 		goto out;
 	}
 	bc_error_clear(&err);
@@ -652,7 +656,7 @@ static void op_health(struct call *c)
 		                      bc_render_health_item(bc_instance_name(p), st, &err, c->is_admin));
 	}
 	if (body == NULL) {
-		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		fail_nomem(c);
 		return;
 	}
 	if (all != BC_OK) {
@@ -667,50 +671,17 @@ static void op_health(struct call *c)
 	ok(c, body);
 }
 
-/* Live streams, counted through the store's list (capped, a metric need not
- * be exact beyond that). */
-static void update_live_gauge(struct call *c)
-{
-	struct bc_list_query q;
-	struct bc_record_sink sink;
-	struct bc_error err;
-	enum bc_status st;
-	char after[37];
-	double live = 0;
-
-	memset(&q, 0, sizeof q);
-	q.struct_size = sizeof q;
-	q.state = BC_STATE_LIVE;
-	q.limit = 1000;
-	for (int page = 0; page < 100; page++) {
-		bc_record_sink_init(&sink);
-		bc_error_clear(&err);
-		STORE_CALL(c, st, list, &q, &sink, &err);
-		if (st != BC_OK) {
-			bc_record_sink_free(&sink);
-			return;
-		}
-		live += (double)sink.n;
-		if (sink.n < 1000) {
-			bc_record_sink_free(&sink);
-			break;
-		}
-		q.after_start_ms = sink.items[sink.n - 1].start_ms;
-		memcpy(after, sink.items[sink.n - 1].id, 37);
-		q.after_id = after;
-		bc_record_sink_free(&sink);
-	}
-	bc_metrics_gauge_set(bc_ctx_metrics(c->ctx), "streams_live", NULL, NULL, live);
-}
-
 static void op_metrics(struct call *c)
 {
-	update_live_gauge(c);
-	bc_metrics_gauge_set(bc_ctx_metrics(c->ctx), "streams_publishing", NULL, NULL,
-	                     bc_media_publishing(c->ctx));
+	double live, publishing;
+
+	/* Counts media.c keeps; a scrape reads no store (docs/events.md). */
+	bc_media_gauges(c->ctx, &live, &publishing);
+	bc_metrics_gauge_set(bc_ctx_metrics(c->ctx), "streams_live", NULL, NULL, live);
+	bc_metrics_gauge_set(bc_ctx_metrics(c->ctx), "streams_publishing", NULL, NULL, publishing);
 	c->text = bc_metrics_render(bc_ctx_metrics(c->ctx), &c->text_len);
 	if (c->text == NULL) {
-		fail_call(c, 500, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		fail_nomem(c);
 		return;
 	}
 	c->http_status = 200;
@@ -803,6 +774,20 @@ static void op_events(struct call *c)
 }
 
 /* ---- the entry ------------------------------------------------------------------ */
+
+/* The max_body of a call that no frontend made (the embedding API): the
+ * frontends' default, read from the one place that states it, the common
+ * option table of instance.c. 0 (no limit) only if that lost it. */
+static size_t default_max_body(void)
+{
+	const struct bc_option *o = bc_option_first(bc_common_options(BC_KIND_FRONTEND));
+	int64_t v;
+	for (; o != NULL; o = bc_option_next(o))
+		if (strcmp(o->name, "max_body") == 0 && o->default_value != NULL &&
+		    bc_parse_size(o->default_value, &v) == 0 && v > 0)
+			return (size_t)v;
+	return 0;
+}
 
 static const struct bc_frontend_auth *auth_of(struct bc_generation *gen,
                                               const struct bc_instance *frontend)
@@ -928,7 +913,7 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 		req.content_type = NULL;
 	}
 	bc_error_clear(&err);
-	if (bc_params_parse(&req, auth != NULL ? auth->max_body : DEFAULT_MAX_BODY, &c.params,
+	if (bc_params_parse(&req, auth != NULL ? auth->max_body : default_max_body(), &c.params,
 	                    &err) != BC_OK) {
 		int http = strcmp(err.code, "request.unsupported_media_type") == 0
 		                   ? 415
@@ -957,7 +942,7 @@ answer:
 		out.body_len = out.body ? strlen(out.body) : 0;
 		out.content_type = "application/json";
 		if (out.body == NULL) {
-			out.body = strdup("{\"error\":{\"code\":\"internal.out_of_memory\","
+			out.body = strdup("{\"error\":{\"code\":\"" BC_CODE_NOMEM "\","
 			                  "\"message\":\"out of memory\"}}");
 			out.body_len = out.body ? strlen(out.body) : 0;
 			out.status = 500;

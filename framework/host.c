@@ -5,7 +5,8 @@
  *
  * The struct bc_host a plugin holds is its struct bc_instance (instance.c);
  * each function here turns it back and forwards to the file that does the
- * work: options.c for config, log.c for logging, metrics.c, dispatch.c.
+ * work: options.c for config, log.c for logging, error.c for fail (the
+ * table points at bc_fail and bc_vfail themselves), metrics.c, dispatch.c.
  * Strings handed in by plugins are copied before the function returns.
  */
 #include "config.h"
@@ -21,24 +22,17 @@ static const char *host_instance_name(const struct bc_host *host)
 	return bc_instance_name(bc_host_instance(host));
 }
 
-static void host_log(struct bc_host *host, enum bc_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	bc_vlog(level, host ? bc_instance_name(bc_host_instance(host)) : "plugin", fmt, ap);
-	va_end(ap);
-}
-
 static void host_log_v(struct bc_host *host, enum bc_log_level level, const char *fmt, va_list ap)
 {
 	bc_vlog(level, host ? bc_instance_name(bc_host_instance(host)) : "plugin", fmt, ap);
 }
 
-static enum bc_status host_fail_v(struct bc_error *err, enum bc_status status, const char *code,
-                                  const char *fmt, va_list ap)
+static void host_log(struct bc_host *host, enum bc_log_level level, const char *fmt, ...)
 {
-	bc_vfail(err, status, code, fmt, ap);
-	return status;
+	va_list ap;
+	va_start(ap, fmt);
+	host_log_v(host, level, fmt, ap);
+	va_end(ap);
 }
 
 static enum bc_status host_media_report(struct bc_host *host, const char *stream_id,
@@ -53,16 +47,6 @@ static int host_log_enabled(const struct bc_host *host, enum bc_log_level level)
 {
 	(void)host;
 	return level <= bc_log_get_level();
-}
-
-static enum bc_status host_fail(struct bc_error *err, enum bc_status status, const char *code,
-                                const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	bc_vfail(err, status, code, fmt, ap);
-	va_end(ap);
-	return status;
 }
 
 static int valid_metric_name(const char *s)
@@ -243,7 +227,7 @@ const struct bc_host_api bc_host_api_table = {
 	.instance_name = host_instance_name,
 	.log = host_log,
 	.log_enabled = host_log_enabled,
-	.fail = host_fail,
+	.fail = bc_fail, /* error.c: the same contract */
 	.random = bc_random,
 	.now_ms = bc_now_ms,
 	.monotonic_ms = bc_monotonic_ms,
@@ -263,7 +247,7 @@ const struct bc_host_api bc_host_api_table = {
 	.response_release = host_response_release,
 	/* since ABI 1.1 */
 	.log_v = host_log_v,
-	.fail_v = host_fail_v,
+	.fail_v = bc_vfail,
 	.media_report = host_media_report,
 	.event_put = bc_event_put,
 };

@@ -5,7 +5,7 @@
  * An instance is what one YAML map under `store`, `providers` or `frontends`
  * becomes: its options validated against the plugin's declaration and the
  * host's common options, its secrets registered with the logger, then the
- * plugin's create(). Instances are reference counted because a reload may
+ * plugin's check() (ABI 1.1; --check-config stops there) and create(). Instances are reference counted because a reload may
  * carry an unchanged instance into the new configuration while requests of
  * the old one still run. The struct bc_host a plugin receives is the
  * instance itself; host.c implements the table of functions.
@@ -151,6 +151,43 @@ static void add_secret(const char *secret, void *arg)
 	bc_log_add_secret(secret);
 }
 
+int bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
+                                   const struct bc_node *map, const char *owner,
+                                   const struct bc_config *cfg, char **errmsg)
+{
+	static const char *const rates[] = { "rate_limit", "auth_fail_limit" };
+	static const char *const examples[] = { "10/s", "20/m" };
+	double rate;
+
+	if (kind != BC_KIND_FRONTEND)
+		return 0;
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+		if (!bc_config_is_set(cfg, rates[i]) ||
+		    bc_parse_rate(bc_config_str(cfg, rates[i]), &rate) == 0)
+			continue;
+		const struct bc_node *n = bc_node_get(map, rates[i]);
+		*errmsg = bc_doc_error_at(doc, n ? n : map,
+		                          "%s: %s must be N/s, N/m or N/h with N > 0, e.g. "
+		                          "`%s: %s`", owner, rates[i], rates[i], examples[i]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The plugin's check() (ABI 1.1) for cfg; BC_OK when it has none. */
+static enum bc_status run_check(const struct bc_loaded_plugin *plugin, enum bc_kind kind,
+                                const struct bc_config *cfg, struct bc_error *err)
+{
+	enum bc_status (*check)(const struct bc_host_api *, const struct bc_config *,
+	                        struct bc_error *) = NULL;
+	switch (kind) {
+	case BC_KIND_PROVIDER: check = plugin->ops.provider.check; break;
+	case BC_KIND_STORE: check = plugin->ops.store.check; break;
+	case BC_KIND_FRONTEND: check = plugin->ops.frontend.check; break;
+	}
+	return check != NULL ? check(&bc_host_api_table, cfg, err) : BC_OK;
+}
+
 int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const struct bc_doc *doc,
                        const struct bc_node *map, struct bc_context *ctx,
                        struct bc_instance **out, char **errmsg)
@@ -215,28 +252,21 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 	if (bc_config_build(doc, map, owner, plugin->desc.options, bc_common_options(kind),
 	                    &inst->cfg, errmsg) != 0)
 		goto out;
-	if (kind == BC_KIND_FRONTEND && bc_config_is_set(inst->cfg, "rate_limit")) {
-		double rate;
-		if (bc_parse_rate(bc_config_str(inst->cfg, "rate_limit"), &rate) != 0) {
-			const struct bc_node *n = bc_node_get(map, "rate_limit");
-			*errmsg = bc_doc_error_at(doc, n ? n : map,
-			                          "%s: rate_limit must be N/s, N/m or N/h with N > 0, "
-			                          "e.g. `rate_limit: 10/s`", owner);
-			goto out;
-		}
-	}
-	if (kind == BC_KIND_FRONTEND && bc_config_is_set(inst->cfg, "auth_fail_limit")) {
-		double rate;
-		if (bc_parse_rate(bc_config_str(inst->cfg, "auth_fail_limit"), &rate) != 0) {
-			const struct bc_node *n = bc_node_get(map, "auth_fail_limit");
-			*errmsg = bc_doc_error_at(doc, n ? n : map,
-			                          "%s: auth_fail_limit must be N/s, N/m or N/h with "
-			                          "N > 0, e.g. `auth_fail_limit: 20/m`", owner);
-			goto out;
-		}
-	}
+	if (bc_instance_check_host_options(kind, doc, map, owner, inst->cfg, errmsg) != 0)
+		goto out;
 	bc_config_each_secret(inst->cfg, add_secret, NULL);
 
+	/* ABI 1.1: the plugin's own validation, side-effect free. Run by
+	 * --check-config and by every real start alike, right before create(),
+	 * so the two give the same verdict and the same message. */
+	bc_error_clear(&err);
+	st = run_check(plugin, kind, inst->cfg, &err);
+	if (st != BC_OK) {
+		*errmsg = bc_doc_error_at(doc, map, "%s: %s: %s", owner,
+		                          err.code[0] ? err.code : bc_status_name(st),
+		                          err.message[0] ? err.message : "check() failed");
+		goto out;
+	}
 	bc_error_clear(&err);
 	if (bc_ctx_check_only(ctx)) {
 		*out = inst; /* validated; state stays NULL, destroy() is not called */
@@ -322,11 +352,6 @@ const struct bc_loaded_plugin *bc_instance_plugin(const struct bc_instance *inst
 const struct bc_config *bc_instance_config(const struct bc_instance *inst)
 {
 	return inst->cfg;
-}
-
-struct bc_host *bc_instance_host(struct bc_instance *inst)
-{
-	return (struct bc_host *)inst;
 }
 
 struct bc_instance *bc_host_instance(const struct bc_host *host)

@@ -56,7 +56,16 @@ framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(BC_PIE_CFLAGS)
 framework_broadcastctl_LDFLAGS = $(BC_LDFLAGS) $(BC_PIE_LDFLAGS)
 framework_broadcastctl_LDADD = $(JANSSON_LIBS)
 
-dist_man_MANS += docs/broadcastd.8
+# broadcastd(8) names the configured default config file and plugin folder:
+# made from docs/broadcastd.8.in here, not by configure, like
+# etc/broadcastd.service (Makefile.am), so `make prefix=...` gets them right.
+nodist_man_MANS = docs/broadcastd.8
+EXTRA_DIST += docs/broadcastd.8.in
+CLEANFILES += docs/broadcastd.8
+docs/broadcastd.8: $(srcdir)/docs/broadcastd.8.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) docs && \
+	sed -e 's|@sysconfdir[@]|$(sysconfdir)|g' -e 's|@pkglibdir[@]|$(pkglibdir)|g' \
+	    $(srcdir)/docs/broadcastd.8.in > $@.tmp && mv $@.tmp $@
 dist_man_MANS += docs/broadcastctl.1
 bashcompletiondir = $(datadir)/bash-completion/completions
 dist_bashcompletion_DATA = contrib/bash-completion/broadcastctl

@@ -55,7 +55,8 @@ struct media_entry {
 	int64_t start_ms;
 	enum bc_media_state media;
 	int64_t media_ms, publish_ms;
-	int live;               /* 0: stopped (kept for a 1.0 store only) */
+	int live;               /* 0: stopped (kept for a 1.0 store only); set
+	                           only through entry_set_live() */
 	char stop_reason[16];
 	uint64_t seq;           /* events written in memory (1.0 store) */
 	int64_t touched_mono;   /* last local change, monotonic ms */
@@ -73,6 +74,7 @@ struct bc_media {
 	size_t q_head, q_len;
 	struct media_entry *entries;
 	size_t n, cap;
+	size_t n_live;          /* entries with live set: the streams_live gauge */
 	struct bc_event_copy *ring; /* 1.0 store: the feed, oldest at r_head */
 	size_t r_head, r_len;
 	uint64_t next_cursor;
@@ -123,12 +125,29 @@ static struct media_entry *entry_find(struct bc_media *m, const char *id)
 static void entry_remove(struct bc_media *m, struct media_entry *e)
 {
 	struct media_entry *last;
+	if (e->live)
+		m->n_live--;
 	free(e->provider);
 	free(e->owner);
 	last = &m->entries[--m->n];
 	if (e != last)
 		*e = *last;
 	memset(last, 0, sizeof *last);
+}
+
+/* Mark e live or stopped, keeping m->n_live (the streams_live gauge) right:
+ * every change of `live` goes through here or entry_remove(). Call with the
+ * lock held. */
+static void entry_set_live(struct bc_media *m, struct media_entry *e, int live)
+{
+	live = live != 0;
+	if (e->live != live) {
+		if (live)
+			m->n_live++;
+		else
+			m->n_live--;
+	}
+	e->live = live;
 }
 
 /* Find or add the entry of record r; NULL when out of memory. */
@@ -160,7 +179,7 @@ static struct media_entry *entry_get(struct bc_media *m, const struct bc_record_
 	e->media_ms = r->media_ms > 0 ? r->media_ms : r->start_ms;
 	e->publish_ms = r->publish_ms;
 	e->seq = r->event_seq;
-	e->live = r->state == BC_STATE_LIVE;
+	entry_set_live(m, e, r->state == BC_STATE_LIVE);
 	m->n++;
 	return e;
 }
@@ -304,7 +323,7 @@ enum bc_status bc_stream_commit(struct bc_context *ctx, struct bc_generation *ge
 	after.event_seq = 1;
 	data = event_data(&after, NULL);
 	if (data == NULL)
-		return bc_fail(err, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		return bc_fail(err, BC_E_NOMEM, BC_CODE_NOMEM, "out of memory");
 	if (has) {
 		event_init(&ev, rec->id, "stream.started", rec->start_ms, rec->owner, data);
 		STORE_OP(gen, st, commit_event, rec->id, meta, &ev, err);
@@ -319,7 +338,7 @@ enum bc_status bc_stream_commit(struct bc_context *ctx, struct bc_generation *ge
 	{
 		struct media_entry *e = entry_get(m, &after);
 		if (e != NULL) {
-			e->live = 1;
+			entry_set_live(m, e, 1);
 			e->media = BC_MEDIA_IDLE;
 			e->media_ms = rec->start_ms;
 			e->publish_ms = 0;
@@ -418,7 +437,7 @@ enum bc_status bc_stream_stop_run(struct bc_context *ctx, struct bc_generation *
 	after.event_seq = r->event_seq + 1;
 	data = event_data(&after, json_pack("{s:s}", "reason", reason));
 	if (data == NULL)
-		return bc_fail(err, BC_E_NOMEM, "internal.out_of_memory", "out of memory");
+		return bc_fail(err, BC_E_NOMEM, BC_CODE_NOMEM, "out of memory");
 	if (has) {
 		event_init(&ev, r->id, "stream.stopped", stop_ms, r->owner, data);
 		STORE_OP(gen, st, stop_event, r->id, stop_ms, reason, &ev, out, err);
@@ -448,7 +467,7 @@ enum bc_status bc_stream_stop_run(struct bc_context *ctx, struct bc_generation *
 			if (e == NULL)
 				e = entry_get(m, r);
 			if (e != NULL) {
-				e->live = 0;
+				entry_set_live(m, e, 0);
 				snprintf(e->stop_reason, sizeof e->stop_reason, "%s", reason);
 				e->touched_mono = bc_monotonic_ms();
 				ring_push(m, e, "stream.stopped", stop_ms, data);
@@ -496,17 +515,17 @@ void bc_media_overlay(struct bc_context *ctx, struct bc_generation *gen,
 	pthread_mutex_unlock(&m->lock);
 }
 
-double bc_media_publishing(struct bc_context *ctx)
+void bc_media_gauges(struct bc_context *ctx, double *live, double *publishing)
 {
 	struct bc_media *m = bc_ctx_media(ctx);
-	double n = 0;
+	*live = *publishing = 0;
 	if (m == NULL)
-		return 0;
+		return;
 	pthread_mutex_lock(&m->lock);
+	*live = (double)m->n_live;
 	for (size_t i = 0; i < m->n; i++)
-		n += m->entries[i].live && m->entries[i].media == BC_MEDIA_PUBLISHING;
+		*publishing += m->entries[i].live && m->entries[i].media == BC_MEDIA_PUBLISHING;
 	pthread_mutex_unlock(&m->lock);
-	return n;
 }
 
 /* ---- media facts ------------------------------------------------------------- */
@@ -621,7 +640,7 @@ static void media_apply(struct bc_media *m, const struct media_fact *f)
 	{
 		struct media_entry *e = entry_get(m, &sink.items[0]);
 		if (e != NULL) {
-			e->live = 1;
+			entry_set_live(m, e, 1);
 			e->media = want;
 			e->media_ms = f->at_ms;
 			if (want == BC_MEDIA_PUBLISHING)
@@ -726,7 +745,7 @@ static void reread_page(void *arg, struct bc_record_copy *items, size_t n)
 		if (e == NULL)
 			continue;
 		e->seen = 1;
-		e->live = 1;
+		entry_set_live(m, e, 1);
 		/* A newer local change wins over what a list begun earlier read. */
 		if (rr->has && items[i].media != 0 && items[i].media_ms >= e->media_ms &&
 		    e->touched_mono < rr->began_mono) {
@@ -757,7 +776,7 @@ static void timer_reread(struct bc_media *m)
 					entry_remove(m, e);
 					continue;
 				}
-				e->live = 0;
+				entry_set_live(m, e, 0);
 			}
 			i++;
 		}
@@ -843,7 +862,7 @@ static void timer_stop(struct bc_media *m, const struct due *d)
 			if (bc_store_has_events(gen->store))
 				entry_remove(m, e);
 			else
-				e->live = 0;
+				entry_set_live(m, e, 0);
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -916,7 +935,8 @@ static void add_ms(struct timespec *ts, int64_t ms)
 static void *media_timekeeper(void *arg)
 {
 	struct bc_media *m = arg;
-	int64_t next_read = 0, next_prune = 0;
+	/* bc_media_start() did the first read. */
+	int64_t next_read = bc_monotonic_ms() + MEDIA_REREAD_MS, next_prune = 0;
 
 	for (;;) {
 		int64_t mono = bc_monotonic_ms();
@@ -1134,6 +1154,9 @@ struct bc_media *bc_media_create(struct bc_context *ctx)
 
 int bc_media_start(struct bc_media *m)
 {
+	/* Read the LIVE streams once before anything serves: the timers and
+	 * the streams_live gauge start from the store, not from zero. */
+	timer_reread(m);
 	if (pthread_create(&m->worker, NULL, media_worker, m) != 0)
 		return -1;
 	if (pthread_create(&m->timer, NULL, media_timekeeper, m) != 0) {

@@ -554,13 +554,31 @@ static int str_eq(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static int name_in(const char *name, const char *const *names)
+{
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int bc_config_equal(const struct bc_config *a, const struct bc_config *b)
+{
+	return bc_config_equal_except(a, b, NULL);
+}
+
+int bc_config_equal_except(const struct bc_config *a, const struct bc_config *b,
+                           const char *const *skip)
 {
 	if (a == NULL || b == NULL || a->n != b->n)
 		return 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct cfg_opt *x = &a->opts[i], *y = &b->opts[i];
-		if (strcmp(x->decl.name, y->decl.name) != 0 || x->is_set != y->is_set ||
+		if (strcmp(x->decl.name, y->decl.name) != 0)
+			return 0;
+		if (name_in(x->decl.name, skip))
+			continue;
+		if (x->is_set != y->is_set ||
 		    !str_eq(x->str, y->str) || x->num != y->num || x->flag != y->flag ||
 		    x->n_list != y->n_list)
 			return 0;

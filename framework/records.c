@@ -93,26 +93,6 @@ nomem:
 	return BC_E_NOMEM;
 }
 
-void bc_record_view(const struct bc_record_copy *copy, struct bc_record *view)
-{
-	memset(view, 0, sizeof *view);
-	view->struct_size = sizeof *view;
-	view->id = copy->id;
-	view->name = copy->name;
-	view->type = copy->type;
-	view->provider = copy->provider;
-	view->owner = copy->owner;
-	view->state = copy->state;
-	view->start_ms = copy->start_ms;
-	view->stop_ms = copy->stop_ms;
-	view->meta = copy->meta;
-	view->media = copy->media;
-	view->publish_ms = copy->publish_ms;
-	view->media_ms = copy->media_ms;
-	view->stop_reason = copy->stop_reason != NULL ? copy->stop_reason : "";
-	view->event_seq = copy->event_seq;
-}
-
 /* ---- events (since ABI 1.1) ------------------------------------------- */
 
 void bc_event_sink_init(struct bc_event_sink *sink)

@@ -95,7 +95,8 @@ static int tokens_parse_line(struct bc_tokens *t, const char *path, unsigned lin
 	if (colon == NULL) {
 		*errmsg = bc_strdup_printf("%s:%u: expected \"name:sha256hex\"; write each token as "
 		                           "its name, a colon and the SHA-256 of the token in hex "
-		                           "(broadcastctl can generate such lines)", path, lineno);
+		                           "(`broadcastd --hash-token NAME` prints such a line)",
+		                           path, lineno);
 		return -1;
 	}
 	hash_start = colon + 1;

@@ -12,8 +12,10 @@
  * addresses to listen on and whether that is safe, TLS, how much body to
  * read, timeouts, CORS preflights and an access log line.
  *
- * The central type is struct http_frontend, one per YAML instance. create()
- * checks the options, refuses an unsafe listener and test-binds each address
+ * The central type is struct http_frontend, one per YAML instance. check()
+ * (ABI 1.1, also run by `broadcastd --check-config`) validates the options
+ * without binding: listen syntax, an unsafe listener, the TLS files, CORS
+ * origins, allowed hosts. create() runs it too, then test-binds each address
  * so configuration errors surface before the daemon says it is ready;
  * start() starts CivetWeb's listener and worker threads; drain() waits for
  * requests in flight and stops CivetWeb; destroy() frees. The route table is
@@ -199,6 +201,63 @@ static int http_probe_bind(const struct http_tls_addr *a, const char **why)
 	return rc;
 }
 
+/* One `listen` item: parsed into `a`, and the rule of issue 4 (a listener
+ * others can reach needs tokens and TLS, unless the operator says
+ * `insecure: true`) applied; without TLS an IPv6 address needs a CivetWeb
+ * built with IPv6. Binds nothing. */
+static enum bc_status http_listen_item(const struct bc_host_api *api, const char *item,
+                                       int insecure, int has_tokens, int is_tls,
+                                       struct http_tls_addr *a, struct bc_error *err)
+{
+	const char *why = NULL;
+	int is_loopback = 0;
+
+	if (http_parse_listen(item, a, &is_loopback, &why) < 0)
+		return api->fail(err, BC_E_INVALID, "http.bad_listen", "listen \"%s\" %s",
+		                 item != NULL ? item : "", why);
+	if (!is_loopback && !insecure && (!has_tokens || !is_tls))
+		return api->fail(err, BC_E_INVALID, "http.insecure_listen",
+		                 "listen \"%s\" is not a loopback address, and this instance "
+		                 "has %s: anyone who reaches it could start streams and read "
+		                 "the credentials they return. Set tokens_file and tls (cert, "
+		                 "key), or listen on 127.0.0.1 behind a proxy that does both, "
+		                 "or set insecure: true to accept the risk",
+		                 item,
+		                 !has_tokens && !is_tls ? "neither tokens_file nor tls"
+		                 : !has_tokens          ? "no tokens_file"
+		                                        : "no tls (cert, key)");
+	if (!is_tls && a->is_v6 && !mg_check_feature(MG_FEATURES_IPV6))
+		return api->fail(err, BC_E_UNSUPPORTED, "http.no_ipv6",
+		                 "listen \"%s\": this CivetWeb (libcivetweb %s) was built "
+		                 "without IPv6 (USE_IPV6); listen on an IPv4 address, or configure "
+		                 "tls (the TLS listener does IPv6 itself)",
+		                 item, mg_version());
+	return BC_OK;
+}
+
+static enum bc_status http_check_listen(const struct bc_host_api *api,
+                                        const struct bc_config *cfg, int is_tls,
+                                        struct bc_error *err)
+{
+	size_t n = api->cfg_list_len(cfg, "listen");
+	int has_tokens = api->cfg_is_set(cfg, "tokens_file");
+	int insecure = api->cfg_bool(cfg, "insecure");
+	struct http_tls_addr a;
+	enum bc_status rc;
+
+	if (n == 0)
+		return api->fail(err, BC_E_INVALID, "http.no_listen",
+		                 "listen is empty; give at least one address such as "
+		                 "\"127.0.0.1:8080\"");
+	for (size_t i = 0; i < n; i++) {
+		rc = http_listen_item(api, api->cfg_list_at(cfg, "listen", i), insecure, has_tokens,
+		                      is_tls, &a, err);
+		if (rc != BC_OK)
+			return rc;
+	}
+	return BC_OK;
+}
+
 /* Read `listen`, apply the rule of issue 4 (a listener others can reach
  * needs tokens and TLS, unless the operator says `insecure: true`), and set
  * up what serves it: the TLS terminator (binding now), or CivetWeb's
@@ -216,9 +275,7 @@ static enum bc_status http_read_listen(struct http_frontend *fe, const struct bc
 	size_t cap, used = 0;
 
 	if (n == 0)
-		return api->fail(err, BC_E_INVALID, "http.no_listen",
-		                 "listen is empty; give at least one address such as "
-		                 "\"127.0.0.1:8080\"");
+		return http_check_listen(api, cfg, is_tls, err); /* says what is wrong */
 	cap = n * (HTTP_ADDR_MAX + 8) + 16;
 	fe->ports = calloc(1, cap);
 	fe->listen_text = calloc(1, cap);
@@ -230,37 +287,13 @@ static enum bc_status http_read_listen(struct http_frontend *fe, const struct bc
 	for (size_t i = 0; i < n; i++) {
 		const char *item = api->cfg_list_at(cfg, "listen", i);
 		const char *why = NULL;
-		int is_loopback = 0;
-		if (http_parse_listen(item, &addrs[i], &is_loopback, &why) < 0) {
-			rc = api->fail(err, BC_E_INVALID, "http.bad_listen", "listen \"%s\" %s",
-			               item != NULL ? item : "", why);
+		rc = http_listen_item(api, item, insecure, has_tokens, is_tls, &addrs[i], err);
+		if (rc != BC_OK)
 			goto out;
-		}
-		if (!is_loopback && !insecure && (!has_tokens || !is_tls)) {
-			rc = api->fail(err, BC_E_INVALID, "http.insecure_listen",
-			               "listen \"%s\" is not a loopback address, and this instance "
-			               "has %s: anyone who reaches it could start streams and read "
-			               "the credentials they return. Set tokens_file and tls (cert, "
-			               "key), or listen on 127.0.0.1 behind a proxy that does both, "
-			               "or set insecure: true to accept the risk",
-			               item,
-			               !has_tokens && !is_tls ? "neither tokens_file nor tls"
-			               : !has_tokens          ? "no tokens_file"
-			                                      : "no tls (cert, key)");
-			goto out;
-		}
 		used += (size_t)snprintf(fe->listen_text + used, cap - used, "%s%s", i ? "," : "",
 		                         item);
 		if (is_tls)
 			continue; /* http_tls_create() binds them below */
-		if (addrs[i].is_v6 && !mg_check_feature(MG_FEATURES_IPV6)) {
-			rc = api->fail(err, BC_E_UNSUPPORTED, "http.no_ipv6",
-			               "listen \"%s\": this CivetWeb (libcivetweb %s) was built "
-			               "without IPv6 (USE_IPV6); listen on an IPv4 address, or configure "
-			               "tls (the TLS listener does IPv6 itself)",
-			               item, mg_version());
-			goto out;
-		}
 		if (http_probe_bind(&addrs[i], &why) < 0) {
 			rc = api->fail(err, BC_E_UNAVAILABLE, "http.listen_failed",
 			               "cannot listen on %s: %s; choose a free address:port", item, why);
@@ -284,16 +317,10 @@ out:
 	return rc;
 }
 
-static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_config *cfg,
-                                     struct bc_error *err)
+static enum bc_status http_check_cors(const struct bc_host_api *api,
+                                      const struct bc_config *cfg, struct bc_error *err)
 {
-	const struct bc_host_api *api = fe->api;
 	size_t n = api->cfg_list_len(cfg, "cors_origins");
-	if (n == 0)
-		return BC_OK;
-	fe->cors = calloc(n + 1, sizeof *fe->cors);
-	if (fe->cors == NULL)
-		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const char *o = api->cfg_list_at(cfg, "cors_origins", i);
 		if (o == NULL || strcmp(o, "*") == 0 || strchr(o, ',') != NULL ||
@@ -303,6 +330,23 @@ static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_c
 			                 "scheme://host[:port] (\"*\" is not allowed: the API takes "
 			                 "credentials)",
 			                 o != NULL ? o : "");
+	}
+	return BC_OK;
+}
+
+static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_config *cfg,
+                                     struct bc_error *err)
+{
+	const struct bc_host_api *api = fe->api;
+	size_t n = api->cfg_list_len(cfg, "cors_origins");
+	enum bc_status rc = http_check_cors(api, cfg, err);
+	if (rc != BC_OK || n == 0)
+		return rc;
+	fe->cors = calloc(n + 1, sizeof *fe->cors);
+	if (fe->cors == NULL)
+		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *o = api->cfg_list_at(cfg, "cors_origins", i);
 		fe->cors[i] = strdup(o);
 		if (fe->cors[i] == NULL)
 			return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
@@ -312,16 +356,10 @@ static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_c
 
 /* `allowed_hosts`: host names (no port, no scheme) this listener answers
  * for, besides IP literals and localhost; "*" for any. */
-static enum bc_status http_read_hosts(struct http_frontend *fe, const struct bc_config *cfg,
-                                      struct bc_error *err)
+static enum bc_status http_check_hosts(const struct bc_host_api *api,
+                                       const struct bc_config *cfg, struct bc_error *err)
 {
-	const struct bc_host_api *api = fe->api;
 	size_t n = api->cfg_list_len(cfg, "allowed_hosts");
-	if (n == 0)
-		return BC_OK;
-	fe->allowed_hosts = calloc(n + 1, sizeof *fe->allowed_hosts);
-	if (fe->allowed_hosts == NULL)
-		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const char *h = api->cfg_list_at(cfg, "allowed_hosts", i);
 		if (h == NULL || h[0] == '\0' || strpbrk(h, ":/[] ,") != NULL)
@@ -330,6 +368,23 @@ static enum bc_status http_read_hosts(struct http_frontend *fe, const struct bc_
 			                 "the Host header carries them, without scheme or port "
 			                 "(\"api.example.com\"), or \"*\" for any",
 			                 h != NULL ? h : "");
+	}
+	return BC_OK;
+}
+
+static enum bc_status http_read_hosts(struct http_frontend *fe, const struct bc_config *cfg,
+                                      struct bc_error *err)
+{
+	const struct bc_host_api *api = fe->api;
+	size_t n = api->cfg_list_len(cfg, "allowed_hosts");
+	enum bc_status rc = http_check_hosts(api, cfg, err);
+	if (rc != BC_OK || n == 0)
+		return rc;
+	fe->allowed_hosts = calloc(n + 1, sizeof *fe->allowed_hosts);
+	if (fe->allowed_hosts == NULL)
+		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *h = api->cfg_list_at(cfg, "allowed_hosts", i);
 		fe->allowed_hosts[i] = strdup(h);
 		if (fe->allowed_hosts[i] == NULL)
 			return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
@@ -862,14 +917,47 @@ static void http_connection_close(const struct mg_connection *conn)
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
+static const char *http_opt(const struct bc_host_api *api, const struct bc_config *cfg,
+                            const char *key)
+{
+	return api->cfg_is_set(cfg, key) ? api->cfg_str(cfg, key) : NULL;
+}
+
+/* ABI 1.1 check(): every rule of the options that needs no port, in the
+ * order create() meets them: `listen` (syntax, the rule of issue 4, IPv6),
+ * the TLS files (readable, a certificate chain and the key that belongs to
+ * it), cors_origins, allowed_hosts. Binds nothing: a port in use is
+ * create()'s to find. */
+static enum bc_status http_check(const struct bc_host_api *api, const struct bc_config *cfg,
+                                 struct bc_error *err)
+{
+	const char *cert = http_opt(api, cfg, "tls.cert"), *key = http_opt(api, cfg, "tls.key");
+	int is_tls = cert != NULL || key != NULL;
+	enum bc_status rc = http_check_listen(api, cfg, is_tls, err);
+
+	if (rc == BC_OK && is_tls)
+		rc = http_tls_check(api, cert, key, api->cfg_list_len(cfg, "listen"), err);
+	if (rc == BC_OK)
+		rc = http_check_cors(api, cfg, err);
+	if (rc == BC_OK)
+		rc = http_check_hosts(api, cfg, err);
+	return rc;
+}
+
 static enum bc_status http_create(const struct bc_host_api *api, struct bc_host *host,
                                   const struct bc_config *cfg, void **instance,
                                   struct bc_error *err)
 {
-	enum bc_status rc = BC_OK;
-	struct http_frontend *fe = calloc(1, sizeof *fe);
+	enum bc_status rc;
+	struct http_frontend *fe;
 	const char *cert, *key;
 
+	/* The host ran check() already; again here, so that a direct create()
+	 * answers the same and nothing is bound for a configuration it refuses. */
+	rc = http_check(api, cfg, err);
+	if (rc != BC_OK)
+		return rc;
+	fe = calloc(1, sizeof *fe);
 	if (fe == NULL)
 		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
 	fe->api = api;
@@ -890,9 +978,8 @@ static enum bc_status http_create(const struct bc_host_api *api, struct bc_host 
 	         fe->timeout_ms / 2);
 	snprintf(fe->keep_alive_ms, sizeof fe->keep_alive_ms, "%" PRId64,
 	         api->cfg_int(cfg, "keep_alive_timeout"));
+	/* a host-wide option: its default and bounds are the host's */
 	fe->max_body = (size_t)api->cfg_int(cfg, "max_body");
-	if (fe->max_body == 0)
-		fe->max_body = 64 * 1024;
 	fe->access_log = api->cfg_bool(cfg, "access_log");
 	fe->has_tokens = api->cfg_is_set(cfg, "tokens_file");
 	fe->per_addr = http_guard_conns_create(fe->threads_n,
@@ -902,8 +989,8 @@ static enum bc_status http_create(const struct bc_host_api *api, struct bc_host 
 		goto out;
 	}
 
-	cert = api->cfg_is_set(cfg, "tls.cert") ? api->cfg_str(cfg, "tls.cert") : NULL;
-	key = api->cfg_is_set(cfg, "tls.key") ? api->cfg_str(cfg, "tls.key") : NULL;
+	cert = http_opt(api, cfg, "tls.cert");
+	key = http_opt(api, cfg, "tls.key");
 	rc = http_read_listen(fe, cfg, cert, key, err);
 	if (rc != BC_OK)
 		goto out;
@@ -1197,6 +1284,7 @@ static const struct bc_frontend_ops http_ops = {
 	.start = http_start,
 	.drain = http_drain,
 	.destroy = http_destroy,
+	.check = http_check,
 };
 
 static const struct bc_plugin http_plugin = BC_PLUGIN_INIT(

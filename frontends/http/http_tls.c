@@ -94,12 +94,15 @@ static const char *http_tls_ssl_error(char *buf, size_t len)
 	return buf;
 }
 
-static enum bc_status http_tls_load(struct http_tls *t, const char *cert, const char *key,
-                                    struct bc_error *err)
+/* A TLS 1.2+ server context with `cert` and `key` loaded and checked to
+ * belong together, in *out; the caller frees it. */
+static enum bc_status http_tls_ctx_new(const struct bc_host_api *api, const char *cert,
+                                       const char *key, SSL_CTX **out, struct bc_error *err)
 {
-	const struct bc_host_api *api = t->api;
 	char ebuf[256];
+	SSL_CTX *ctx;
 
+	*out = NULL;
 	if (cert == NULL || key == NULL || cert[0] == '\0' || key[0] == '\0')
 		return api->fail(err, BC_E_INVALID, "http.tls_incomplete",
 		                 "tls needs both `cert` (PEM certificate chain) and `key` (PEM "
@@ -110,26 +113,41 @@ static enum bc_status http_tls_load(struct http_tls *t, const char *cert, const 
 	if (access(key, R_OK) != 0)
 		return api->fail(err, BC_E_INVALID, "http.tls_key_unreadable",
 		                 "tls.key %s cannot be read: %s", key, strerror(errno));
-	t->ctx = SSL_CTX_new(TLS_server_method());
-	if (t->ctx == NULL)
+	ctx = *out = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL)
 		return api->fail(err, BC_E_INTERNAL, "http.tls_init", "OpenSSL: %s",
 		                 http_tls_ssl_error(ebuf, sizeof ebuf));
 	/* issue 4: TLS 1.2 and newer only */
-	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_SERVER);
-	if (SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1)
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
 		return api->fail(err, BC_E_INVALID, "http.tls_bad_cert",
 		                 "tls.cert %s is not a usable PEM certificate chain: %s", cert,
 		                 http_tls_ssl_error(ebuf, sizeof ebuf));
-	if (SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1)
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 		return api->fail(err, BC_E_INVALID, "http.tls_bad_key",
 		                 "tls.key %s is not a usable PEM private key for the certificate "
 		                 "in %s: %s", key, cert, http_tls_ssl_error(ebuf, sizeof ebuf));
-	if (SSL_CTX_check_private_key(t->ctx) != 1)
+	if (SSL_CTX_check_private_key(ctx) != 1)
 		return api->fail(err, BC_E_INVALID, "http.tls_key_mismatch",
 		                 "tls.key %s does not belong to the certificate in %s", key, cert);
 	return BC_OK;
+}
+
+enum bc_status http_tls_check(const struct bc_host_api *api, const char *cert, const char *key,
+                              size_t n_addrs, struct bc_error *err)
+{
+	SSL_CTX *ctx = NULL;
+	enum bc_status rc;
+
+	if (n_addrs > HTTP_TLS_MAX_LISTENERS)
+		return api->fail(err, BC_E_INVALID, "http.too_many_listen",
+		                 "at most %d listen addresses", HTTP_TLS_MAX_LISTENERS);
+	rc = http_tls_ctx_new(api, cert, key, &ctx, err);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
 }
 
 static enum bc_status http_tls_bind(struct http_tls *t, const struct http_tls_addr *a,
@@ -204,7 +222,7 @@ enum bc_status http_tls_create(const struct bc_host_api *api, struct bc_host *ho
 		rc = api->fail(err, BC_E_INTERNAL, "http.pipe_failed", "pipe(): %s", strerror(errno));
 		goto out;
 	}
-	rc = http_tls_load(t, cert, key, err);
+	rc = http_tls_ctx_new(api, cert, key, &t->ctx, err);
 	for (size_t i = 0; rc == BC_OK && i < n_addrs; i++)
 		rc = http_tls_bind(t, &addrs[i], err);
 out:

@@ -24,6 +24,12 @@ struct http_tls_addr {
 	const char *shown;  /* as configured, for messages; borrowed for the call */
 };
 
+/* What http_tls_create() checks before it binds, without binding: at most
+ * 16 addresses, `cert` and `key` readable, a PEM chain and a PEM private key
+ * that belong together. BC_OK, or BC_E_INVALID with a message. Any thread. */
+enum bc_status http_tls_check(const struct bc_host_api *api, const char *cert, const char *key,
+                              size_t n_addrs, struct bc_error *err);
+
 /* Load `cert` (PEM chain) and `key` (PEM private key) into a TLS 1.2+
  * server context and bind every address (not accepting yet), so that bad
  * files and busy ports surface from create(). `max_conns` caps connections

@@ -4,8 +4,9 @@
  *
  * The operator's and local applications' way into the API: no tokens and no
  * TCP; the kernel tells us who the peer is (SO_PEERCRED) and the caller is
- * "uid:<n>". This file holds the instance's lifecycle: create() validates the
- * options and binds the socket, start() runs the accept thread, drain() stops
+ * "uid:<n>". This file holds the instance's lifecycle: check() (ABI 1.1)
+ * validates the options without binding or creating anything, create() runs
+ * it and binds the socket, start() runs the accept thread, drain() stops
  * accepting and waits for the connections, destroy() removes the socket.
  * Serving one connection (framing, JSON, api->call()) is unix_conn.c's job.
  *
@@ -97,11 +98,10 @@ static int unix_parse_id(const char *s, int is_group, unsigned *out)
 }
 
 /* Read the LIST option `key` into a fresh array of ids. */
-static enum bc_status unix_read_ids(struct unix_frontend *fe, const struct bc_config *cfg,
+static enum bc_status unix_read_ids(const struct bc_host_api *api, const struct bc_config *cfg,
                                     const char *key, int is_group, unsigned **out,
                                     size_t *n_out, struct bc_error *err)
 {
-	const struct bc_host_api *api = fe->api;
 	size_t n = api->cfg_list_len(cfg, key);
 	*out = NULL;
 	*n_out = 0;
@@ -122,6 +122,126 @@ static enum bc_status unix_read_ids(struct unix_frontend *fe, const struct bc_co
 	*out = ids;
 	*n_out = n;
 	return BC_OK;
+}
+
+static enum bc_status unix_read_mode(const struct bc_host_api *api, const struct bc_config *cfg,
+                                     unsigned *out, struct bc_error *err)
+{
+	const char *mode = api->cfg_str(cfg, "mode");
+	if (unix_parse_mode(mode != NULL ? mode : "0660", out) < 0)
+		return api->fail(err, BC_E_INVALID, "unix.bad_mode",
+		                 "mode \"%s\" is not an octal file mode such as \"0660\"",
+		                 mode != NULL ? mode : "");
+	return BC_OK;
+}
+
+static enum bc_status unix_check_limits(const struct bc_host_api *api,
+                                        const struct bc_config *cfg, struct bc_error *err)
+{
+	if (api->cfg_int(cfg, "max_line") < 64 || api->cfg_int(cfg, "idle_timeout") < 100 ||
+	    api->cfg_int(cfg, "max_clients") < 1)
+		return api->fail(err, BC_E_INVALID, "unix.bad_limit",
+		                 "max_line must be at least 64 bytes, idle_timeout at least 100ms "
+		                 "and max_clients at least 1");
+	return BC_OK;
+}
+
+static const char *unix_path_of(const struct bc_host_api *api, const struct bc_config *cfg)
+{
+	const char *path = api->cfg_str(cfg, "path");
+	return path != NULL && *path ? path : UNIX_DEFAULT_PATH;
+}
+
+/* "/run/broadcast/control.sock" -> "/run/broadcast" in dir, "." for a bare
+ * name, "/" for one in the root. -1 when it does not fit. */
+static int unix_dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	int n;
+	if (slash == NULL)
+		n = snprintf(dir, len, ".");
+	else if (slash == path)
+		n = snprintf(dir, len, "/");
+	else
+		n = snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* What can be told of `path` without touching it: it fits a socket
+ * address (and so does the temporary name beside it), its folder exists or
+ * is one missing level create() makes, and what is there now is nothing or
+ * a socket (a stale one is replaced; whether a live server holds it only
+ * create() finds out). */
+static enum bc_status unix_check_path(const struct bc_host_api *api, const char *path,
+                                      struct bc_error *err)
+{
+	struct sockaddr_un sa;
+	char dir[sizeof sa.sun_path], up[sizeof sa.sun_path];
+	struct stat st;
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return api->fail(err, BC_E_INVALID, "unix.path_too_long",
+		                 "path %s is longer than the %zu bytes a Unix socket address holds",
+		                 path, sizeof sa.sun_path - 1);
+	/* the temporary name: DIR/.bcXXXXXXXX.sock */
+	if (unix_dir_of(path, dir, sizeof dir) < 0 ||
+	    strlen(strcmp(dir, "/") ? dir : "") + 17 >= sizeof sa.sun_path)
+		return api->fail(err, BC_E_INVALID, "unix.path_too_long",
+		                 "the directory of %s is too long for a Unix socket address (at "
+		                 "most %zu bytes)",
+		                 path, sizeof sa.sun_path - 18);
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return api->fail(err, BC_E_INVALID, "unix.bad_path",
+			                 "%s, the directory of path %s, is not a directory", dir, path);
+	} else if (errno == ENOENT) {
+		/* one missing level is created by create(), no more */
+		if (unix_dir_of(dir, up, sizeof up) == 0 && stat(up, &st) != 0)
+			return api->fail(err, BC_E_INVALID, "unix.bad_path",
+			                 "cannot create directory %s for the socket: %s missing too "
+			                 "(only one missing level is created)", dir, up);
+		return BC_OK;
+	}
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return BC_OK;
+		return api->fail(err, BC_E_INVALID, "unix.bad_path", "cannot inspect %s: %s", path,
+		                 strerror(errno));
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return api->fail(err, BC_E_INVALID, "unix.not_a_socket",
+		                 "refusing to replace %s: it exists and is not a socket; remove it "
+		                 "or choose another path",
+		                 path);
+	return BC_OK;
+}
+
+/* ABI 1.1 check(): path (above), mode, users and groups (numbers, or names
+ * the system knows), limits. Binds and creates nothing. */
+static enum bc_status unix_check(const struct bc_host_api *api, const struct bc_config *cfg,
+                                 struct bc_error *err)
+{
+	unsigned mode, *ids = NULL, gid;
+	size_t n = 0;
+	enum bc_status rc = unix_check_path(api, unix_path_of(api, cfg), err);
+
+	if (rc == BC_OK)
+		rc = unix_read_mode(api, cfg, &mode, err);
+	if (rc == BC_OK)
+		rc = unix_read_ids(api, cfg, "allow_uids", 0, &ids, &n, err);
+	free(ids);
+	ids = NULL;
+	if (rc == BC_OK)
+		rc = unix_read_ids(api, cfg, "allow_gids", 1, &ids, &n, err);
+	free(ids);
+	if (rc == BC_OK)
+		rc = unix_check_limits(api, cfg, err);
+	if (rc == BC_OK && api->cfg_is_set(cfg, "group") &&
+	    unix_parse_id(api->cfg_str(cfg, "group"), 1, &gid) < 0)
+		rc = api->fail(err, BC_E_INVALID, "unix.bad_id",
+		               "group: \"%s\" is neither a number nor a known group name",
+		               api->cfg_str(cfg, "group"));
+	return rc;
 }
 
 /* ---- the socket file ----------------------------------------------------- */
@@ -544,27 +664,27 @@ static enum bc_status unix_create(const struct bc_host_api *api, struct bc_host 
 	fe->stop_pipe[0] = fe->stop_pipe[1] = -1;
 	fe->own_uid = geteuid();
 
-	const char *path = api->cfg_str(cfg, "path");
-	fe->path = strdup(path != NULL && *path ? path : UNIX_DEFAULT_PATH);
+	/* The host ran check() already; again here, so that a direct create()
+	 * answers the same. */
+	rc = unix_check(api, cfg, err);
+	if (rc != BC_OK)
+		goto out;
+	fe->path = strdup(unix_path_of(api, cfg));
 	if (fe->path == NULL) {
 		rc = api->fail(err, BC_E_NOMEM, "unix.nomem", "out of memory");
 		goto out;
 	}
-	const char *mode = api->cfg_str(cfg, "mode");
-	if (unix_parse_mode(mode != NULL ? mode : "0660", &fe->mode) < 0) {
-		rc = api->fail(err, BC_E_INVALID, "unix.bad_mode",
-		               "mode \"%s\" is not an octal file mode such as \"0660\"",
-		               mode != NULL ? mode : "");
+	rc = unix_read_mode(api, cfg, &fe->mode, err);
+	if (rc != BC_OK)
 		goto out;
-	}
 	unsigned *ids = NULL;
 	size_t n = 0;
-	rc = unix_read_ids(fe, cfg, "allow_uids", 0, &ids, &n, err);
+	rc = unix_read_ids(api, cfg, "allow_uids", 0, &ids, &n, err);
 	if (rc != BC_OK)
 		goto out;
 	fe->allow_uids = (uid_t *)ids;
 	fe->n_allow_uids = n;
-	rc = unix_read_ids(fe, cfg, "allow_gids", 1, &ids, &n, err);
+	rc = unix_read_ids(api, cfg, "allow_gids", 1, &ids, &n, err);
 	if (rc != BC_OK)
 		goto out;
 	fe->allow_gids = (gid_t *)ids;
@@ -575,12 +695,6 @@ static enum bc_status unix_create(const struct bc_host_api *api, struct bc_host 
 	fe->max_line = (size_t)api->cfg_int(cfg, "max_line");
 	fe->idle_timeout_ms = api->cfg_int(cfg, "idle_timeout");
 	fe->max_clients = (size_t)api->cfg_int(cfg, "max_clients");
-	if (fe->max_line < 64 || fe->idle_timeout_ms < 100 || fe->max_clients < 1) {
-		rc = api->fail(err, BC_E_INVALID, "unix.bad_limit",
-		               "max_line must be at least 64 bytes, idle_timeout at least 100ms "
-		               "and max_clients at least 1");
-		goto out;
-	}
 
 	if (pipe2(fe->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = api->fail(err, BC_E_INTERNAL, "unix.pipe_failed", "pipe(): %s", strerror(errno));
@@ -737,6 +851,7 @@ static const struct bc_frontend_ops unix_ops = {
 	.start = unix_start,
 	.drain = unix_drain,
 	.destroy = unix_destroy,
+	.check = unix_check,
 };
 
 static const struct bc_plugin unix_plugin = BC_PLUGIN_INIT(

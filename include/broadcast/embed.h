@@ -18,6 +18,12 @@
  * bc_context_drain() and bc_context_close() must be called from one thread
  * (the one that opened the context), never from inside a call.
  *
+ * One context per process: the log level and the secrets the log redacts
+ * are process-wide, so while a context is open, opening another one fails
+ * with BC_E_CONFLICT (and a message saying so) instead of overwriting them.
+ * Once bc_context_close() has returned, a new one may be opened. Several
+ * configurations need several processes.
+ *
  * Since ABI 1.0.
  */
 #ifndef BROADCAST_EMBED_H
@@ -43,7 +49,9 @@ struct bc_context;
  * errbuf/errlen: on failure, a message "FILE:LINE:COLUMN: what; the fix"
  * (errbuf may be NULL).
  * Returns BC_OK, BC_E_INVALID (configuration), BC_E_UNAVAILABLE (a store or
- * listener could not be opened) or BC_E_NOMEM. Nothing is left open on failure.
+ * listener could not be opened), BC_E_CONFLICT (another context is open in
+ * this process: one context per process, see above) or BC_E_NOMEM. Nothing
+ * is left open on failure.
  * Since ABI 1.0.
  */
 enum bc_status bc_context_open(const char *path, struct bc_context **out, char *errbuf,
@@ -51,7 +59,8 @@ enum bc_status bc_context_open(const char *path, struct bc_context **out, char *
 
 /**
  * The same from YAML text in memory; `name` stands for the file name in
- * messages. text need not be NUL-terminated. Since ABI 1.0.
+ * messages. text need not be NUL-terminated. The same one context per
+ * process (BC_E_CONFLICT). Since ABI 1.0.
  */
 enum bc_status bc_context_open_string(const char *name, const char *text, size_t len,
                                       struct bc_context **out, char *errbuf, size_t errlen);
@@ -67,7 +76,8 @@ enum bc_status bc_context_serve(struct bc_context *ctx, char *errbuf, size_t err
  * Re-read the configuration file and switch to it: instances whose options
  * did not change keep running; new ones are created (and served when
  * bc_context_serve() ran); removed ones are drained and freed once requests
- * that began before the switch have finished. A bad new configuration is
+ * that began before the switch have finished; the log then redacts the
+ * secrets of the new configuration only. A bad new configuration is
  * refused with its error in errbuf and the old one stays in force.
  * Opening thread only; never from inside a call. Since ABI 1.0.
  */

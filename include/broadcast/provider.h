@@ -112,6 +112,21 @@ struct bc_provider_ops {
 	 */
 	enum bc_status (*resume)(void *instance, const struct bc_stream_info *stream,
 	                         struct bc_error *err);
+
+	/**
+	 * Validate an instance's options without side effects: every check
+	 * that needs neither the network nor a port nor a write (option
+	 * combinations, values, files an option names being readable and
+	 * well-formed, e.g. a certificate and its key). `broadcastd
+	 * --check-config` runs it, and so does every real start, right before
+	 * create(), so the two can never disagree; create() may rely on it
+	 * having passed. What only create() can find out (a port taken, a
+	 * database down) is reported by create(). Any thread; no instance
+	 * exists. May be NULL (nothing to check beyond the declared options).
+	 * Since ABI 1.1.
+	 */
+	enum bc_status (*check)(const struct bc_host_api *api, const struct bc_config *cfg,
+	                        struct bc_error *err);
 };
 
 #ifdef __cplusplus

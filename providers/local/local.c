@@ -13,10 +13,12 @@
  *
  * The token is 32 random bytes in base64url. Only its SHA-256 is kept: in
  * the stream record's meta (token_sha256, with its expiry token_expires_ms)
- * and in the stream's folder. After a restart the host calls resume() with
- * every live stream and its meta (ABI 1.1), which re-admits the token; the
- * folder's state file still serves a host without resume
- * (docs/providers/local.md). Logs show a fingerprint of it, never the token.
+ * and in memory. The provider writes no durable state of its own: a start's
+ * one durable write is the store's commit, and after a restart the host
+ * calls resume() with every stream the store says is live and its meta
+ * (ABI 1.1), which alone re-admits the token; a stream the store recorded as
+ * stopped stays refused (docs/providers/local.md, "Restart"). Logs show a
+ * fingerprint of the token, never the token.
  *
  * Media (ABI 1.1): uploads are reported to the host as publishing, and
  * idle_after without one as idle (local_streams.c keeps the state).

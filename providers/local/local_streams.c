@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * local_streams.c: the local origin's per-stream state and files (see
- * local_streams.h for the model: one folder a stream under `root`, a ".stream"
- * state file in each, an in-memory table under one mutex, a janitor thread).
+ * local_streams.h for the model: one folder a stream under `root`, an
+ * in-memory table under one mutex, a janitor thread). The table is soft
+ * state: the store is the one durable record of a stream (DESIGN §4b), and
+ * after a restart the host hands every live stream back through resume().
  *
  * File system rules kept here: an upload becomes visible only by rename() of
  * a fully written and fsync()ed temporary file from the same folder, so a
@@ -14,13 +16,12 @@
  *
  * Locking: the lock guards only memory (the hash table, the vector used to
  * walk it, each stream's fields). File work for one stream that others need
- * not wait for (creating a folder, writing its state file, fsync) happens
+ * not wait for (creating a folder, writing its stop marker, fsync) happens
  * outside it, so one slow disk flush does not serialise every start and stop
- * of the daemon: concurrent fsync()s share a journal commit instead of
- * queueing behind the lock. A stream being created is in the table already,
- * marked `pending`, so its id stays taken and every other call treats it as
- * unknown until its folder and state file exist; a stream whose file work is
- * under way has `busy` set, so the janitor leaves it alone.
+ * of the daemon. A stream being created is in the table already, marked
+ * `pending`, so its id stays taken and every other call treats it as
+ * unknown until its folder exists; a stream whose file work is under way
+ * has `busy` set, so the janitor leaves it alone.
  */
 #include <config.h>
 
@@ -38,8 +39,27 @@
 
 #include "local_streams.h"
 
-#define LOCAL_STATE_FILE ".stream"
-#define LOCAL_STATE_MAGIC "broadcast-local 1"
+/*
+ * The stop marker: a zero-length file stop() creates in the stream's folder,
+ * its mtime set to the stop time and fsync()ed. It is not a record of the
+ * stream (no token, no state: the store has those, and a stream the store
+ * says is live is resumed whatever the folder holds); it exists only for the
+ * retention, which must count from the stop across a restart and which the
+ * store does not hand to providers. Hidden ('.'), so never served.
+ */
+#define LOCAL_STOP_MARKER ".stopped"
+/* The state file of versions before issue 18: it kept the token's hash and
+ * was never told of stops any more, so it is removed where found. */
+#define LOCAL_OLD_STATE_FILE ".stream"
+/*
+ * After create() the janitor deletes no folder it found on disk for this
+ * long unless resume() claimed it: until the host has resumed the live
+ * streams (right after create(), before any frontend serves) a folder
+ * without a stop marker may belong to a live stream whose broadcaster has
+ * paused for longer than the retention, and a marked one to a stream whose
+ * stop never reached the store.
+ */
+#define LOCAL_RESUME_GRACE_MS (5 * 60 * 1000)
 #define LOCAL_TMP_PREFIX ".up-"
 #define LOCAL_ENDLIST "#EXT-X-ENDLIST"
 /* How often the media watcher looks for streams gone idle. */
@@ -62,12 +82,16 @@ struct local_stream {
 	char id[LOCAL_ID_LEN + 1];
 	char token_sha256[65]; /* "" when unknown: no token can match */
 	int64_t expires_ms;
-	int64_t stopped_ms;    /* 0 while live */
+	int64_t stopped_ms;    /* 0 while live; for a folder found without a stop
+	                          marker (unclaimed), its last modification */
 	uint64_t bytes;        /* sum of the sizes of its published files */
 	struct local_stream *next; /* the next one in its hash bucket */
 	size_t at;             /* its index in local_streams.v */
 	unsigned pending : 1;  /* local_streams_add() is creating its folder */
-	unsigned stop_unsaved : 1; /* stopped in memory, state file not yet */
+	unsigned unmarked : 1; /* stopped in memory, its stop marker not written yet */
+	unsigned marked : 1;   /* its folder holds a stop marker */
+	unsigned unclaimed : 1; /* found on disk at create, not resumed (yet): no
+	                           token; the janitor waits out the grace */
 	unsigned busy;         /* file work outside the lock; janitor skips it */
 	unsigned char media;   /* enum local_media */
 	int64_t last_upload_ms; /* monotonic; of the last upload (or of the resume) */
@@ -91,6 +115,7 @@ struct local_streams {
 	struct local_stream **buckets; /* hash of the id -> chain; nbuckets a power of 2 */
 	size_t nbuckets;
 	size_t live;          /* streams neither pending nor stopped */
+	int64_t grace_until;  /* monotonic ms: LOCAL_RESUME_GRACE_MS after open */
 
 	pthread_t janitor;
 	int janitor_running;
@@ -325,14 +350,24 @@ static int local_remove_dir(const char *root, const char *id)
 	return rc;
 }
 
-/* The sum of the sizes of a folder's published (not hidden) regular files. */
-static uint64_t local_dir_bytes(int dfd, int remove_tmp)
+static int64_t local_mtime_ms(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+}
+
+/* The sum of the sizes of a folder's published (not hidden) regular files,
+ * removing the temporary upload files a crash left. When newest_ms is not
+ * NULL it gets the latest modification of the folder and of its files. */
+static uint64_t local_dir_scan(int dfd, int64_t *newest_ms)
 {
 	int dup_fd = dup(dfd);
 	DIR *d;
 	struct dirent *de;
+	struct stat st;
 	uint64_t sum = 0;
 
+	if (newest_ms != NULL)
+		*newest_ms = fstat(dfd, &st) == 0 ? local_mtime_ms(&st) : 0;
 	if (dup_fd < 0)
 		return 0;
 	d = fdopendir(dup_fd);
@@ -341,143 +376,64 @@ static uint64_t local_dir_bytes(int dfd, int remove_tmp)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		struct stat st;
 		if (strncmp(de->d_name, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) == 0) {
 			/* A crash between mkstemp() and rename() left it. */
-			if (remove_tmp)
-				unlinkat(dfd, de->d_name, 0);
+			unlinkat(dfd, de->d_name, 0);
 			continue;
 		}
 		if (de->d_name[0] == '.')
 			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
 			sum += (uint64_t)st.st_size;
+			if (newest_ms != NULL && local_mtime_ms(&st) > *newest_ms)
+				*newest_ms = local_mtime_ms(&st);
+		}
 	}
 	closedir(d);
 	return sum;
 }
 
-/* ---- the state file ------------------------------------------------------------ */
-
-/* The state file's text for s into text (size len); its length or -1. */
-static int local_state_text(char *text, size_t len, const struct local_stream *s)
-{
-	int n = snprintf(text, len,
-	                 LOCAL_STATE_MAGIC "\ntoken_sha256 %s\nexpires_ms %" PRId64
-	                 "\nstopped_ms %" PRId64 "\n",
-	                 s->token_sha256[0] ? s->token_sha256 : "-", s->expires_ms,
-	                 s->stopped_ms);
-
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return n;
-}
+/* ---- the stop marker ------------------------------------------------------------ */
 
 /*
- * Record the stop of a stream whose folder exists: append a "stopped_ms"
- * line to its state file and fdatasync() it. The reader takes the last
- * value of each key and ignores a final line without its newline, so a
- * crash mid-append leaves either the old state or the new one. Appending
- * replaced writing a temporary file and renaming it over the old one: that
- * allocated an inode and freed another on every stop, which ext4 pays for
- * in inode-bitmap scans (docs/performance.md). The leading newline ends a
- * line a failed earlier attempt may have left unterminated.
+ * Mark the stop of stream `id` (see LOCAL_STOP_MARKER): create the marker
+ * (or reuse one a retried stop left), set its mtime to stopped_ms and
+ * fsync() it, so that the stop time survives a crash once stop() returns.
+ * On a journalling file system (ext4, xfs) the fsync also commits the
+ * transaction holding the marker's directory entry. 0, or -1 with errno.
  */
-static int local_state_append_stop(const struct local_streams *ls, const struct local_stream *s)
+static int local_marker_write(const struct local_streams *ls, const char *id,
+                              int64_t stopped_ms)
 {
-	char path[4096], line[64];
-	int fd, n, rc;
+	char path[4096];
+	struct timespec ts[2];
+	int fd, rc;
 
-	if (local_path(path, sizeof(path), ls->root, s->id, LOCAL_STATE_FILE) != 0) {
+	if (local_path(path, sizeof(path), ls->root, id, LOCAL_STOP_MARKER) != 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	n = snprintf(line, sizeof(line), "\nstopped_ms %" PRId64 "\n", s->stopped_ms);
-	if (n < 0 || (size_t)n >= sizeof(line)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	rc = local_write_all(fd, line, (size_t)n) == 0 && fdatasync(fd) == 0 ? 0 : -1;
+	ts[0].tv_sec = (time_t)(stopped_ms / 1000);
+	ts[0].tv_nsec = (long)(stopped_ms % 1000) * 1000000L;
+	ts[1] = ts[0];
+	rc = futimens(fd, ts) == 0 && fsync(fd) == 0 ? 0 : -1;
 	if (close(fd) != 0)
 		rc = -1;
 	return rc;
 }
 
-/*
- * Write the first state file of a stream into its new, empty folder dir:
- * written in place (O_EXCL) and fsync()ed, without a temporary file and
- * rename. Nothing reads the file while the stream is
- * pending, and a torn file after a crash reads as "no valid state", the
- * same outcome as no file: the stream is refused uploads and removed after
- * the retention. That can only hit a stream whose start had not returned
- * yet (the fsync comes first), so its start was never acknowledged: the
- * host commits the stream to its store only after the provider's start()
- * returns, and the store's commit is the durable record of the stream.
- */
-static int local_state_create(const char *dir, const struct local_stream *s)
+/* The stop time a folder's marker records (its mtime), or 0 when it has
+ * none (a symlink or anything but a regular file does not count). */
+static int64_t local_marker_read(int dfd)
 {
-	char path[4096], text[256];
-	int fd, n, rc = -1;
+	struct stat st;
 
-	n = local_state_text(text, sizeof(text), s);
-	if (n < 0 || snprintf(path, sizeof(path), "%s/" LOCAL_STATE_FILE, dir) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (local_write_all(fd, text, (size_t)n) != 0)
-		goto out;
-	/* What an upload after a restart relies on: the token's hash on disk
-	 * before the start is acknowledged. The folder's entries get no
-	 * fsync of their own, as before this write lost its rename: on a
-	 * journalling file system (ext4, xfs) this fsync commits the journal
-	 * transaction that holds the mkdir and the file's creation. */
-	if (fsync(fd) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (close(fd) != 0 && rc == 0)
-		rc = -1;
-	return rc;
-}
-
-/* Fill s from the state file of folder dfd; 0 on success. */
-static int local_state_read(int dfd, struct local_stream *s)
-{
-	char *text = local_read_small(dfd, LOCAL_STATE_FILE, 4096, NULL);
-	char *line, *save = NULL;
-	int have_magic = 0, have_hash = 0;
-
-	if (text == NULL)
-		return -1;
-	/* A final line without its newline is an append a crash cut short. */
-	line = strrchr(text, '\n');
-	if (line != NULL)
-		line[1] = '\0';
-	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		char hash[80];
-		long long v;
-		if (strcmp(line, LOCAL_STATE_MAGIC) == 0)
-			have_magic = 1;
-		else if (sscanf(line, "token_sha256 %79s", hash) == 1) {
-			if (strlen(hash) == 64 && strspn(hash, "0123456789abcdef") == 64) {
-				memcpy(s->token_sha256, hash, 65);
-				have_hash = 1;
-			}
-		} else if (sscanf(line, "expires_ms %lld", &v) == 1)
-			s->expires_ms = v;
-		else if (sscanf(line, "stopped_ms %lld", &v) == 1)
-			s->stopped_ms = v;
-	}
-	free(text);
-	return (have_magic && have_hash) ? 0 : -1;
+	if (fstatat(dfd, LOCAL_STOP_MARKER, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return local_mtime_ms(&st) > 0 ? local_mtime_ms(&st) : 1;
 }
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -648,20 +604,25 @@ static void local_free_all(struct local_streams *ls)
 	free(ls->buckets);
 }
 
-/* Load every stream folder under root. A folder without a readable state
- * file gets no token (no upload can match) and counts as stopped at its
- * modification time, so the janitor removes it after the retention. */
+/*
+ * Load every stream folder under root, as unclaimed: no token (no upload can
+ * match one) until resume() hands the stream back from the store. A folder
+ * with a stop marker counts as stopped at the marker's time, one without as
+ * stopped at its last modification: either way the janitor deletes it the
+ * retention after that, but not before the resume grace is over
+ * (LOCAL_RESUME_GRACE_MS), and never once resume() claimed it. Nothing here
+ * decides that a stream is live: only the store does.
+ */
 static int local_load(struct local_streams *ls)
 {
 	DIR *d = opendir(ls->root);
 	struct dirent *de;
-	int live = 0, stopped = 0;
+	int found = 0, marked = 0;
 
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		struct local_stream *s;
-		struct stat st;
 		int dfd;
 
 		if (!local_id_is_valid(de->d_name))
@@ -676,31 +637,29 @@ static int local_load(struct local_streams *ls)
 			return -1;
 		}
 		memcpy(s->id, de->d_name, LOCAL_ID_LEN + 1);
-		if (local_state_read(dfd, s) != 0) {
-			s->token_sha256[0] = '\0';
-			s->stopped_ms = (fstat(dfd, &st) == 0) ? (int64_t)st.st_mtime * 1000
-			                                       : ls->api->now_ms();
-			ls->api->log(ls->host, BC_LOG_WARN,
-			             "stream %s: no valid state file in its folder; uploads refused, "
-			             "removed after the retention", s->id);
-		}
-		s->bytes = local_dir_bytes(dfd, 1);
+		s->unclaimed = 1;
+		if (unlinkat(dfd, LOCAL_OLD_STATE_FILE, 0) == 0)
+			ls->api->log(ls->host, BC_LOG_INFO, "stream %s: removed the state file of an "
+			             "older version (tokens now come back from the store)", s->id);
+		s->stopped_ms = local_marker_read(dfd);
+		s->marked = s->stopped_ms != 0;
+		s->bytes = local_dir_scan(dfd, s->marked ? NULL : &s->stopped_ms);
+		if (s->stopped_ms <= 0)
+			s->stopped_ms = 1; /* an mtime at the epoch is still "stopped" */
 		close(dfd);
 		if (local_append(ls, s) != 0) {
 			free(s);
 			closedir(d);
 			return -1;
 		}
-		if (s->stopped_ms == 0)
-			live++;
-		else
-			stopped++;
+		found++;
+		marked += s->marked;
 	}
 	closedir(d);
-	if (live + stopped > 0)
+	if (found > 0)
 		ls->api->log(ls->host, BC_LOG_INFO,
-		             "recovered %d live and %d stopped streams from %s", live, stopped,
-		             ls->root);
+		             "found %d stream folder(s) in %s, %d of them stopped: uploads stay "
+		             "closed until the host resumes a stream", found, ls->root, marked);
 	return 0;
 }
 
@@ -726,13 +685,15 @@ static void *local_janitor_main(void *arg)
 	while (!ls->quitting) {
 		struct timespec ts;
 		int64_t now = ls->api->now_ms();
+		int in_grace = ls->api->monotonic_ms() < ls->grace_until;
 		size_t i = 0;
 
 		while (i < ls->n) {
 			struct local_stream *s = ls->v[i];
 			char id[LOCAL_ID_LEN + 1];
 
-			if (s->stopped_ms == 0 || s->busy || s->stopped_ms + ls->retention_ms > now) {
+			if (s->stopped_ms == 0 || s->busy || s->stopped_ms + ls->retention_ms > now ||
+			    (s->unclaimed && in_grace)) {
 				i++;
 				continue;
 			}
@@ -839,6 +800,7 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 	/* A 1.0 host has no media_report: then nothing is tracked. */
 	if (BC_HAS_MEMBER(api, struct bc_host_api, media_report) && api->media_report != NULL)
 		ls->report = api->media_report;
+	ls->grace_until = ls->api->monotonic_ms() + LOCAL_RESUME_GRACE_MS;
 	if (pthread_mutex_init(&ls->lock, NULL) != 0) {
 		st = api->fail(err, BC_E_INTERNAL, "local.thread", "pthread_mutex_init failed");
 		goto out;
@@ -910,15 +872,36 @@ void local_streams_close(struct local_streams *ls)
 	free(ls);
 }
 
-enum bc_status local_streams_add(struct local_streams *ls, const char *id,
-                                 const char *token_sha256, int64_t expires_ms,
-                                 struct bc_error *err)
+/* s came back through resume: its media state is unknown to us, so the
+ * first upload reports publishing and idle_after without one reports idle
+ * (the host ignores a fact that repeats its state). Caller holds the lock. */
+static void local_media_resumed(struct local_streams *ls, struct local_stream *s)
+{
+	if (ls->report == NULL)
+		return;
+	s->media = LOCAL_MEDIA_UNKNOWN;
+	s->peer[0] = '\0';
+	s->last_upload_ms = ls->api->monotonic_ms();
+	local_watch_touch(ls, s);
+}
+
+/*
+ * Add a live stream with a new folder: for start() (a folder already there
+ * is a conflict) and for resume() of a stream the table does not know
+ * (`resumed`: a folder already there, made after the table was loaded, is
+ * taken as it is). Nothing is fsync()ed: the store's commit is the durable
+ * record of the stream, and a folder a crash lost is made again by resume().
+ */
+static enum bc_status local_add(struct local_streams *ls, const char *id,
+                                const char *token_sha256, int64_t expires_ms, int resumed,
+                                struct bc_error *err)
 {
 	const struct bc_host_api *api = ls->api;
 	struct local_stream *s = NULL;
 	char dir[4096];
 	enum bc_status st = BC_OK;
 	int made_dir = 0;
+	uint64_t bytes = 0;
 
 	if (!local_id_is_valid(id) || strlen(token_sha256) != 64)
 		return api->fail(err, BC_E_INVALID, "local.bad_id", "not a stream id: %s", id);
@@ -933,7 +916,7 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
 	s->pending = 1;
 	s->busy = 1;
 
-	/* Take the id under the lock, then create the files without it: the
+	/* Take the id under the lock, then create the folder without it: the
 	 * pending entry keeps a second start of the same id out, and keeps
 	 * the stream invisible to uploads, GETs and stop meanwhile. */
 	pthread_mutex_lock(&ls->lock);
@@ -951,33 +934,41 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
 	pthread_mutex_unlock(&ls->lock);
 
 	/* The messages go to API clients: the folder's path only to the log. */
-	if (mkdir(dir, 0755) != 0) {
-		int e = errno;
-		api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot create %s: %s", id, dir,
-		         strerror(e));
-		st = api->fail(err, BC_E_UNAVAILABLE,
-		               e == EEXIST ? "local.stream_exists" : "local.write_failed",
-		               "cannot create the stream's folder: %s (see the log)", strerror(e));
-		goto out;
+	if (mkdir(dir, 0755) == 0) {
+		made_dir = 1;
+	} else {
+		int e = errno, dfd = -1;
+
+		if (resumed && e == EEXIST) {
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dfd < 0)
+				e = errno; /* not a folder: a symlink, a file */
+		}
+		if (dfd >= 0) {
+			/* Made after the table was loaded: taken as it is. A
+			 * stop marker in it is stale, since the store says live. */
+			bytes = local_dir_scan(dfd, NULL);
+			unlinkat(dfd, LOCAL_STOP_MARKER, 0);
+			close(dfd);
+		} else {
+			api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot create %s: %s", id, dir,
+			         strerror(e));
+			st = api->fail(err, BC_E_UNAVAILABLE,
+			               e == EEXIST ? "local.stream_exists" : "local.write_failed",
+			               "cannot create the stream's folder: %s (see the log)",
+			               strerror(e));
+		}
 	}
-	made_dir = 1;
-	if (local_state_create(dir, s) != 0) {
-		int e = errno;
-		api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot write its state in %s: %s", id,
-		         dir, strerror(e));
-		st = api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
-		               "cannot write the state of stream %s: %s (see the log)", id,
-		               strerror(e));
-		goto out;
-	}
-out:
 	/* s is still ours to touch: busy streams are never removed by anyone
 	 * else (discard and the janitor skip them). */
 	pthread_mutex_lock(&ls->lock);
 	if (st == BC_OK) {
 		s->pending = 0;
 		s->busy = 0;
+		s->bytes = bytes;
 		ls->live++;
+		if (resumed)
+			local_media_resumed(ls, s);
 	} else {
 		local_remove(ls, s);
 	}
@@ -987,17 +978,11 @@ out:
 	return st;
 }
 
-/* s came back through resume: its media state is unknown to us, so the
- * first upload reports publishing and idle_after without one reports idle
- * (the host ignores a fact that repeats its state). Caller holds the lock. */
-static void local_media_resumed(struct local_streams *ls, struct local_stream *s)
+enum bc_status local_streams_add(struct local_streams *ls, const char *id,
+                                 const char *token_sha256, int64_t expires_ms,
+                                 struct bc_error *err)
 {
-	if (ls->report == NULL)
-		return;
-	s->media = LOCAL_MEDIA_UNKNOWN;
-	s->peer[0] = '\0';
-	s->last_upload_ms = ls->api->monotonic_ms();
-	local_watch_touch(ls, s);
+	return local_add(ls, id, token_sha256, expires_ms, 0, err);
 }
 
 enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
@@ -1005,75 +990,67 @@ enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
                                     struct bc_error *err)
 {
 	const struct bc_host_api *api = ls->api;
-	struct local_stream *s, copy;
-	char dir[4096], text[256];
-	int changed, reopened, n;
-	enum bc_status st;
+	struct local_stream *s;
+	char marker[4096];
+	int unmark;
 
 	if (!local_id_is_valid(id) || token_sha256 == NULL || strlen(token_sha256) != 64 ||
 	    strspn(token_sha256, "0123456789abcdef") != 64)
 		return api->fail(err, BC_E_INVALID, "local.bad_id",
 		                 "not a stream id with a token hash: %s", id);
-	if (local_path(dir, sizeof(dir), ls->root, id, NULL) != 0)
+	if (local_path(marker, sizeof(marker), ls->root, id, LOCAL_STOP_MARKER) != 0)
 		return api->fail(err, BC_E_INVALID, "local.root_too_long", "root path too long");
 	pthread_mutex_lock(&ls->lock);
 	s = local_find_any(ls, id);
 	if (s == NULL) {
 		pthread_mutex_unlock(&ls->lock);
 		/* No folder (removed, or `root` changed): a new one, as at start. */
-		st = local_streams_add(ls, id, token_sha256, expires_ms, err);
-		if (st != BC_OK)
-			return st;
-		pthread_mutex_lock(&ls->lock);
-		s = local_find(ls, id);
-		if (s != NULL)
-			local_media_resumed(ls, s);
-		pthread_mutex_unlock(&ls->lock);
-		return BC_OK;
+		return local_add(ls, id, token_sha256, expires_ms, 1, err);
 	}
 	if (s->pending || s->busy) {
 		pthread_mutex_unlock(&ls->lock);
 		return api->fail(err, BC_E_CONFLICT, "local.stream_busy",
 		                 "stream %s is being started or stopped", id);
 	}
-	if (s->token_sha256[0] != '\0' && strcmp(s->token_sha256, token_sha256) != 0)
+	if (!s->unclaimed && strcmp(s->token_sha256, token_sha256) != 0)
 		api->log(ls->host, BC_LOG_WARN,
-		         "stream %s: the store's token hash differs from its folder's; the "
-		         "store's is used", id);
-	/* The store is the truth: it says live, so a stop the folder recorded
-	 * never completed (a crash between the provider's stop and the store's
-	 * commit) and was never acknowledged. */
-	reopened = s->stopped_ms != 0;
-	changed = reopened || strcmp(s->token_sha256, token_sha256) != 0 ||
-	          s->expires_ms != expires_ms;
+		         "stream %s: the store's token hash differs from the one it was resumed "
+		         "with; the store's is used", id);
+	/* The store is the truth: it says live. A folder found without a stop
+	 * marker is simply claimed; one with a marker had a stop that never
+	 * reached the store (a crash between the provider's stop and the
+	 * store's commit), so it was never acknowledged: uploads open again
+	 * and the marker goes, or a later restart would count its retention. */
 	memcpy(s->token_sha256, token_sha256, 65);
 	s->expires_ms = expires_ms;
-	if (reopened) {
+	if (s->stopped_ms != 0) {
+		if (s->marked)
+			api->log(ls->host, BC_LOG_WARN,
+			         "stream %s: its folder says stopped but the store says live: uploads "
+			         "open again", id);
 		s->stopped_ms = 0;
-		s->stop_unsaved = 0;
+		s->unmarked = 0;
 		ls->live++;
-		api->log(ls->host, BC_LOG_WARN,
-		         "stream %s: its folder says stopped but the store says live: uploads "
-		         "open again", id);
 	}
+	s->unclaimed = 0;
 	if (s->media == LOCAL_MEDIA_NONE) /* a second resume keeps what it knows */
 		local_media_resumed(ls, s);
-	copy = *s;
-	if (changed)
+	unmark = s->marked;
+	if (unmark)
 		s->busy++;
 	pthread_mutex_unlock(&ls->lock);
-	if (!changed)
+	if (!unmark)
 		return BC_OK;
 
-	/* Keep the state file in step (it is what a restart reads first). A
-	 * failure is only logged: the stream works now, and the next restart
-	 * resumes it from the store again. */
-	n = local_state_text(text, sizeof(text), &copy);
-	if (n < 0 || local_write_atomic(dir, LOCAL_STATE_FILE, text, (size_t)n, 0600) != 0)
-		api->log(ls->host, BC_LOG_WARN, "stream %s: cannot rewrite its state in %s: %s", id,
-		         dir, strerror(errno));
+	/* A failure is only logged: the stream works now, and a restart
+	 * before its stop resumes it from the store again (the janitor waits
+	 * for that, marker or not). */
+	if (unlink(marker) != 0 && errno != ENOENT)
+		api->log(ls->host, BC_LOG_WARN, "stream %s: cannot remove %s: %s", id, marker,
+		         strerror(errno));
 	pthread_mutex_lock(&ls->lock);
 	s->busy--;
+	s->marked = 0;
 	pthread_mutex_unlock(&ls->lock);
 	return BC_OK;
 }
@@ -1159,10 +1136,11 @@ static void local_endlist_all(struct local_streams *ls, const char *id)
 enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
                                     const char *meta_token_sha256, struct bc_error *err)
 {
-	struct local_stream *s, copy;
+	struct local_stream *s;
 	int newly_stopped = 0, wrote;
-	enum bc_status st = BC_OK;
+	int64_t stopped_ms;
 
+	(void)err; /* a stop no longer fails here: see below */
 	pthread_mutex_lock(&ls->lock);
 	s = local_find(ls, id);
 	if (s == NULL) {
@@ -1174,49 +1152,56 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 	if (meta_token_sha256 != NULL && s->token_sha256[0] != '\0' &&
 	    strcmp(meta_token_sha256, s->token_sha256) != 0)
 		ls->api->log(ls->host, BC_LOG_WARN,
-		             "stream %s: the store's token hash differs from its folder's; "
-		             "stopping it all the same", id);
+		             "stream %s: the store's token hash differs from the one it was started "
+		             "with; stopping it all the same", id);
 	/* Close uploads in memory first, under the lock, so they fail from
-	 * now on (commit re-checks under it); the state file that makes the
-	 * stop survive a restart is written after, without the lock. A stop
-	 * whose write failed stays closed and is written again on retry. */
-	if (s->stopped_ms == 0) {
+	 * now on (commit re-checks under it); the stop marker, which only
+	 * keeps the retention's start across a restart, is written after,
+	 * without the lock. A folder found at create and never resumed (no
+	 * marker, so counted from its last modification) is stopped now. */
+	if (s->stopped_ms == 0 || (s->unclaimed && !s->marked)) {
+		if (s->stopped_ms == 0)
+			ls->live--;
 		s->stopped_ms = ls->api->now_ms();
-		s->stop_unsaved = 1;
-		ls->live--;
+		s->unmarked = 1;
 		newly_stopped = 1;
 		/* No media fact after stop: the host has the stream's end. */
 		local_watch_unlink(ls, s);
 		s->media = LOCAL_MEDIA_NONE;
 	}
-	if (!s->stop_unsaved) {
+	if (!s->unmarked) {
 		pthread_mutex_unlock(&ls->lock);
 		return BC_OK;
 	}
 	s->busy++;
-	copy = *s;
+	stopped_ms = s->stopped_ms;
 	pthread_mutex_unlock(&ls->lock);
 
-	wrote = local_state_append_stop(ls, &copy) == 0;
-	if (!wrote) {
-		int e = errno;
-		ls->api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot record its stop under %s: %s",
-		             id, ls->root, strerror(e));
-		st = ls->api->fail(err, BC_E_UNAVAILABLE, "local.write_failed",
-		                   "cannot record the stop of stream %s: %s (uploads are closed; "
-		                   "retry the stop; see the log)", id, strerror(e));
-	}
+	/* A marker that cannot be written does not fail the stop: the store
+	 * records it, and the token is refused from now on and after any
+	 * restart (tokens come back only through resume()). Without the
+	 * marker a restart counts the retention from the folder's last
+	 * modification (about the stop, which ends the playlists); a retried
+	 * stop writes it again. */
+	wrote = local_marker_write(ls, id, stopped_ms) == 0;
+	if (!wrote)
+		ls->api->log(ls->host, BC_LOG_ERROR,
+		             "stream %s: cannot write its stop marker under %s: %s; after a "
+		             "restart its retention counts from its last change", id, ls->root,
+		             strerror(errno));
 	pthread_mutex_lock(&ls->lock);
 	/* busy kept the janitor and discard away, so s is still there. */
 	s->busy--;
-	if (wrote)
-		s->stop_unsaved = 0;
+	if (wrote) {
+		s->unmarked = 0;
+		s->marked = 1;
+	}
 	pthread_mutex_unlock(&ls->lock);
 	/* No upload can be published any more, so the playlists can be
 	 * finished without holding the lock. */
 	if (newly_stopped)
 		local_endlist_all(ls, id);
-	return st;
+	return BC_OK;
 }
 
 enum local_auth local_streams_authorize(struct local_streams *ls, const char *id,

@@ -9,18 +9,25 @@
  * their retention has passed. Every function is safe to call from any thread:
  * one mutex guards the table (a hash keyed by stream id), and every change of
  * a stream's files that must agree with its state (the rename that publishes
- * an upload, a delete) happens under it. Creating a stream's folder and
- * writing its state file (start, stop) happen outside it, so one stream's
+ * an upload, a delete) happens under it. Creating a stream's folder (start)
+ * and writing its stop marker (stop) happen outside it, so one stream's
  * fsync() does not hold up the others.
  *
- * Each folder holds a state file ".stream" (mode 0600) with the token's
- * SHA-256, its expiry and the stop time, so that a restarted daemon keeps
- * accepting uploads for streams that are still live also on a host without
- * resume (ABI 1.0); a 1.1 host re-announces live streams with their meta
- * (local_streams_resume()), which wins over the folder. The token itself
- * is never written anywhere. Names starting with '.' are never served or
- * accepted as uploads (local_name_is_valid()), which keeps the state file and
- * temporary upload files private.
+ * The table is soft state (DESIGN §4b): a start writes nothing durable but
+ * the store's commit, which the host makes after start() returns. After a
+ * restart the host re-announces every stream the store says is live with
+ * the meta kept at start (local_streams_resume()), and only that re-admits
+ * an upload token; a stream the store recorded as stopped is never
+ * re-announced, so its token stays refused. The folders found at open are
+ * loaded without a token, for playback and for the retention: stop()
+ * leaves a zero-length marker ".stopped" whose mtime is the stop time, and
+ * the janitor deletes a folder the retention after its marker (or, without
+ * one, after its last modification), never one resume() claimed, and none
+ * found at open before a grace (LOCAL_RESUME_GRACE_MS in local_streams.c)
+ * gives the host time to resume. The token itself is never written
+ * anywhere. Names starting with '.' are never served or accepted as uploads
+ * (local_name_is_valid()), which keeps the marker and temporary upload
+ * files private.
  *
  * Media (ABI 1.1): each live stream has a media state in memory only
  * (none before its first upload, publishing, idle, unknown after resume).
@@ -69,8 +76,9 @@ enum local_auth {
 };
 
 /**
- * Create `root` if needed (mode 0755), load the streams found in it (removing
- * temporary files a crash left), and start the janitor thread.
+ * Create `root` if needed (mode 0755), load the stream folders found in it
+ * without a token (removing temporary files a crash left, and the state
+ * file ".stream" of older versions), and start the janitor thread.
  * Returns BC_OK and sets *out, or BC_E_UNAVAILABLE "local.root_unusable" when
  * the folder cannot be created or written, BC_E_NOMEM, BC_E_INTERNAL.
  * api and host are kept and must outlive the table.
@@ -83,9 +91,10 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 void local_streams_close(struct local_streams *ls);
 
 /**
- * Add a live stream: create its folder and state file (fsync()ed before it
- * returns; see docs/providers/local.md for why that suffices). While it
- * runs the id is taken but the stream is unknown to every other call.
+ * Add a live stream: create its folder (nothing is fsync()ed: the store's
+ * commit is the durable record, and resume() makes a lost folder again).
+ * While it runs the id is taken but the stream is unknown to every other
+ * call.
  * token_sha256 is the lowercase hex hash of its upload token.
  * Returns BC_OK, BC_E_CONFLICT
  * "local.stream_exists" when the id is already known, BC_E_UNAVAILABLE
@@ -98,13 +107,13 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
 /**
  * Take back a stream the host re-announces as live after a restart
  * (bc_provider_ops.resume): its token hash and expiry come from the store's
- * meta, which wins over what the folder says. A stream found in the folder
- * is made live with that token (also one whose state file records a stop:
- * the store says the stop never completed, so it was never acknowledged;
- * the state file gets "stopped_ms 0" so it agrees); one without a folder
- * gets a new folder and state file, as local_streams_add() does. Its media
- * state becomes unknown: the first upload reports publishing, no upload
- * within idle_after reports idle. Idempotent.
+ * meta, the only place they are kept. A folder found at open is claimed
+ * (the janitor no longer deletes it) and made live with that token, also
+ * one with a stop marker: the store says the stop never completed, so it
+ * was never acknowledged, and the marker is removed. A stream without a
+ * folder gets a new one, as local_streams_add() does. Its media state
+ * becomes unknown: the first upload reports publishing, no upload within
+ * idle_after reports idle. Idempotent.
  * Returns BC_OK, BC_E_INVALID "local.bad_id", BC_E_CONFLICT
  * "local.stream_busy" (a start of the id is under way), BC_E_UNAVAILABLE
  * "local.write_failed", BC_E_NOMEM.
@@ -122,11 +131,13 @@ void local_streams_discard(struct local_streams *ls, const char *id);
 /**
  * Stop a stream: its token stops working at once, every media playlist in its
  * folder gets "#EXT-X-ENDLIST" if it lacks one (so players see the end), and
- * the retention clock starts. Idempotent: an unknown or already stopped
+ * the retention clock starts: a stop marker ".stopped", mtime the stop time,
+ * is written and fsync()ed before it returns, so the retention counts from
+ * the stop across a restart. Idempotent: an unknown or already stopped
  * stream is BC_OK. `meta_token_sha256` (may be NULL) is the hash the store
- * kept; a mismatch with the folder's is logged. Returns BC_OK or
- * BC_E_UNAVAILABLE "local.write_failed" when the state file cannot be written
- * (uploads stay refused all the same; a retried stop writes it again).
+ * kept; a mismatch with the one in memory is logged. Returns BC_OK: a
+ * marker that cannot be written is logged (uploads are refused all the same,
+ * a retried stop writes it again), and err is then left alone.
  */
 enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
                                     const char *meta_token_sha256, struct bc_error *err);

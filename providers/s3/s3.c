@@ -31,6 +31,7 @@
 #include <broadcast/provider.h>
 
 #include "s3_bucket.h"
+#include "s3_http.h"
 #include "s3_policy.h"
 #include "s3_sts.h"
 
@@ -70,112 +71,158 @@ static void s3_destroy(void *instance)
 	free(in);
 }
 
+/* The options, read and checked: what s3_check() validates and s3_create()
+ * builds on. Strings are borrowed from the config view. */
+struct s3_settings {
+	const char *bucket, *region, *path, *s3_endpoint, *role_arn, *external_id;
+	const char *akid, *secret, *token, *ca_file;
+	const char *sts_endpoint; /* NULL: AWS's, made from region */
+	int assume_role;
+	int64_t duration_s, timeout_ms, connect_timeout_ms;
+};
+
+/* An http:// or https:// URL as s3_http.c will parse it, without keeping it. */
+static enum bc_status s3_check_url(const struct bc_host_api *api, const char *url,
+                                   const char *option, struct bc_error *err)
+{
+	struct s3_http_target t;
+	enum bc_status st = s3_http_target_parse(api, url, option, url, &t, err);
+	s3_http_target_clear(&t);
+	return st;
+}
+
+/* Every check of the options that needs neither the network nor a write:
+ * the combinations (credentials and role_arn), STS's duration limits, the
+ * path template, the endpoint URLs, ca_file being readable. Fills *o. */
+static enum bc_status s3_read_settings(const struct bc_host_api *api,
+                                       const struct bc_config *cfg, struct s3_settings *o,
+                                       struct bc_error *err)
+{
+	const char *credentials = api->cfg_str(cfg, "credentials");
+	char path[S3_POLICY_PATH_MAX + 1], why[256];
+	int64_t duration_ms, min_s, max_s;
+	enum bc_status st;
+
+	memset(o, 0, sizeof(*o));
+	o->bucket = api->cfg_str(cfg, "bucket");
+	o->region = api->cfg_str(cfg, "region");
+	o->path = api->cfg_str(cfg, "path");
+	o->assume_role = credentials != NULL && strcmp(credentials, "assume-role") == 0;
+	o->role_arn = api->cfg_str(cfg, "role_arn");
+	o->external_id = api->cfg_str(cfg, "external_id");
+	o->akid = api->cfg_str(cfg, "access_key_id");
+	o->secret = api->cfg_str(cfg, "secret_access_key");
+	o->token = api->cfg_str(cfg, "session_token");
+	o->ca_file = api->cfg_str(cfg, "ca_file");
+	o->sts_endpoint = api->cfg_str(cfg, "sts_endpoint");
+	o->s3_endpoint = api->cfg_str(cfg, "s3_endpoint");
+	if (o->s3_endpoint != NULL && *o->s3_endpoint == '\0')
+		o->s3_endpoint = NULL;
+	o->timeout_ms = api->cfg_int(cfg, "timeout");
+	o->connect_timeout_ms = api->cfg_int(cfg, "connect_timeout");
+	duration_ms = api->cfg_int(cfg, "duration");
+
+	if (o->bucket == NULL || *o->bucket == '\0' || strchr(o->bucket, '/') != NULL ||
+	    strpbrk(o->bucket, "*?$") != NULL)
+		return api->fail(err, BC_E_INVALID, "s3.bad_option",
+		                 "bucket must be a bucket name (no '/', '*', '?' or '$'), e.g. "
+		                 "\"${DJ_BROADCAST_S3_BUCKET}\"");
+	if (o->region == NULL || *o->region == '\0')
+		return api->fail(err, BC_E_INVALID, "s3.bad_option", "region must not be empty");
+	if (o->akid == NULL || *o->akid == '\0' || o->secret == NULL || *o->secret == '\0')
+		return api->fail(err, BC_E_INVALID, "s3.bad_option",
+		                 "access_key_id and secret_access_key must be set, e.g. "
+		                 "\"${DJ_BROADCAST_AWS_ACCESS_KEY}\" and "
+		                 "\"${DJ_BROADCAST_AWS_ACCESS_SECRET}\"");
+	if (o->assume_role) {
+		if (o->role_arn == NULL || strncmp(o->role_arn, "arn:", 4) != 0)
+			return api->fail(err, BC_E_INVALID, "s3.bad_option",
+			                 "credentials: assume-role needs role_arn, the ARN of the role "
+			                 "to assume (arn:aws:iam::ACCOUNT:role/NAME)");
+		min_s = S3_ASSUME_ROLE_MIN_S;
+		max_s = S3_ASSUME_ROLE_MAX_S;
+	} else {
+		if (o->role_arn != NULL || o->external_id != NULL)
+			return api->fail(err, BC_E_INVALID, "s3.bad_option",
+			                 "role_arn and external_id apply only to credentials: "
+			                 "assume-role");
+		min_s = S3_FEDERATION_MIN_S;
+		max_s = S3_FEDERATION_MAX_S;
+	}
+	o->duration_s = duration_ms / 1000;
+	if (duration_ms % 1000 != 0 || o->duration_s < min_s || o->duration_s > max_s)
+		return api->fail(err, BC_E_INVALID, "s3.bad_option",
+		                 "duration must be whole seconds from %llds to %llds for "
+		                 "credentials: %s (STS limits)",
+		                 (long long)min_s, (long long)max_s,
+		                 o->assume_role ? "assume-role" : "federation");
+	{
+		/* Every placeholder and character check, on a stream like any other. */
+		struct s3_policy_vars v = { "owner", "00000000-0000-4000-8000-000000000000",
+		                            "name", "hls" };
+		if (s3_policy_expand_path(o->path, &v, path, sizeof(path), why, sizeof(why)) != 0)
+			return api->fail(err, BC_E_INVALID, "s3.bad_option", "path: %s", why);
+	}
+	if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0)
+		return api->fail(err, BC_E_INVALID, "s3.bad_option",
+		                 "ca_file \"%s\" cannot be read", o->ca_file);
+	if (o->sts_endpoint != NULL &&
+	    (st = s3_check_url(api, o->sts_endpoint, "sts_endpoint", err)) != BC_OK)
+		return st;
+	if (o->s3_endpoint != NULL &&
+	    (st = s3_check_url(api, o->s3_endpoint, "s3_endpoint", err)) != BC_OK)
+		return st;
+	return BC_OK;
+}
+
+/* ABI 1.1 check(): --check-config and every start run it before create(). */
+static enum bc_status s3_check(const struct bc_host_api *api, const struct bc_config *cfg,
+                               struct bc_error *err)
+{
+	struct s3_settings o;
+	return s3_read_settings(api, cfg, &o, err);
+}
+
 static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *host,
                                 const struct bc_config *cfg, void **instance,
                                 struct bc_error *err)
 {
 	struct s3_instance *in = NULL;
 	struct s3_sts_config sc;
-	char endpoint[256], path[S3_POLICY_PATH_MAX + 1], why[256];
-	const char *credentials, *akid, *secret, *token, *ca_file, *sts_endpoint;
-	int64_t timeout_ms, connect_timeout_ms;
-	int64_t duration_ms, min_s, max_s;
+	struct s3_settings o;
+	char endpoint[256];
+	const char *sts_endpoint;
 	enum bc_status st;
 
 	*instance = NULL;
+	/* check() passed before a host calls create(); reading the options
+	 * through it again keeps one copy of every rule. */
+	st = s3_read_settings(api, cfg, &o, err);
+	if (st != BC_OK)
+		return st;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL)
 		return api->fail(err, BC_E_NOMEM, "s3.nomem", "out of memory");
 	in->api = api;
 	in->host = host;
-	in->bucket = api->cfg_str(cfg, "bucket");
-	in->region = api->cfg_str(cfg, "region");
-	in->path = api->cfg_str(cfg, "path");
-	credentials = api->cfg_str(cfg, "credentials");
-	in->assume_role = credentials != NULL && strcmp(credentials, "assume-role") == 0;
-	in->role_arn = api->cfg_str(cfg, "role_arn");
-	in->external_id = api->cfg_str(cfg, "external_id");
-	akid = api->cfg_str(cfg, "access_key_id");
-	secret = api->cfg_str(cfg, "secret_access_key");
-	token = api->cfg_str(cfg, "session_token");
-	ca_file = api->cfg_str(cfg, "ca_file");
-	sts_endpoint = api->cfg_str(cfg, "sts_endpoint");
-	in->s3_endpoint = api->cfg_str(cfg, "s3_endpoint");
-	if (in->s3_endpoint != NULL && *in->s3_endpoint == '\0')
-		in->s3_endpoint = NULL;
-	timeout_ms = api->cfg_int(cfg, "timeout");
-	connect_timeout_ms = api->cfg_int(cfg, "connect_timeout");
-	duration_ms = api->cfg_int(cfg, "duration");
-
-	if (in->bucket == NULL || *in->bucket == '\0' || strchr(in->bucket, '/') != NULL ||
-	    strpbrk(in->bucket, "*?$") != NULL) {
-		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-		               "bucket must be a bucket name (no '/', '*', '?' or '$'), e.g. "
-		               "\"${DJ_BROADCAST_S3_BUCKET}\"");
-		goto fail;
-	}
-	if (in->region == NULL || *in->region == '\0') {
-		st = api->fail(err, BC_E_INVALID, "s3.bad_option", "region must not be empty");
-		goto fail;
-	}
-	if (akid == NULL || *akid == '\0' || secret == NULL || *secret == '\0') {
-		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-		               "access_key_id and secret_access_key must be set, e.g. "
-		               "\"${DJ_BROADCAST_AWS_ACCESS_KEY}\" and "
-		               "\"${DJ_BROADCAST_AWS_ACCESS_SECRET}\"");
-		goto fail;
-	}
-	if (in->assume_role) {
-		if (in->role_arn == NULL || strncmp(in->role_arn, "arn:", 4) != 0) {
-			st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-			               "credentials: assume-role needs role_arn, the ARN of the role "
-			               "to assume (arn:aws:iam::ACCOUNT:role/NAME)");
-			goto fail;
-		}
-		min_s = S3_ASSUME_ROLE_MIN_S;
-		max_s = S3_ASSUME_ROLE_MAX_S;
-	} else {
-		if (in->role_arn != NULL || in->external_id != NULL) {
-			st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-			               "role_arn and external_id apply only to credentials: "
-			               "assume-role");
-			goto fail;
-		}
-		min_s = S3_FEDERATION_MIN_S;
-		max_s = S3_FEDERATION_MAX_S;
-	}
-	in->duration_s = duration_ms / 1000;
-	if (duration_ms % 1000 != 0 || in->duration_s < min_s || in->duration_s > max_s) {
-		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-		               "duration must be whole seconds from %llds to %llds for "
-		               "credentials: %s (STS limits)",
-		               (long long)min_s, (long long)max_s,
-		               in->assume_role ? "assume-role" : "federation");
-		goto fail;
-	}
-	{
-		/* Every placeholder and character check, on a stream like any other. */
-		struct s3_policy_vars v = { "owner", "00000000-0000-4000-8000-000000000000",
-		                            "name", "hls" };
-		if (s3_policy_expand_path(in->path, &v, path, sizeof(path), why, sizeof(why)) != 0) {
-			st = api->fail(err, BC_E_INVALID, "s3.bad_option", "path: %s", why);
-			goto fail;
-		}
-		if (in->path[strlen(in->path) - 1] != '/')
-			api->log(host, BC_LOG_WARN, "path \"%s\" does not end with '/': the policy "
-			         "grants PATH*, which also matches names that merely begin with it",
-			         in->path);
-	}
-	if (ca_file != NULL && access(ca_file, R_OK) != 0) {
-		st = api->fail(err, BC_E_INVALID, "s3.bad_option",
-		               "ca_file \"%s\" cannot be read", ca_file);
-		goto fail;
-	}
+	in->bucket = o.bucket;
+	in->region = o.region;
+	in->path = o.path;
+	in->s3_endpoint = o.s3_endpoint;
+	in->assume_role = o.assume_role;
+	in->role_arn = o.role_arn;
+	in->external_id = o.external_id;
+	in->duration_s = o.duration_s;
+	if (in->path[strlen(in->path) - 1] != '/')
+		api->log(host, BC_LOG_WARN, "path \"%s\" does not end with '/': the policy "
+		         "grants PATH*, which also matches names that merely begin with it",
+		         in->path);
+	sts_endpoint = o.sts_endpoint;
 	if (sts_endpoint == NULL) {
 		snprintf(endpoint, sizeof(endpoint), "https://sts.%s.amazonaws.com", in->region);
 		sts_endpoint = endpoint;
 	}
-	if (!in->assume_role && token != NULL)
+	if (!in->assume_role && o.token != NULL)
 		api->log(host, BC_LOG_WARN, "session_token is set, but AWS refuses "
 		         "GetFederationToken with temporary credentials; use long-term keys or "
 		         "credentials: assume-role");
@@ -183,12 +230,12 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 	memset(&sc, 0, sizeof(sc));
 	sc.endpoint = sts_endpoint;
 	sc.region = in->region;
-	sc.access_key_id = akid;
-	sc.secret_access_key = secret;
-	sc.session_token = token;
-	sc.ca_file = ca_file;
-	sc.connect_timeout_ms = connect_timeout_ms;
-	sc.timeout_ms = timeout_ms;
+	sc.access_key_id = o.akid;
+	sc.secret_access_key = o.secret;
+	sc.session_token = o.token;
+	sc.ca_file = o.ca_file;
+	sc.connect_timeout_ms = o.connect_timeout_ms;
+	sc.timeout_ms = o.timeout_ms;
 	sc.retries = (unsigned)api->cfg_int(cfg, "retries");
 	st = s3_sts_new(api, host, &sc, &in->sts, err);
 	if (st != BC_OK)
@@ -196,10 +243,10 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 	if (api->cfg_bool(cfg, "create_bucket")) {
 		struct s3_bucket_config bc = {
 			.endpoint = in->s3_endpoint, .bucket = in->bucket, .region = in->region,
-			.access_key_id = akid, .secret_access_key = secret,
-			.session_token = token != NULL && *token ? token : NULL,
-			.ca_file = ca_file, .connect_timeout_ms = connect_timeout_ms,
-			.timeout_ms = timeout_ms,
+			.access_key_id = o.akid, .secret_access_key = o.secret,
+			.session_token = o.token != NULL && *o.token ? o.token : NULL,
+			.ca_file = o.ca_file, .connect_timeout_ms = o.connect_timeout_ms,
+			.timeout_ms = o.timeout_ms,
 		};
 		st = s3_bucket_ensure(api, host, &bc, err);
 		if (st != BC_OK)
@@ -207,10 +254,10 @@ static enum bc_status s3_create(const struct bc_host_api *api, struct bc_host *h
 	}
 	{
 		char fp[17];
-		api->fingerprint(secret, fp);
+		api->fingerprint(o.secret, fp);
 		api->log(host, BC_LOG_INFO, "s3://%s/%s via %s %s as %s (secret %s), %llds",
 		         in->bucket, in->path, in->assume_role ? "AssumeRole" : "GetFederationToken",
-		         sts_endpoint, akid, fp, (long long)in->duration_s);
+		         sts_endpoint, o.akid, fp, (long long)in->duration_s);
 	}
 	*instance = in;
 	return BC_OK;
@@ -350,14 +397,13 @@ static enum bc_status s3_stop(void *instance, const struct bc_stream_info *strea
 	return BC_OK;
 }
 
-/* Configured means healthy: a signed STS call per health probe would cost
- * money and rate limit for little (a failing STS shows in start errors and in
- * s3_sts_requests_total). */
+/* From the outcome of recent starts' STS calls (s3_sts_health): a signed
+ * STS call per health probe would cost money and rate limit, but STS
+ * failing the last starts means the next one will likely fail too. */
 static enum bc_status s3_health(void *instance, struct bc_error *err)
 {
-	(void)instance;
-	(void)err;
-	return BC_OK;
+	struct s3_instance *in = instance;
+	return s3_sts_health(in->sts, err);
 }
 
 /* ---- options, descriptor, entry ---------------------------------------------- */
@@ -441,6 +487,7 @@ static const struct bc_provider_ops s3_ops = {
 	.stop = s3_stop,
 	.health = s3_health,
 	.destroy = s3_destroy,
+	.check = s3_check,
 };
 
 static const struct bc_plugin s3_plugin = BC_PLUGIN_INIT(

@@ -48,6 +48,10 @@
 #define S3_STS_BACKOFF_MAX_MS 3200
 /* An attempt with less time than this left is not worth starting. */
 #define S3_STS_MIN_ATTEMPT_MS 50
+/* Health: this many calls in a row failed upstream, the last within the
+ * window, and the instance says it cannot start streams (s3_sts_health). */
+#define S3_STS_HEALTH_FAILS 2
+#define S3_STS_HEALTH_WINDOW_MS 60000
 
 struct s3_sts {
 	const struct bc_host_api *api;
@@ -58,10 +62,16 @@ struct s3_sts {
 	long connect_timeout_ms, timeout_ms;
 	unsigned retries;
 	struct s3_signer *signer;
-	pthread_mutex_t lock; /* guards pool */
+	pthread_mutex_t lock; /* guards pool and the health members below */
 	CURL *pool[S3_STS_POOL_MAX];
 	size_t npool;
 	int curl_inited;
+	/* the outcome of recent calls, for s3_sts_health() */
+	unsigned fails_in_row;       /* calls that failed upstream since the last success */
+	int64_t last_fail_ms;        /* monotonic time of the last of them */
+	enum bc_status last_status;
+	char last_code[48];
+	char last_detail[384];
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -311,6 +321,49 @@ static void s3_sts_sleep_ms(long ms)
 		;
 }
 
+/* Remember how a call ended. Failures of STS itself (no connection, no
+ * answer, throttling after every retry, 5xx, TLS, a refusal, an answer that
+ * is not STS's) count; our own (out of memory) do not. A success resets. */
+static void s3_sts_outcome(struct s3_sts *s, const struct s3_sts_attempt *a)
+{
+	int upstream = a->status == BC_E_TIMEOUT || a->status == BC_E_UNAVAILABLE ||
+	               a->status == BC_E_UPSTREAM;
+	if (a->status != BC_OK && !upstream)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (a->status == BC_OK) {
+		s->fails_in_row = 0;
+	} else {
+		if (s->fails_in_row < 1000000)
+			s->fails_in_row++;
+		s->last_fail_ms = s->api->monotonic_ms();
+		s->last_status = a->status;
+		snprintf(s->last_code, sizeof(s->last_code), "%s", a->code ? a->code : "s3.sts_error");
+		snprintf(s->last_detail, sizeof(s->last_detail), "%s", a->detail);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+enum bc_status s3_sts_health(struct s3_sts *s, struct bc_error *err)
+{
+	const struct bc_host_api *api = s->api;
+	char code[sizeof(s->last_code)], detail[sizeof(s->last_detail)];
+	unsigned fails;
+	int64_t ago;
+
+	pthread_mutex_lock(&s->lock);
+	fails = s->fails_in_row;
+	ago = api->monotonic_ms() - s->last_fail_ms;
+	memcpy(code, s->last_code, sizeof(code));
+	memcpy(detail, s->last_detail, sizeof(detail));
+	pthread_mutex_unlock(&s->lock);
+	if (fails < S3_STS_HEALTH_FAILS || ago > S3_STS_HEALTH_WINDOW_MS)
+		return BC_OK;
+	return api->fail(err, BC_E_UNAVAILABLE, code,
+	                 "the last %u STS calls failed, the last %llds ago: %s", fails,
+	                 (long long)(ago / 1000), detail);
+}
+
 enum bc_status s3_sts_issue(struct s3_sts *s, const struct s3_sts_call *call,
                             struct s3_sts_creds *creds, struct bc_error *err)
 {
@@ -371,6 +424,7 @@ enum bc_status s3_sts_issue(struct s3_sts *s, const struct s3_sts_call *call,
 		}
 	}
 	free(form);
+	s3_sts_outcome(s, &a);
 	if (a.status == BC_OK)
 		return BC_OK;
 	s3_sts_creds_clear(creds);

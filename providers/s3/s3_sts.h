@@ -87,6 +87,18 @@ void s3_sts_free(struct s3_sts *sts);
 enum bc_status s3_sts_issue(struct s3_sts *sts, const struct s3_sts_call *call,
                             struct s3_sts_creds *creds, struct bc_error *err);
 
+/*
+ * s3_sts_health: whether STS has been failing real calls: BC_OK, or
+ * BC_E_UNAVAILABLE with the dotted code of the last failure (e.g.
+ * "s3.sts_unreachable") when the last S3_STS_HEALTH_FAILS (2) calls of
+ * s3_sts_issue() failed upstream (every code of s3_sts_issue() but
+ * s3.nomem and s3.internal), the last within S3_STS_HEALTH_WINDOW_MS (60 s).
+ * One successful call makes it BC_OK again; so does a quiet minute, since
+ * old failures say little about now. It sends nothing: a probe per health
+ * check would cost money and rate limit. Any thread.
+ */
+enum bc_status s3_sts_health(struct s3_sts *sts, struct bc_error *err);
+
 /* s3_sts_creds_clear: wipe and free; NULL is a no-op. */
 void s3_sts_creds_clear(struct s3_sts_creds *creds);
 

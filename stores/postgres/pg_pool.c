@@ -102,6 +102,33 @@ static void scrub_message(const struct pg_pool *pool, const char *msg, char *out
 
 /* ---- create / destroy -------------------------------------------------------- */
 
+enum bc_status pg_pool_check_conninfo(const struct bc_host_api *api, const char *conninfo,
+                                      struct bc_error *err)
+{
+	PQconninfoOption *parsed;
+	char *errmsg = NULL;
+	char fp[17];
+
+	if (conninfo == NULL || conninfo[0] == '\0')
+		return BC_OK;
+	parsed = PQconninfoParse(conninfo, &errmsg);
+	if (parsed != NULL) {
+		PQconninfoFree(parsed);
+		return BC_OK;
+	}
+	if (errmsg == NULL) /* libpq says nothing when it had no memory */
+		return api->fail(err, BC_E_NOMEM, "postgres.nomem", "out of memory");
+	/* it quotes the text, which may hold a password: never pass it on */
+	memset(errmsg, 0, strlen(errmsg));
+	PQfreemem(errmsg);
+	api->fingerprint(conninfo, fp);
+	return api->fail(err, BC_E_INVALID, "postgres.bad_conninfo",
+	                 "conninfo (fingerprint %s) is not a valid libpq connection "
+	                 "string or postgresql:// URI; see "
+	                 "https://www.postgresql.org/docs/current/libpq-connect.html",
+	                 fp);
+}
+
 enum bc_status pg_pool_create(const struct bc_host_api *api, struct bc_host *host,
                               const struct pg_pool_config *cfg, struct pg_pool **out,
                               struct bc_error *err)
@@ -137,18 +164,14 @@ enum bc_status pg_pool_create(const struct bc_host_api *api, struct bc_host *hos
 	}
 	pthread_condattr_destroy(&ca);
 
-	/* Validate the conninfo now, so a typo fails at startup; libpq's parse
-	 * error quotes the text, which may hold a password: never pass it on. */
+	/* Validate the conninfo now, so a typo fails at startup (check() did
+	 * too, through pg_pool_check_conninfo). */
 	if (cfg->conninfo != NULL && cfg->conninfo[0] != '\0') {
 		parsed = PQconninfoParse(cfg->conninfo, &errmsg);
 		if (parsed == NULL) {
-			char fp[17];
-			api->fingerprint(cfg->conninfo, fp);
-			st = api->fail(err, BC_E_INVALID, "postgres.bad_conninfo",
-			               "conninfo (fingerprint %s) is not a valid libpq connection "
-			               "string or postgresql:// URI; see "
-			               "https://www.postgresql.org/docs/current/libpq-connect.html",
-			               fp);
+			st = pg_pool_check_conninfo(api, cfg->conninfo, err);
+			if (st == BC_OK) /* parsed this time: a passing lack of memory */
+				st = api->fail(err, BC_E_NOMEM, "postgres.nomem", "out of memory");
 			goto out;
 		}
 		for (PQconninfoOption *o = parsed; o->keyword != NULL; o++) {

@@ -53,6 +53,12 @@ typedef enum bc_status (*pg_setup_fn)(struct pg_pool *pool, struct pg_slot *slot
  * `host` are the instance's, borrowed for the pool's life. Returns BC_OK,
  * BC_E_INVALID "postgres.bad_conninfo" (the message never quotes the
  * conninfo: it may hold a password) or BC_E_NOMEM. */
+/* Whether libpq can parse `conninfo` (NULL or "": yes), without connecting:
+ * BC_OK, BC_E_INVALID "postgres.bad_conninfo" (the message names only a
+ * fingerprint: libpq's own quotes the text, password and all), or
+ * BC_E_NOMEM when libpq had no memory to say. Any thread. */
+enum bc_status pg_pool_check_conninfo(const struct bc_host_api *api, const char *conninfo,
+                                      struct bc_error *err);
 enum bc_status pg_pool_create(const struct bc_host_api *api, struct bc_host *host,
                               const struct pg_pool_config *cfg, struct pg_pool **out,
                               struct bc_error *err);

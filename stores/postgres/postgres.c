@@ -509,6 +509,20 @@ static void pg_destroy(void *instance)
 	free(s);
 }
 
+/* ABI 1.1 check(): the schema name and the conninfo's syntax; connects to
+ * nothing (a database down is create()'s to find). */
+static enum bc_status pg_check(const struct bc_host_api *api, const struct bc_config *cfg,
+                               struct bc_error *err)
+{
+	const char *schema = api->cfg_str(cfg, "schema");
+	if (!pg_schema_name_ok(schema))
+		return api->fail(err, BC_E_INVALID, "postgres.bad_schema",
+		                 "schema \"%s\" is not a plain lower-case name: use letters a-z, "
+		                 "digits and '_', at most 63, not starting with a digit or pg_",
+		                 str_or_empty(schema));
+	return pg_pool_check_conninfo(api, api->cfg_str(cfg, "conninfo"), err);
+}
+
 static enum bc_status pg_create(const struct bc_host_api *api, struct bc_host *host,
                                 const struct bc_config *cfg, void **instance,
                                 struct bc_error *err)
@@ -523,11 +537,11 @@ static enum bc_status pg_create(const struct bc_host_api *api, struct bc_host *h
 	enum bc_status st;
 
 	*instance = NULL;
-	if (!pg_schema_name_ok(schema))
-		return api->fail(err, BC_E_INVALID, "postgres.bad_schema",
-		                 "schema \"%s\" is not a plain lower-case name: use letters a-z, "
-		                 "digits and '_', at most 63, not starting with a digit or pg_",
-		                 str_or_empty(schema));
+	/* The host ran check() already; again here, so that a direct create()
+	 * answers the same (the conninfo is parsed once more by the pool). */
+	st = pg_check(api, cfg, err);
+	if (st != BC_OK)
+		return st;
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return api->fail(err, BC_E_NOMEM, "postgres.nomem", "out of memory");
@@ -629,6 +643,7 @@ static const struct bc_store_ops pg_ops = {
 	.media = pg_media,
 	.events = pg_events,
 	.events_prune = pg_events_prune,
+	.check = pg_check,
 };
 
 static const struct bc_plugin pg_plugin = BC_PLUGIN_INIT(

@@ -1119,32 +1119,61 @@ static enum bc_status sqlite_health(void *instance, struct bc_error *err)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-/* The file must live in an existing folder (we never create folders: a
- * typo in `path` should fail loudly, not scatter databases) and is created
- * 0600: stream records name owners and upstream ids, nobody else's business.
- * SQLite gives its -wal and -shm files the database file's mode. */
+/* ABI 1.1 check(), and the first step of create(): `path` names a file
+ * (not ":memory:", which would be one database per connection, and lost)
+ * in an existing folder (we never create folders: a typo in `path` should
+ * fail loudly, not scatter databases) that the daemon may create files in
+ * (SQLite keeps PATH-wal and PATH-shm beside the database), and an existing
+ * file is readable and writable. access() answers for the daemon's user
+ * and a read-only mount without writing anything. */
+static enum bc_status sqlite_check(const struct bc_host_api *api, const struct bc_config *cfg,
+                                   struct bc_error *err)
+{
+	const char *path = api->cfg_str(cfg, "path");
+	const char *slash;
+	char dir[4096];
+	struct stat sb;
+
+	if (path == NULL || path[0] == '\0' || strcmp(path, ":memory:") == 0)
+		return api->fail(err, BC_E_INVALID, "sqlite.bad_path",
+		                 "`path` must name a database file");
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else if ((size_t)(slash - path) >= sizeof dir)
+		return api->fail(err, BC_E_INVALID, "sqlite.bad_path", "path %s is too long", path);
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return api->fail(err, BC_E_INVALID, "sqlite.no_directory",
+		                 "the folder %s of path %s does not exist: create it for the "
+		                 "daemon's user (mkdir -p %s) or set `path` to a file in an "
+		                 "existing folder",
+		                 dir, path, dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return api->fail(err, BC_E_UNAVAILABLE, "sqlite.io",
+		                 "cannot create files in the folder %s of path %s: %s; SQLite "
+		                 "keeps PATH-wal and PATH-shm beside the database, so the "
+		                 "daemon's user needs write access to the folder",
+		                 dir, path, strerror(errno));
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) != 0)
+		return api->fail(err, BC_E_UNAVAILABLE, "sqlite.io",
+		                 "cannot open %s for reading and writing: %s; check its owner "
+		                 "and permissions",
+		                 path, strerror(errno));
+	return BC_OK;
+}
+
+/* The file is created 0600: stream records name owners and upstream ids,
+ * nobody else's business. SQLite gives its -wal and -shm files the
+ * database file's mode. */
 static enum bc_status sqlite_prepare_file(struct sqlite_store *s, struct bc_error *err)
 {
-	const char *slash = strrchr(s->path, '/');
-	char dir[4096];
 	struct stat sb;
 	int fd;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == s->path)
-		snprintf(dir, sizeof dir, "/");
-	else if ((size_t)(slash - s->path) >= sizeof dir)
-		return s->api->fail(err, BC_E_INVALID, "sqlite.bad_path", "path %s is too long",
-		                    s->path);
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - s->path), s->path);
-	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return s->api->fail(err, BC_E_INVALID, "sqlite.no_directory",
-		                    "the folder %s of path %s does not exist: create it for the "
-		                    "daemon's user (mkdir -p %s) or set `path` to a file in an "
-		                    "existing folder",
-		                    dir, s->path, dir);
 	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return s->api->fail(err, BC_E_UNAVAILABLE, "sqlite.io",
@@ -1270,13 +1299,12 @@ static enum bc_status sqlite_create(const struct bc_host_api *api, struct bc_hos
 		free(s);
 		return api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
 	}
-	s->path = api->cfg_str(cfg, "path");
-	if (s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0) {
-		/* An in-memory database would be one per connection, and lost. */
-		status = api->fail(err, BC_E_INVALID, "sqlite.bad_path",
-		                   "`path` must name a database file");
+	/* The host ran check() already; again here, so that a direct create()
+	 * answers the same. */
+	status = sqlite_check(api, cfg, err);
+	if (status != BC_OK)
 		goto fail;
-	}
+	s->path = api->cfg_str(cfg, "path");
 	memset(&cc, 0, sizeof cc);
 	cc.path = s->path;
 	cc.busy_timeout_ms = api->cfg_int(cfg, "busy_timeout");
@@ -1364,6 +1392,7 @@ static const struct bc_store_ops sqlite_ops = {
 	.media = sqlite_media,
 	.events = sqlite_events,
 	.events_prune = sqlite_events_prune,
+	.check = sqlite_check,
 };
 
 static const struct bc_plugin sqlite_plugin = BC_PLUGIN_INIT(

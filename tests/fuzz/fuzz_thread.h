@@ -67,7 +67,7 @@ struct fuzz_input {
 	int (*one)(const uint8_t *, size_t);
 };
 
-static void fuzz_input_run(void *arg)
+static inline void fuzz_input_run(void *arg)
 {
 	struct fuzz_input *in = arg;
 	(void)in->one(in->data, in->size);

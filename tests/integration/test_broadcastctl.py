@@ -231,7 +231,7 @@ class BroadcastctlDaemonTest(unittest.TestCase):
         nxt = self.ctl_json("list", "--limit", "1", "--cursor", page["next_cursor"])
         self.assertNotEqual(nxt["streams"][0]["id"], page["streams"][0]["id"])
         r = self.ctl("list", "--limit", "1")
-        self.assertIn("more: broadcastctl list --cursor ", r.stdout)
+        self.assertIn("more: broadcastctl list --limit 1 --cursor ", r.stdout)
         # options after the command, and before it, both work
         self.assertEqual(self.ctl_json("list", "--live", "--limit", "2")["streams"][0]["state"],
                          "live")

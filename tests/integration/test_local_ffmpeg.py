@@ -173,5 +173,100 @@ class FfmpegToLocalOrigin(unittest.TestCase):
             self.assertIn("upload open at " + ep_a["upload_url"], log)
 
 
+
+MEDIA_CONFIG = bctest.config(providers="""
+- type: local
+  listen: "127.0.0.1:@PORT1@"
+  root: "@TMP@/hls"
+  idle_after: 1s
+  idle_timeout: 4s
+- name: capped
+  type: local
+  listen: "127.0.0.1:@PORT2@"
+  root: "@TMP@/hls2"
+  idle_after: 1s
+  max_duration: 3s
+""")
+
+
+def feed(d, sid, want_type, timeout=30.0):
+    """The stream's events once one of type want_type is in the feed."""
+    deadline = time.monotonic() + timeout
+    after = 0
+    got = []
+    while time.monotonic() < deadline:
+        status, _, body = d.request("GET", "/events?after=%d&limit=1000&wait=2" % after,
+                                    timeout=30)
+        assert status == 200, body
+        got += [e for e in body["events"] if e["stream"]["id"] == sid]
+        after = body["next"]
+        if any(e["type"] == want_type for e in got):
+            return got
+    raise AssertionError("no %s event for %s in %.0f s: %r" % (want_type, sid, timeout, got))
+
+
+class FfmpegMediaState(unittest.TestCase):
+    """Issue 18 with a real broadcaster: ffmpeg's uploads make the stream
+    publishing, their end makes it idle, and idle_timeout stops it; a
+    stream still publishing is stopped by max_duration."""
+
+    def test_publish_idle_and_idle_timeout(self):
+        with bctest.Daemon(MEDIA_CONFIG) as d:
+            status, _, body = d.request("POST", "/stream/start/",
+                                        params={"type": "hls", "name": "cam"})
+            self.assertEqual(status, 200, body)
+            sid, ep = body["stream"]["id"], body["endpoint"]["HTTP"]
+            self.assertEqual(set(body["stream"]), {"id", "name", "start_date"})
+            status, _, rec = d.request("GET", "/streams/" + sid)
+            self.assertEqual(rec["stream"]["media"], "idle")
+            push = subprocess.Popen(push_cmd(ep["upload_url"], ep["upload_token"], seconds=4),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                feed(d, sid, "stream.publishing", timeout=20)
+                status, _, rec = d.request("GET", "/streams/" + sid)
+                self.assertEqual(rec["stream"]["media"], "publishing")
+                self.assertIsNotNone(rec["stream"]["publish_date"])
+                status, _, lst = d.request("GET", "/streams?media=publishing")
+                self.assertIn(sid, [r["id"] for r in lst["streams"]])
+            finally:
+                push.communicate(timeout=60)
+            self.assertEqual(push.returncode, 0)
+            events = feed(d, sid, "stream.stopped", timeout=40)
+            self.assertEqual([e["type"] for e in events],
+                             ["stream.started", "stream.publishing", "stream.idle",
+                              "stream.stopped"])
+            self.assertEqual([e["seq"] for e in events], [1, 2, 3, 4])
+            cursors = [e["cursor"] for e in events]
+            self.assertEqual(cursors, sorted(set(cursors)))
+            self.assertEqual(events[2]["cause"], "idle")
+            self.assertEqual(events[3]["reason"], "idle_timeout")
+            status, _, rec = d.request("GET", "/streams/" + sid)
+            self.assertEqual(rec["stream"]["stop_reason"], "idle_timeout")
+            self.assertIsNotNone(rec["stream"]["stop_date"])
+
+    def test_max_duration_stops_a_publishing_stream(self):
+        with bctest.Daemon(MEDIA_CONFIG) as d:
+            status, _, body = d.request("POST", "/stream/start/",
+                                        params={"type": "hls", "provider": "capped"})
+            self.assertEqual(status, 200, body)
+            sid, ep = body["stream"]["id"], body["endpoint"]["HTTP"]
+            push = subprocess.Popen(push_cmd(ep["upload_url"], ep["upload_token"], seconds=8),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                events = feed(d, sid, "stream.stopped", timeout=30)
+            finally:
+                push.kill()
+                push.communicate(timeout=30)
+            types = [e["type"] for e in events]
+            self.assertEqual(types[0], "stream.started")
+            self.assertIn("stream.publishing", types)
+            self.assertEqual(types[-1], "stream.stopped")
+            self.assertEqual(events[-1]["reason"], "max_duration")
+            # still publishing when it was stopped: no idle in between
+            self.assertEqual(types[-2], "stream.publishing")
+            self.assertEqual(events[-1]["stream"]["media"], "publishing")
+            self.assertEqual([e["seq"] for e in events], list(range(1, len(events) + 1)))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

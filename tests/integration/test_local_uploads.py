@@ -3,8 +3,10 @@
 http frontend, local provider), with a raw HTTP client: wrong or missing
 tokens, path traversal (plain and percent-encoded), wrong extensions and
 oversize bodies are refused with nothing written; stop closes uploads and
-ends the playlist; a daemon restart keeps a live stream uploadable; the
-retention deletes a stopped stream's files; the player page is served."""
+ends the playlist; across a daemon restart the host resumes a live stream and
+its token works again, while a stopped one's stays refused (the provider keeps
+no state file: issue 18); the retention deletes a stopped stream's files; the
+player page is served."""
 import http.client
 import os
 import shutil
@@ -152,20 +154,39 @@ class LocalUploads(unittest.TestCase):
             with bctest.Daemon(text) as d:
                 sid, ep = self.start(d)
                 stopped, ep2 = self.start(d)
+                self.assertEqual(origin(d, "PUT", "/live/%s/index.m3u8" % stopped, PLAYLIST,
+                                        token=ep2["upload_token"])[0], 201)
                 self.assertEqual(d.request("POST", "/stream/stop/", params={"id": stopped})[0],
                                  200)
+            # What the provider left on disk: the folders, the stop marker of
+            # the stopped one, and no state file (the store is the record).
+            hls = os.path.join(shared, "hls")
+            self.assertEqual(sorted(os.listdir(os.path.join(hls, sid))), [])
+            self.assertEqual(sorted(os.listdir(os.path.join(hls, stopped))),
+                             [".stopped", "index.m3u8"])
             with bctest.Daemon(text) as d2:
-                self.assertIn("recovered 1 live and 1 stopped", d2.log_text())
+                log = d2.log_text()
+                self.assertIn("found 2 stream folder(s) in %s, 1 of them stopped" % hls, log)
+                # the host resumed the live one, and only it
+                self.assertIn("stream %s: resumed, uploads open" % sid, log)
+                self.assertNotIn("stream %s: resumed" % stopped, log)
+                self.assertIn("resumed 1 live stream(s)", log)
                 p = "/live/%s/" % sid
                 self.assertEqual(origin(d2, "PUT", p + "seg0.ts", b"x",
                                         token=ep["upload_token"])[0], 201)
                 self.assertEqual(origin(d2, "PUT", p + "seg1.ts", b"x", token="nope")[0], 401)
-                self.assertEqual(origin(d2, "PUT", "/live/%s/seg0.ts" % stopped, b"x",
-                                        token=ep2["upload_token"])[0], 403)
+                # the stopped stream's token stays refused; it stays playable
+                st, _, body = origin(d2, "PUT", "/live/%s/seg0.ts" % stopped, b"x",
+                                     token=ep2["upload_token"])
+                self.assertEqual(st, 401, body)
+                st, _, body = origin(d2, "GET", "/live/%s/index.m3u8" % stopped)
+                self.assertEqual((st, body), (200, PLAYLIST + b"#EXT-X-ENDLIST\n"))
                 status, _, body = d2.request("POST", "/stream/stop/", params={"id": sid})
                 self.assertEqual(status, 200, body)
                 self.assertEqual(origin(d2, "PUT", p + "seg2.ts", b"x",
                                         token=ep["upload_token"])[0], 403)
+                self.assertNotIn(ep["upload_token"], d2.log_text())
+            self.assertFalse(os.path.exists(os.path.join(hls, sid, ".stream")))
         finally:
             shutil.rmtree(shared, ignore_errors=True)
 

@@ -13,8 +13,15 @@
   (the same socket inode in /proc/net/tcp) and its connections: an open
   keep-alive connection gets answers before and after the reload, on the
   same TCP connection.
+- Pointing an http frontend's tokens_file at another file, or changing only
+  the options the host reads itself (rate_limit, rate_burst,
+  auth_fail_limit, max_body), keeps its listening socket: the new tokens and
+  limits apply without a rebind; an unreadable tokens_file is refused and
+  the old tokens stay in force.
 """
+import hashlib
 import json
+import os
 import signal
 import socket
 import unittest
@@ -233,6 +240,76 @@ class Reload(unittest.TestCase):
         # New connections are accepted too.
         st, _, body = self.d.request("GET", "/healthz")
         self.assertEqual(st, 200, body)
+
+    def write_tokens(self, name, owner, token):
+        path = os.path.join(self.d.tmp, name)
+        with open(path, "w") as f:
+            f.write("%s:%s\n" % (owner, hashlib.sha256(token.encode()).hexdigest()))
+        os.chmod(path, 0o600)
+        return path
+
+    def frontend_config(self, extra):
+        """The running config text with its http frontend given `extra`."""
+        text = self.d.config_text
+        line = '  listen: "127.0.0.1:%d"\n' % self.d.http_port
+        self.assertIn(line, text)
+        text = text[:text.index(line) + len(line)] + bctest._indent(extra, 4) + "\n"
+        return text + "providers:\n" + bctest._indent(PROVIDERS, 2) + "\n"
+
+    def test_tokens_file_and_limits_change_keeps_the_listener(self):
+        """Pointing tokens_file at another file, and changing the other
+        options the host reads itself (rate_limit, rate_burst,
+        auth_fail_limit, max_body), keeps the running frontend: no rebind
+        ("Address already in use"), the same listening socket and open
+        connections, and the new settings in force."""
+        # A daemon whose frontend has a tokens_file from the start (adding or
+        # removing one changes the frontend's own rules: a new instance).
+        self.d.stop()
+        self.d._log.close()
+        a = self.write_tokens("tokens-a", "alice", "token-of-alice-0123456789")
+        b = self.write_tokens("tokens-b", "bob", "token-of-bob-0123456789ab")
+        self.d = bctest.Daemon(bctest.config(
+            providers=PROVIDERS, frontends='- type: http\n  listen: "127.0.0.1:@HTTP_PORT@"\n'
+            '  tokens_file: %s\n' % a), tmp=self.d.tmp).start()
+        port = self.d.http_port
+        inode = listen_inode(port)
+        st, _, body = self.d.request("GET", "/streams", token="token-of-alice-0123456789")
+        self.assertEqual(st, 200, body)
+
+        self.d.reload(self.frontend_config(
+            "tokens_file: %s\nrate_limit: 1000/s\nrate_burst: 50\n"
+            "auth_fail_limit: 50/m\nmax_body: 1k" % b))
+        self.assertNotIn("listen_failed", self.d.log_text())
+        self.assertEqual(listen_inode(port), inode, "the http frontend was rebound")
+        st, _, body = self.d.request("GET", "/streams", token="token-of-alice-0123456789")
+        self.assertEqual(st, 401, body)  # the old file's token is gone
+        st, _, body = self.d.request("POST", "/stream/start/", params={"name": "b"},
+                                     token="token-of-bob-0123456789ab")
+        self.assertEqual(st, 200, body)
+        st, _, body = self.d.request("GET", "/streams/%s" % body["stream"]["id"],
+                                     token="token-of-bob-0123456789ab")
+        self.assertEqual((st, body["stream"]["owner"]), (200, "bob"), body)
+        st, _, body = self.d.request("POST", "/stream/start/", body="name=" + "x" * 2000,
+                                     headers={"Content-Type":
+                                              "application/x-www-form-urlencoded"},
+                                     token="token-of-bob-0123456789ab")
+        self.assertEqual(st, 413, body)  # the new max_body
+
+        # Editing the file in place and reloading works as before.
+        self.write_tokens("tokens-b", "carol", "token-of-carol-0123456789")
+        self.d.reload()
+        st, _, body = self.d.request("GET", "/streams", token="token-of-bob-0123456789ab")
+        self.assertEqual(st, 401, body)
+        st, _, body = self.d.request("GET", "/streams", token="token-of-carol-0123456789")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(listen_inode(port), inode)
+
+        # A tokens_file that cannot be read is refused; the old tokens stay.
+        self.d.reload(self.frontend_config("tokens_file: %s/nonexistent" % self.d.tmp),
+                      wait_for="reload failed")
+        st, _, body = self.d.request("GET", "/streams", token="token-of-carol-0123456789")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(listen_inode(port), inode)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ RoleSessionName, ExternalId); minted credentials can PutObject under the
 stream's path and nowhere else (botocore signs, the double checks the
 policy); throttling -> 503 after retries and no stream left; STS hanging ->
 504 s3.sts_timeout within timeout; STS down -> 504 s3.sts_unreachable within
-timeout; garbage -> 502; create_bucket (HEAD then PUT Bucket with the region,
+timeout; /healthz says the s3 instance is unavailable while STS fails
+starts, and ok again after a success; garbage -> 502; create_bucket (HEAD then PUT Bucket with the region,
 botocore-verified, to s3_endpoint); TLS to the double with ca_file; and no
 secret in the daemon's log.
 """
@@ -311,6 +312,41 @@ class S3ProviderTest(unittest.TestCase):
             bctest.assert_error(self, status, body, 504, "s3.sts_unreachable")
             self.assertLess(took, 3.0)
             self.assertEqual(d.streams(), [])
+            self.assert_clean_log(d)
+
+    def test_health_follows_sts(self):
+        """/healthz is not "ok" for an s3 instance whose STS calls fail: after
+        two failed starts in a row (504 s3.sts_unreachable) it answers 503
+        with the s3 instance unavailable and the last failure's code; the
+        next successful start makes it ok again."""
+        port = self.sts.port
+        self.sts.stop()  # nothing listens there until the double comes back
+        with S3Daemon("http://127.0.0.1:%d" % port, timeout="2s", retries=1) as d:
+            status, _, body = d.request("GET", "/healthz")
+            self.assertEqual(status, 200, body)  # no call made yet: configured is ok
+            status, _, body = d.start_stream()
+            bctest.assert_error(self, status, body, 504, "s3.sts_unreachable")
+            status, _, body = d.request("GET", "/healthz")
+            self.assertEqual(status, 200, body)  # one failure is not yet a pattern
+            status, _, body = d.start_stream()
+            bctest.assert_error(self, status, body, 504, "s3.sts_unreachable")
+            status, headers, body = d.request("GET", "/healthz")
+            self.assertEqual(status, 503, body)
+            self.assertEqual(body["status"], "unavailable", body)
+            s3 = [p for p in body["providers"] if p["name"] == "s3-main"]
+            self.assertEqual(len(s3), 1, body)
+            self.assertEqual(s3[0]["status"], "unavailable", body)
+            self.assertEqual(s3[0]["code"], "s3.sts_unreachable", body)
+            self.assertEqual(body["store"]["status"], "ok", body)
+            self.assertIn("retry-after", headers)
+            self.assertIn("s3.sts_unreachable", d.log_text())
+
+            self.sts = StsDouble({BASE_KEY: (BASE_SECRET, None)}, port=port).start()
+            status, _, body = d.start_stream()
+            self.assertEqual(status, 200, body)
+            status, _, body = d.request("GET", "/healthz")
+            self.assertEqual(status, 200, body)
+            self.assertEqual([p["status"] for p in body["providers"]], ["ok"], body)
             self.assert_clean_log(d)
 
     def test_create_bucket_and_s3_endpoint(self):

@@ -468,6 +468,24 @@ static void stub_response_release(struct bc_response *resp)
 	resp->struct_size = size;
 }
 
+/* How far the clocks of the stub's tables run ahead (stubhost_clock_skew). */
+static int64_t stub_skew_ms;
+
+static int64_t stub_now_ms(void)
+{
+	return bc_now_ms() + __atomic_load_n(&stub_skew_ms, __ATOMIC_RELAXED);
+}
+
+static int64_t stub_monotonic_ms(void)
+{
+	return bc_monotonic_ms() + __atomic_load_n(&stub_skew_ms, __ATOMIC_RELAXED);
+}
+
+void stubhost_clock_skew(int64_t ms)
+{
+	__atomic_store_n(&stub_skew_ms, ms, __ATOMIC_RELAXED);
+}
+
 static const struct bc_host_api stub_api = {
 	.struct_size = sizeof(struct bc_host_api),
 	.abi_major = BC_ABI_MAJOR,
@@ -483,8 +501,8 @@ static const struct bc_host_api stub_api = {
 	.log_enabled = stub_log_enabled,
 	.fail = stub_fail,
 	.random = bc_random,
-	.now_ms = bc_now_ms,
-	.monotonic_ms = bc_monotonic_ms,
+	.now_ms = stub_now_ms,
+	.monotonic_ms = stub_monotonic_ms,
 	.secure_equal = bc_secure_equal,
 	.sha256_hex = bc_sha256_hex,
 	.fingerprint = bc_fingerprint,

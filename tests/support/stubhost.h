@@ -80,5 +80,9 @@ void stubhost_media_fail(struct stubhost *sh, enum bc_status status);
 enum bc_status stubhost_resume(const struct bc_provider_ops *ops, void *instance,
                                const char *id, const struct bc_endpoint *ep,
                                struct bc_error *err);
+/* Make api->now_ms() and api->monotonic_ms() of the stub's tables (1.0 and
+ * 1.1) answer `ms` later than the real clocks from now on, for a plugin's
+ * timers measured in minutes; 0 puts them back. Process-wide. */
+void stubhost_clock_skew(int64_t ms);
 
 #endif /* BC_STUBHOST_H */

@@ -14,6 +14,9 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bc_runtime.h"
 
@@ -23,15 +26,21 @@ static const char *base_config =
 	"providers:\n"
 	"  - {name: test, type: test%s}\n";
 
-static struct bc_context *open_ctx(const char *store_opts, const char *prov_opts)
+static struct bc_context *open_text(const char *text)
 {
-	char text[1024], err[1024] = "";
+	char err[1024] = "";
 	struct bc_context *ctx = NULL;
-	snprintf(text, sizeof text, base_config, store_opts, prov_opts);
 	enum bc_status st = bc_context_open_string("test.yaml", text, strlen(text), &ctx, err,
 	                                           sizeof err);
 	ck_assert_msg(st == BC_OK, "open failed: %s", err);
 	return ctx;
+}
+
+static struct bc_context *open_ctx(const char *store_opts, const char *prov_opts)
+{
+	char text[1024];
+	snprintf(text, sizeof text, base_config, store_opts, prov_opts);
+	return open_text(text);
 }
 
 struct answer {
@@ -430,6 +439,146 @@ START_TEST(embed_helpers)
 }
 END_TEST
 
+/* ---- the streams_live gauge -------------------------------------------- */
+
+static const char *db_config =
+	"log: {level: error}\n"
+	"store: {type: sqlite, path: %s}\n"
+	"providers:\n"
+	"  - {name: test, type: test%s}\n";
+
+static struct bc_context *open_db(const char *db, const char *prov_opts)
+{
+	char text[1024];
+	snprintf(text, sizeof text, db_config, db, prov_opts);
+	return open_text(text);
+}
+
+/* The gauge as /metrics shows it (the line, not the # TYPE line). */
+static double live_gauge(struct bc_context *ctx)
+{
+	return metric(ctx, "\nbroadcast_streams_live");
+}
+
+static char *start_named(struct bc_context *ctx, const char *name, int want_status)
+{
+	const char *kv[] = { "name", name, NULL };
+	struct answer a = call(ctx, "start", "POST", kv, NULL, NULL);
+	ck_assert_int_eq(a.status, want_status);
+	char *id = want_status == 200 ? strdup(json_string_value(json_object_get(
+	                                        json_object_get(a.body, "stream"), "id")))
+	                              : NULL;
+	answer_free(&a);
+	return id;
+}
+
+static void stop_id(struct bc_context *ctx, const char *id, int want_status)
+{
+	const char *kv[] = { "id", id, NULL };
+	struct answer a = call(ctx, "stop", "POST", kv, NULL, NULL);
+	ck_assert_int_eq(a.status, want_status);
+	answer_free(&a);
+}
+
+/* Poll the gauge until it shows `want` or `seconds` pass. */
+static double live_gauge_wait(struct bc_context *ctx, double want, int seconds)
+{
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	double v = live_gauge(ctx);
+	for (int i = 0; v != want && i < seconds * 10; i++) {
+		nanosleep(&pause, NULL);
+		v = live_gauge(ctx);
+	}
+	return v;
+}
+
+/* "Another node": a process of its own that, once told through `go`,
+ * starts one stream in the same database and exits (the stream stays
+ * live). Forked before this process opens a context. */
+static pid_t other_node(const char *db, int go[2])
+{
+	pid_t pid;
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char byte;
+		close(go[1]);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(2);
+		char text[1024], err[1024];
+		struct bc_context *ctx = NULL;
+		snprintf(text, sizeof text, db_config, db, "");
+		if (bc_context_open_string("node2.yaml", text, strlen(text), &ctx, err,
+		                           sizeof err) != BC_OK)
+			_exit(3);
+		struct bc_response r;
+		memset(&r, 0, sizeof r);
+		r.struct_size = sizeof r;
+		enum bc_status st = bc_stream_start(ctx, NULL, "node2", "alice", &r);
+		bc_response_release(&r);
+		bc_context_close(ctx);
+		_exit(st == BC_OK ? 0 : 4);
+	}
+	close(go[0]);
+	return pid;
+}
+
+START_TEST(live_gauge_is_a_kept_count)
+{
+	char dir[] = "/tmp/bc-test-gauge-XXXXXX", db[256];
+	int go[2], status = 0;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/streams.db", dir);
+	pid_t node2 = other_node(db, go);
+
+	/* start, stop, a second stop, a failed start */
+	struct bc_context *ctx = open_db(db, "");
+	ck_assert(live_gauge(ctx) == 0);
+	char *a = start_named(ctx, "a", 200), *b = start_named(ctx, "b", 200);
+	char *c = start_named(ctx, "c", 200);
+	ck_assert(live_gauge(ctx) == 3);
+	stop_id(ctx, b, 200);
+	ck_assert(live_gauge(ctx) == 2);
+	stop_id(ctx, b, 409);
+	start_named(ctx, "fail-start-unavailable", 503);
+	ck_assert(live_gauge(ctx) == 2);
+
+	/* several nodes: another node's start shows at the next re-read */
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	close(go[1]);
+	ck_assert_int_eq(waitpid(node2, &status, 0), node2);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "node 2: %d", status);
+	ck_assert_msg(live_gauge_wait(ctx, 3, 8) == 3, "another node's stream not counted");
+	bc_context_close(ctx);
+
+	/* a restart starts from the store */
+	ctx = open_db(db, "");
+	ck_assert(live_gauge(ctx) == 3);
+	stop_id(ctx, a, 200);
+	ck_assert(live_gauge(ctx) == 2);
+	bc_context_close(ctx);
+
+	/* auto-stops count down too */
+	ctx = open_db(db, ", max_duration: 100ms");
+	ck_assert_msg(live_gauge_wait(ctx, 0, 8) == 0, "auto-stopped streams still counted");
+	ck_assert(metric(ctx, "broadcast_auto_stops_total{instance=\"test\","
+	                      "reason=\"max_duration\"}") == 2);
+	bc_context_close(ctx);
+
+	free(a);
+	free(b);
+	free(c);
+	const char *const tails[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < 4; i++) {
+		char f[300];
+		snprintf(f, sizeof f, "%s%s", db, tails[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 /* ---- configuration errors ---------------------------------------------- */
 
 static char *open_error(const char *text)
@@ -500,6 +649,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, list_paginates);
 	tcase_add_test(tc, health_plugins_metrics);
 	tcase_add_test(tc, embed_helpers);
+	tcase_add_test(tc, live_gauge_is_a_kept_count);
 	suite_add_tcase(s, tc);
 	TCase *cfg = tcase_create("config");
 	tcase_add_test(cfg, config_errors);

@@ -120,6 +120,16 @@ END_TEST
 START_TEST(load_errors)
 {
 	expect_load_error("# c\nalice " HASH_HELLO "\n", 0600, ":2: expected \"name:sha256hex\"");
+	/* the fix it names is the command that really prints such lines */
+	{
+		struct bc_tokens *t = NULL;
+		char *msg = NULL;
+		write_file("alice " HASH_HELLO "\n", 0600);
+		ck_assert_int_eq(bc_tokens_load(path, &t, &msg), -1);
+		ck_assert_ptr_nonnull(strstr(msg, "(`broadcastd --hash-token NAME` prints such a line)"));
+		ck_assert_ptr_null(strstr(msg, "broadcastctl"));
+		free(msg);
+	}
 	expect_load_error("\n\nal ice:" HASH_HELLO "\n", 0600, ":3: bad token name");
 	expect_load_error(":" HASH_HELLO "\n", 0600, ":1: bad token name");
 	expect_load_error("a/b:" HASH_HELLO "\n", 0600, ":1: bad token name");

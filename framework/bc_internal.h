@@ -56,6 +56,10 @@ enum bc_status bc_vfail(struct bc_error *err, enum bc_status status, const char 
 void bc_error_clear(struct bc_error *err);
 /* The HTTP status for a bc_status (BC_OK: 200). */
 int bc_status_http(enum bc_status status);
+/* The HTTP status of an answer: bc_status_http(status), except for the few
+ * dotted codes error.c's table gives another (request.unsupported_media_type:
+ * 415). Every status the dispatcher answers with comes from here. */
+int bc_http_status(enum bc_status status, const char *code);
 /* A short name for a bc_status, e.g. "BC_E_NOT_FOUND". */
 const char *bc_status_name(enum bc_status status);
 
@@ -82,12 +86,17 @@ struct bc_doc {
 	                           document loads as an empty map */
 };
 
-/* Load and interpolate a YAML file. On failure returns -1 and sets *errmsg
- * (malloc'd, caller frees) to "FILE:LINE:COLUMN: what is wrong; how to fix". */
-int bc_doc_load_file(const char *path, struct bc_doc **out, char **errmsg);
+/* Load and interpolate a YAML file. BC_OK, or the failure's status
+ * (BC_E_INVALID: unreadable or not valid YAML; BC_E_NOMEM) with *errmsg
+ * (malloc'd, caller frees) "FILE:LINE:COLUMN: what is wrong; how to fix".
+ * Every function of the framework that builds a configuration reports the
+ * same way: an enum bc_status, plus a malloc'd message when it is not BC_OK
+ * (a message can be longer than struct bc_error's, e.g. the list of valid
+ * keys). */
+enum bc_status bc_doc_load_file(const char *path, struct bc_doc **out, char **errmsg);
 /* The same from memory; `name` is used as the file name in messages. */
-int bc_doc_load_string(const char *name, const char *text, size_t len, struct bc_doc **out,
-                       char **errmsg);
+enum bc_status bc_doc_load_string(const char *name, const char *text, size_t len,
+                                  struct bc_doc **out, char **errmsg);
 void bc_doc_free(struct bc_doc *doc);
 /* The member of map `map` with key `key`, or NULL (also when map is not a map). */
 const struct bc_node *bc_node_get(const struct bc_node *map, const char *key);
@@ -111,12 +120,14 @@ const struct bc_option *bc_option_next(const struct bc_option *opt);
 /* Validate the map `node` of `doc` against `plugin_opts` and then
  * `common_opts` (host-declared keys such as name and type; either may be
  * NULL). Unknown keys, wrong types, missing required options, values out of
- * range or not in an enum: -1 with *errmsg "FILE:LINE:COL: ..." naming the
- * fix (for unknown keys, the list of valid ones). Defaults are applied.
- * `owner` names the instance in messages ("provider s3-main (type s3)"). */
-int bc_config_build(const struct bc_doc *doc, const struct bc_node *node, const char *owner,
-                    const struct bc_option *plugin_opts, const struct bc_option *common_opts,
-                    struct bc_config **out, char **errmsg);
+ * range or not in an enum: BC_E_INVALID with *errmsg "FILE:LINE:COL: ..."
+ * naming the fix (for unknown keys, the list of valid ones); BC_E_NOMEM.
+ * Defaults are applied. `owner` names the instance in messages ("provider
+ * s3-main (type s3)"). */
+enum bc_status bc_config_build(const struct bc_doc *doc, const struct bc_node *node,
+                               const char *owner, const struct bc_option *plugin_opts,
+                               const struct bc_option *common_opts, struct bc_config **out,
+                               char **errmsg);
 void bc_config_free(struct bc_config *cfg);
 
 /* The getters behind bc_host_api (same contracts). */
@@ -354,17 +365,21 @@ struct bc_instance;
 const struct bc_option *bc_common_options(enum bc_kind kind);
 
 /* Validate `map` (a YAML map with a `type` key) against the plugin of
- * `kind` with that type and create the instance. On failure -1 and
- * *errmsg "FILE:LINE:COL: ..." (or the plugin's own failure, prefixed with
- * the instance name and dotted code). */
-int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind,
-                       const struct bc_doc *doc, const struct bc_node *map,
-                       struct bc_context *ctx, struct bc_instance **out, char **errmsg);
+ * `kind` with that type and create the instance. BC_OK, or the failure's
+ * status with *errmsg "FILE:LINE:COL: ..." (or the plugin's own failure,
+ * prefixed with the instance name and dotted code): BC_E_INVALID for the
+ * configuration, BC_E_NOMEM, or what the plugin's check() or create()
+ * returned (BC_E_UNAVAILABLE: a store or listener could not be opened). */
+enum bc_status bc_instance_create(const struct bc_registry *reg, enum bc_kind kind,
+                                  const struct bc_doc *doc, const struct bc_node *map,
+                                  struct bc_context *ctx, struct bc_instance **out,
+                                  char **errmsg);
 /* The host's own checks of a frontend's common options (rate_limit,
- * auth_fail_limit) beyond their declared types: 0, or -1 with *errmsg. */
-int bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
-                                   const struct bc_node *map, const char *owner,
-                                   const struct bc_config *cfg, char **errmsg);
+ * auth_fail_limit) beyond their declared types: BC_OK, or BC_E_INVALID
+ * with *errmsg. */
+enum bc_status bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
+                                              const struct bc_node *map, const char *owner,
+                                              const struct bc_config *cfg, char **errmsg);
 void bc_instance_destroy(struct bc_instance *inst);
 const char *bc_instance_name(const struct bc_instance *inst);
 const struct bc_loaded_plugin *bc_instance_plugin(const struct bc_instance *inst);

@@ -42,6 +42,11 @@ json_t *bc_render_events(const struct bc_event_copy *items, size_t n, uint64_t n
  * fixed text without paths or hosts. */
 json_t *bc_render_health_item(const char *name, enum bc_status st, const struct bc_error *err,
                               int detailed);
+/* {"status":"ok"|"unavailable","store":store,"providers":providers}; takes
+ * store and providers (also when NULL, which gives NULL: out of memory). */
+json_t *bc_render_health(int healthy, json_t *store, json_t *providers);
+/* {"reloaded":true} */
+json_t *bc_render_reload(void);
 /* {"plugins":[{"name","kind","version","abi","description","path"}],"rejected":[..]} */
 json_t *bc_render_plugins(const struct bc_registry *reg);
 

@@ -37,6 +37,12 @@ struct bc_endpoint {
 };
 int bc_endpoint_init(struct bc_endpoint *ep);
 void bc_endpoint_free(struct bc_endpoint *ep);
+/* host.c: between these two calls, the provider start() run on this thread
+ * records each field it adds with BC_EP_SECRET; end returns the
+ * [["section", "field"], ...] array (caller decrefs; NULL when out of
+ * memory). For bc_stream_start_typed(). */
+void bc_ep_capture_begin(void);
+json_t *bc_ep_capture_end(void);
 
 /* Parse "N/s", "N/m", "N/h" into requests per second. */
 int bc_parse_rate(const char *text, double *per_second);

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bc_runtime.h"
@@ -156,14 +157,15 @@ static struct bc_instance *reusable(const struct bc_registry *reg, struct bc_gen
 /* The instance for `map`: carried over from `old` or created. *cfg_out
  * (may be NULL) as for reusable(): NULL when the instance was created
  * (then its own configuration is the new one). */
-static int get_instance(struct bc_context *ctx, struct bc_generation *old, enum bc_kind kind,
-                        const struct bc_doc *doc, const struct bc_node *map,
-                        struct bc_instance **out, struct bc_config **cfg_out, char **errmsg)
+static enum bc_status get_instance(struct bc_context *ctx, struct bc_generation *old,
+                                   enum bc_kind kind, const struct bc_doc *doc,
+                                   const struct bc_node *map, struct bc_instance **out,
+                                   struct bc_config **cfg_out, char **errmsg)
 {
 	*out = reusable(ctx->reg, old, kind, doc, map, cfg_out);
 	if (*out != NULL) {
 		bc_log(BC_LOG_DEBUG, bc_instance_name(*out), "unchanged, kept");
-		return 0;
+		return BC_OK;
 	}
 	return bc_instance_create(ctx->reg, kind, doc, map, ctx, out, errmsg);
 }
@@ -298,19 +300,21 @@ static int check_top_level(const struct bc_doc *doc, char **errmsg)
 }
 
 /* Build a generation from `doc` (taken over), carrying instances of `old`. */
-static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_generation *old,
-                     struct bc_generation **out, char **errmsg)
+static enum bc_status gen_build(struct bc_context *ctx, struct bc_doc *doc,
+                                struct bc_generation *old, struct bc_generation **out,
+                                char **errmsg)
 {
 	struct bc_generation *gen = calloc(1, sizeof *gen);
 	const struct bc_node *root = doc->root, *prov, *fe;
 	struct bc_instance *inst = NULL;
+	enum bc_status st = BC_E_INVALID;
 
 	*out = NULL;
 	*errmsg = NULL;
 	if (gen == NULL) {
 		bc_doc_free(doc);
 		*errmsg = strdup("out of memory");
-		return -1;
+		return BC_E_NOMEM;
 	}
 	gen->doc = doc;
 	if (check_top_level(doc, errmsg) != 0)
@@ -320,8 +324,9 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 		const struct bc_node *lv = log ? bc_node_get(log, "level") : NULL;
 		bc_log_set_level(lv ? (enum bc_log_level)bc_log_level_parse(lv->value) : BC_LOG_INFO);
 	}
-	if (get_instance(ctx, old, BC_KIND_STORE, doc, bc_node_get(root, "store"), &gen->store,
-	                 NULL, errmsg) != 0)
+	st = get_instance(ctx, old, BC_KIND_STORE, doc, bc_node_get(root, "store"), &gen->store,
+	                  NULL, errmsg);
+	if (st != BC_OK)
 		goto fail;
 
 	prov = bc_node_get(root, "providers");
@@ -329,9 +334,11 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 	if (gen->providers == NULL)
 		goto nomem;
 	for (size_t i = 0; i < prov->n_items; i++) {
-		if (get_instance(ctx, old, BC_KIND_PROVIDER, doc, prov->items[i], &inst, NULL,
-		                 errmsg) != 0)
+		st = get_instance(ctx, old, BC_KIND_PROVIDER, doc, prov->items[i], &inst, NULL,
+		                  errmsg);
+		if (st != BC_OK)
 			goto fail;
+		st = BC_E_INVALID;
 		if (check_unique_name(doc, prov->items[i], gen->providers, gen->n_providers, inst,
 		                      errmsg) != 0) {
 			bc_instance_destroy(inst);
@@ -350,9 +357,11 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 		struct bc_frontend_auth *a = &gen->frontends[gen->n_frontends];
 		struct bc_config *cfg = NULL;
 		int rc;
-		if (get_instance(ctx, old, BC_KIND_FRONTEND, doc, fe->items[i], &inst, &cfg,
-		                 errmsg) != 0)
+		st = get_instance(ctx, old, BC_KIND_FRONTEND, doc, fe->items[i], &inst, &cfg,
+		                  errmsg);
+		if (st != BC_OK)
 			goto fail;
+		st = BC_E_INVALID;
 		for (size_t k = 0; k < gen->n_frontends; k++)
 			if (strcmp(bc_instance_name(gen->frontends[k].inst), bc_instance_name(inst)) == 0) {
 				const struct bc_node *nm = bc_node_get(fe->items[i], "name");
@@ -372,13 +381,17 @@ static int gen_build(struct bc_context *ctx, struct bc_doc *doc, struct bc_gener
 			goto fail;
 	}
 	*out = gen;
-	return 0;
+	return BC_OK;
 nomem:
-	if (*errmsg == NULL)
-		*errmsg = strdup("out of memory");
+	st = BC_E_NOMEM;
 fail:
+	/* A helper that could not allocate its message leaves it NULL. */
+	if (*errmsg == NULL) {
+		*errmsg = strdup("out of memory");
+		st = BC_E_NOMEM;
+	}
 	gen_free(gen);
-	return -1;
+	return st;
 }
 
 /* Start the frontends of gen that are not serving yet. */
@@ -463,6 +476,7 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 {
 	struct bc_context *ctx = calloc(1, sizeof *ctx);
 	char **dirs = NULL, *msg = NULL;
+	enum bc_status st;
 
 	*out = NULL;
 	if (ctx == NULL) {
@@ -493,11 +507,14 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 		bc_context_close(ctx);
 		return BC_E_NOMEM;
 	}
-	if (gen_build(ctx, doc, NULL, &ctx->gen, &msg) != 0) {
+	st = gen_build(ctx, doc, NULL, &ctx->gen, &msg);
+	if (st != BC_OK) {
+		if (msg == NULL)
+			st = BC_E_NOMEM;
 		set_err(errbuf, errlen, "%s", msg ? msg : "out of memory");
 		free(msg);
 		bc_context_close(ctx);
-		return BC_E_INVALID;
+		return st;
 	}
 	if (!check_only) {
 		/* ABI 1.1: the providers take back the live streams before any
@@ -524,11 +541,15 @@ enum bc_status bc_ctx_open_checked(const char *path, int check_only,
 {
 	struct bc_doc *doc = NULL;
 	char *msg = NULL;
+	enum bc_status st;
 	*out = NULL;
-	if (bc_doc_load_file(path, &doc, &msg) != 0) {
-		set_err(errbuf, errlen, "%s", msg ? msg : "cannot read the configuration");
+	st = bc_doc_load_file(path, &doc, &msg);
+	if (st != BC_OK) {
+		if (msg == NULL)
+			st = BC_E_NOMEM;
+		set_err(errbuf, errlen, "%s", msg ? msg : "out of memory");
 		free(msg);
-		return BC_E_INVALID;
+		return st;
 	}
 	return open_doc(doc, path, check_only, out, errbuf, errlen);
 }
@@ -538,11 +559,15 @@ enum bc_status bc_context_open_string(const char *name, const char *text, size_t
 {
 	struct bc_doc *doc = NULL;
 	char *msg = NULL;
+	enum bc_status st;
 	*out = NULL;
-	if (bc_doc_load_string(name, text, len, &doc, &msg) != 0) {
-		set_err(errbuf, errlen, "%s", msg ? msg : "cannot parse the configuration");
+	st = bc_doc_load_string(name, text, len, &doc, &msg);
+	if (st != BC_OK) {
+		if (msg == NULL)
+			st = BC_E_NOMEM;
+		set_err(errbuf, errlen, "%s", msg ? msg : "out of memory");
 		free(msg);
-		return BC_E_INVALID;
+		return st;
 	}
 	return open_doc(doc, NULL, 0, out, errbuf, errlen);
 }
@@ -622,15 +647,22 @@ enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t er
 		publish_reload(ctx, BC_E_UNSUPPORTED, "the configuration was not read from a file");
 		return BC_E_UNSUPPORTED;
 	}
-	if (bc_doc_load_file(ctx->path, &doc, &msg) != 0 || rescan(ctx, doc) != 0 ||
-	    gen_build(ctx, doc, ctx->gen, &gen, &msg) != 0) {
+	st = bc_doc_load_file(ctx->path, &doc, &msg);
+	if (st == BC_OK && rescan(ctx, doc) != 0) {
+		bc_doc_free(doc);
+		st = BC_E_NOMEM;
+	} else if (st == BC_OK)
+		st = gen_build(ctx, doc, ctx->gen, &gen, &msg);
+	if (st != BC_OK) {
+		if (msg == NULL)
+			st = BC_E_NOMEM;
 		bc_log(BC_LOG_ERROR, "broadcastd", "reload failed: %s; the running configuration "
 		       "stays in force", msg ? msg : "out of memory");
 		set_err(errbuf, errlen, "%s", msg ? msg : "out of memory");
-		publish_reload(ctx, BC_E_INVALID, msg);
+		publish_reload(ctx, st, msg);
 		free(msg);
 		bc_log_set_level(saved_level);
-		return BC_E_INVALID;
+		return st;
 	}
 	if (ctx->media != NULL)
 		bc_media_resume(ctx, gen, ctx->gen);
@@ -807,4 +839,153 @@ enum bc_status bc_stream_stop(struct bc_context *ctx, const char *id, const char
 void bc_response_release(struct bc_response *response)
 {
 	bc_resp_free_fields(response);
+}
+
+/* ---- typed start (ABI 1.1) ----------------------------------------------------------- */
+
+/* What host_private of a struct bc_started points to. */
+struct started_priv {
+	json_t *body;                    /* the parsed answer the strings borrow from */
+	struct bc_started_field *fields;
+	char **texts;                    /* values that are not JSON strings, as text */
+	size_t n_texts;
+};
+
+static void started_priv_free(struct started_priv *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n_texts; i++)
+		free(p->texts[i]);
+	free(p->texts);
+	free(p->fields);
+	json_decref(p->body);
+	free(p);
+}
+
+static int is_secret_field(json_t *secrets, const char *section, const char *field)
+{
+	size_t i;
+	json_t *pair;
+	json_array_foreach(secrets, i, pair) {
+		const char *s = json_string_value(json_array_get(pair, 0));
+		const char *f = json_string_value(json_array_get(pair, 1));
+		if (s != NULL && f != NULL && strcmp(s, section) == 0 && strcmp(f, field) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Fill `out` from the JSON answer of a successful start. */
+static enum bc_status started_fill(const struct bc_response *resp, json_t *secrets,
+                                   struct bc_started *out)
+{
+	struct started_priv *p = calloc(1, sizeof *p);
+	json_t *stream, *endpoint, *section;
+	const char *key;
+	size_t n = 0, k = 0;
+	struct tm tm;
+
+	if (p == NULL)
+		return BC_E_NOMEM;
+	p->body = json_loadb(resp->body, resp->body_len, 0, NULL);
+	stream = json_object_get(p->body, "stream");
+	endpoint = json_object_get(p->body, "endpoint");
+	if (p->body == NULL || !json_is_object(stream)) {
+		started_priv_free(p);
+		return BC_E_NOMEM; /* the library wrote it: only memory can fail */
+	}
+	json_object_foreach(endpoint, key, section)
+		n += json_is_object(section) ? json_object_size(section) : 0;
+	if (n > 0 && ((p->fields = calloc(n, sizeof *p->fields)) == NULL ||
+	              (p->texts = calloc(n, sizeof *p->texts)) == NULL)) {
+		started_priv_free(p);
+		return BC_E_NOMEM;
+	}
+	json_object_foreach(endpoint, key, section) {
+		const char *field;
+		json_t *v;
+		if (!json_is_object(section))
+			continue;
+		json_object_foreach(section, field, v) {
+			struct bc_started_field *f;
+			if (p->fields == NULL || k >= n)
+				break; /* counted above: cannot happen */
+			f = &p->fields[k++];
+			f->struct_size = sizeof *f;
+			f->section = key;
+			f->name = field;
+			f->is_secret = is_secret_field(secrets, key, field);
+			if (json_is_string(v)) {
+				f->value = json_string_value(v);
+				continue;
+			}
+			p->texts[p->n_texts] = json_dumps(v, JSON_ENCODE_ANY);
+			if (p->texts[p->n_texts] == NULL) {
+				started_priv_free(p);
+				return BC_E_NOMEM;
+			}
+			f->value = p->texts[p->n_texts++];
+		}
+	}
+	out->id = json_string_value(json_object_get(stream, "id"));
+	out->name = json_string_value(json_object_get(stream, "name"));
+	out->start_date = json_string_value(json_object_get(stream, "start_date"));
+	if (out->id == NULL)
+		out->id = "";
+	if (out->name == NULL)
+		out->name = "";
+	if (out->start_date == NULL)
+		out->start_date = "";
+	memset(&tm, 0, sizeof tm);
+	if (strptime(out->start_date, "%Y-%m-%d %H:%M:%S", &tm) != NULL)
+		out->start_ms = (int64_t)timegm(&tm) * 1000;
+	out->n_fields = k;
+	out->fields = p->fields;
+	out->host_private = p;
+	return BC_OK;
+}
+
+enum bc_status bc_stream_start_typed(struct bc_context *ctx, const char *type, const char *name,
+                                     const char *owner, struct bc_started *started,
+                                     struct bc_response *response)
+{
+	struct bc_response own;
+	struct bc_response *resp = response;
+	json_t *secrets;
+	enum bc_status st;
+	size_t size;
+
+	if (started == NULL || started->struct_size < sizeof *started)
+		return BC_E_INVALID;
+	size = started->struct_size;
+	memset(started, 0, sizeof *started);
+	started->struct_size = size;
+	if (resp == NULL) {
+		memset(&own, 0, sizeof own);
+		own.struct_size = sizeof own;
+		resp = &own;
+	}
+	bc_ep_capture_begin();
+	st = bc_stream_start(ctx, type, name, owner, resp);
+	secrets = bc_ep_capture_end();
+	if (st == BC_OK && secrets == NULL)
+		st = BC_E_NOMEM;
+	if (st == BC_OK)
+		st = started_fill(resp, secrets, started);
+	json_decref(secrets);
+	if (resp == &own)
+		bc_response_release(&own);
+	return st;
+}
+
+void bc_stream_started_release(struct bc_started *started)
+{
+	size_t size;
+	if (started == NULL)
+		return;
+	started_priv_free(started->host_private);
+	size = started->struct_size;
+	memset(started, 0, sizeof *started);
+	started->struct_size = size;
 }

@@ -80,11 +80,18 @@ static const struct op {
 
 /* ---- answers -------------------------------------------------------------- */
 
-static void fail_call(struct call *c, int http, enum bc_status st, const char *code,
-                      const char *fmt, ...) BC_PRINTF(5, 6);
+/* The one place a call's HTTP status is set: from its bc_status and code
+ * (error.c's bc_http_status). */
+static void set_status(struct call *c, enum bc_status st, const char *code)
+{
+	c->http_status = bc_http_status(st, code);
+	c->status = st;
+}
 
-static void fail_call(struct call *c, int http, enum bc_status st, const char *code,
-                      const char *fmt, ...)
+static void fail_call(struct call *c, enum bc_status st, const char *code, const char *fmt, ...)
+        BC_PRINTF(4, 5);
+
+static void fail_call(struct call *c, enum bc_status st, const char *code, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -93,13 +100,12 @@ static void fail_call(struct call *c, int http, enum bc_status st, const char *c
 	va_end(ap);
 	json_decref(c->body);
 	c->body = bc_render_error(code, msg);
-	c->http_status = http;
-	c->status = st;
+	set_status(c, st, code);
 }
 
 static void fail_nomem(struct call *c)
 {
-	fail_call(c, 500, BC_E_NOMEM, BC_CODE_NOMEM, "out of memory");
+	fail_call(c, BC_E_NOMEM, BC_CODE_NOMEM, "out of memory");
 }
 
 /* Answer with an error a store or provider reported. */
@@ -107,7 +113,7 @@ static void fail_from(struct call *c, const struct bc_error *err, enum bc_status
                       const char *fallback_code)
 {
 	enum bc_status s = st != BC_OK ? st : BC_E_INTERNAL;
-	fail_call(c, bc_status_http(s), s, err->code[0] ? err->code : fallback_code, "%s",
+	fail_call(c, s, err->code[0] ? err->code : fallback_code, "%s",
 	          err->message[0] ? err->message : "the operation failed");
 	if (s == BC_E_UNAVAILABLE)
 		c->retry_after = 1;
@@ -117,8 +123,7 @@ static void ok(struct call *c, json_t *body)
 {
 	json_decref(c->body);
 	c->body = body;
-	c->http_status = 200;
-	c->status = BC_OK;
+	set_status(c, BC_OK, NULL);
 	if (body == NULL)
 		fail_nomem(c);
 }
@@ -197,16 +202,18 @@ static enum bc_status provider_start(struct bc_instance *p, const struct bc_stre
 		bc_instance_leave(s_);                                                   \
 	} while (0)
 
+/* One failure of a store or provider, counted for /metrics: the counter is
+ * chosen by the kind of the instance that failed; the labels are the
+ * operation and the failure's dotted code. */
 static void count_error(struct call *c, struct bc_instance *inst, const struct bc_error *err,
                         const char *what)
 {
 	char labels[160];
+	int is_store = bc_instance_plugin(inst)->desc.kind == BC_KIND_STORE;
 	snprintf(labels, sizeof labels, "op=\"%s\",code=\"%s\"", what,
 	         err->code[0] ? err->code : "unknown");
 	bc_metrics_counter_add(bc_ctx_metrics(c->ctx),
-	                       what[0] == 's' && what[1] == 't' && what[2] == 'o' && what[3] == 'r'
-	                               ? "store_errors_total"
-	                               : "provider_errors_total",
+	                       is_store ? "store_errors_total" : "provider_errors_total",
 	                       bc_instance_name(inst), labels, 1);
 }
 
@@ -215,12 +222,12 @@ static int take_id(struct call *c, char out[37])
 {
 	const char *id = bc_params_get(&c->params, "id");
 	if (id == NULL || id[0] == '\0') {
-		fail_call(c, 400, BC_E_INVALID, "request.missing_parameter",
+		fail_call(c, BC_E_INVALID, "request.missing_parameter",
 		          "parameter 'id' is required (the id start returned)");
 		return -1;
 	}
 	if (!bc_uuid_valid(id)) {
-		fail_call(c, 400, BC_E_INVALID, "stream.bad_id",
+		fail_call(c, BC_E_INVALID, "stream.bad_id",
 		          "parameter 'id' must be a stream id as start returned it (a UUID)");
 		return -1;
 	}
@@ -245,7 +252,7 @@ static int load_record(struct call *c, const char *id, struct bc_record_sink *si
 	if (st == BC_OK && sink->items[0].state == BC_STATE_PENDING)
 		st = BC_E_NOT_FOUND; /* still being started: not visible yet */
 	if (st == BC_E_NOT_FOUND) {
-		fail_call(c, 404, BC_E_NOT_FOUND, "stream.not_found", "no stream has id %s", id);
+		fail_call(c, BC_E_NOT_FOUND, "stream.not_found", "no stream has id %s", id);
 		return -1;
 	}
 	if (st != BC_OK) {
@@ -261,7 +268,7 @@ static int check_owner(struct call *c, const struct bc_record_copy *r)
 {
 	if (c->is_admin || strcmp(r->owner, c->caller) == 0)
 		return 0;
-	fail_call(c, 403, BC_E_FORBIDDEN, "stream.forbidden",
+	fail_call(c, BC_E_FORBIDDEN, "stream.forbidden",
 	          "stream %s belongs to another caller; only its owner may use it", r->id);
 	return -1;
 }
@@ -290,12 +297,12 @@ static void op_start(struct call *c)
 		name = "";
 	if (!valid_token_text(type, 32)) {
 		supported_types(c->gen, types, sizeof types);
-		fail_call(c, 400, BC_E_INVALID, "stream.bad_type",
+		fail_call(c, BC_E_INVALID, "stream.bad_type",
 		          "parameter 'type' must be one of: %s", types);
 		return;
 	}
 	if (!valid_name(name)) {
-		fail_call(c, 400, BC_E_INVALID, "stream.bad_name",
+		fail_call(c, BC_E_INVALID, "stream.bad_name",
 		          "parameter 'name' must be at most %d bytes without control characters",
 		          MAX_NAME_LEN);
 		return;
@@ -303,7 +310,7 @@ static void op_start(struct call *c)
 	if (want != NULL && want[0] != '\0') {
 		prov = provider_by_name(c->gen, want);
 		if (prov == NULL || !bc_instance_serves_type(prov, type)) {
-			fail_call(c, 400, BC_E_INVALID, "stream.bad_provider",
+			fail_call(c, BC_E_INVALID, "stream.bad_provider",
 			          prov == NULL ? "no provider is named '%s'"
 			                       : "provider '%s' does not serve this stream type",
 			          want);
@@ -315,12 +322,12 @@ static void op_start(struct call *c)
 			prov = c->gen->providers[i];
 	if (prov == NULL) {
 		supported_types(c->gen, types, sizeof types);
-		fail_call(c, 400, BC_E_INVALID, "stream.bad_type",
+		fail_call(c, BC_E_INVALID, "stream.bad_type",
 		          "unsupported stream type '%s'; supported types: %s", type, types);
 		return;
 	}
 	if (bc_uuid4(id) != BC_OK) {
-		fail_call(c, 500, BC_E_INTERNAL, "internal.random", "the random generator failed");
+		fail_call(c, BC_E_INTERNAL, "internal.random", "the random generator failed");
 		return;
 	}
 
@@ -444,8 +451,7 @@ static void op_stop(struct call *c)
 	if (sink.items[0].state == BC_STATE_STOPPED) {
 		json_decref(c->body);
 		c->body = bc_render_conflict(&sink.items[0]);
-		c->http_status = 409;
-		c->status = BC_E_CONFLICT;
+		set_status(c, BC_E_CONFLICT, "stream.already_stopped");
 		goto out;
 	}
 	bc_media_overlay(c->ctx, c->gen, sink.items, 1);
@@ -463,12 +469,11 @@ static void op_stop(struct call *c)
 		/* Another node or request stopped it first. */
 		json_decref(c->body);
 		c->body = bc_render_conflict(&stopped.items[0]);
-		c->http_status = 409;
-		c->status = BC_E_CONFLICT;
+		set_status(c, BC_E_CONFLICT, "stream.already_stopped");
 		goto out;
 	}
 	if (st == BC_E_NOT_FOUND) {
-		fail_call(c, 404, BC_E_NOT_FOUND, "stream.not_found", "no stream has id %s", id);
+		fail_call(c, BC_E_NOT_FOUND, "stream.not_found", "no stream has id %s", id);
 		goto out;
 	}
 	if (st != BC_OK) {
@@ -534,7 +539,7 @@ static void op_list(struct call *c)
 	else if (strcmp(state, "stopped") == 0)
 		q.state = BC_STATE_STOPPED;
 	else {
-		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		fail_call(c, BC_E_INVALID, "request.bad_parameter",
 		          "parameter 'state' must be live, stopped or all");
 		return;
 	}
@@ -545,7 +550,7 @@ static void op_list(struct call *c)
 	else if (strcmp(media, "publishing") == 0)
 		q.media = BC_MEDIA_PUBLISHING;
 	else {
-		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		fail_call(c, BC_E_INVALID, "request.bad_parameter",
 		          "parameter 'media' must be idle or publishing");
 		return;
 	}
@@ -553,14 +558,14 @@ static void op_list(struct call *c)
 		char *end = NULL;
 		limit = strtol(limit_s, &end, 10);
 		if (end == limit_s || *end != '\0' || limit < 1 || limit > 1000) {
-			fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+			fail_call(c, BC_E_INVALID, "request.bad_parameter",
 			          "parameter 'limit' must be an integer from 1 to 1000");
 			return;
 		}
 	}
 	if (cursor != NULL && cursor[0] != '\0') {
 		if (parse_cursor(cursor, &q.after_start_ms, after_id) != 0) {
-			fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+			fail_call(c, BC_E_INVALID, "request.bad_parameter",
 			          "parameter 'cursor' must be a next_cursor a list call returned");
 			return;
 		}
@@ -626,7 +631,7 @@ static void health_log(struct bc_instance *inst, enum bc_status st, const struct
 static void op_health(struct call *c)
 {
 	json_t *providers = json_array();
-	json_t *body;
+	json_t *store_item, *body;
 	struct bc_error err;
 	enum bc_status st = BC_OK, all = BC_OK;
 	struct bc_instance *s = c->gen->store;
@@ -637,9 +642,7 @@ static void op_health(struct call *c)
 	if (st != BC_OK)
 		all = st;
 	health_log(s, st, &err);
-	body = json_pack("{s:s, s:o, s:o}", "status", "ok", "store",
-	                 bc_render_health_item(bc_instance_name(s), st, &err, c->is_admin),
-	                 "providers", providers ? providers : json_array());
+	store_item = bc_render_health_item(bc_instance_name(s), st, &err, c->is_admin);
 	for (size_t i = 0; i < c->gen->n_providers; i++) {
 		struct bc_instance *p = c->gen->providers[i];
 		bc_error_clear(&err);
@@ -655,16 +658,15 @@ static void op_health(struct call *c)
 		json_array_append_new(providers,
 		                      bc_render_health_item(bc_instance_name(p), st, &err, c->is_admin));
 	}
+	body = bc_render_health(all == BC_OK, store_item, providers);
 	if (body == NULL) {
 		fail_nomem(c);
 		return;
 	}
 	if (all != BC_OK) {
-		json_object_set_new(body, "status", json_string("unavailable"));
 		json_decref(c->body);
 		c->body = body;
-		c->http_status = 503;
-		c->status = BC_E_UNAVAILABLE;
+		set_status(c, BC_E_UNAVAILABLE, NULL);
 		c->retry_after = 5;
 		return;
 	}
@@ -684,8 +686,7 @@ static void op_metrics(struct call *c)
 		fail_nomem(c);
 		return;
 	}
-	c->http_status = 200;
-	c->status = BC_OK;
+	set_status(c, BC_OK, NULL);
 }
 
 static void op_plugins(struct call *c)
@@ -698,7 +699,7 @@ static void op_reload(struct call *c)
 	struct bc_error err;
 	enum bc_status st;
 	if (!c->is_admin) {
-		fail_call(c, 403, BC_E_FORBIDDEN, "api.forbidden",
+		fail_call(c, BC_E_FORBIDDEN, "api.forbidden",
 		          "only an administrator (root or the daemon's user on the unix socket) "
 		          "may reload the configuration");
 		return;
@@ -713,7 +714,7 @@ static void op_reload(struct call *c)
 		fail_from(c, &err, st, "api.reload_failed");
 		return;
 	}
-	ok(c, json_pack("{s:b}", "reloaded", 1));
+	ok(c, bc_render_reload());
 }
 
 /* ---- events (ABI 1.1, docs/events.md) ---------------------------------------- */
@@ -745,17 +746,17 @@ static void op_events(struct call *c)
 	enum bc_status st;
 
 	if (after_s != NULL && after_s[0] != '\0' && parse_uint(after_s, UINT64_MAX / 2, &after) != 0) {
-		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		fail_call(c, BC_E_INVALID, "request.bad_parameter",
 		          "parameter 'after' must be a cursor: 0 or the 'next' of an earlier answer");
 		return;
 	}
 	if (limit_s != NULL && (parse_uint(limit_s, 1000, &limit) != 0 || limit < 1)) {
-		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		fail_call(c, BC_E_INVALID, "request.bad_parameter",
 		          "parameter 'limit' must be an integer from 1 to 1000");
 		return;
 	}
 	if (wait_s != NULL && parse_uint(wait_s, 30, &wait) != 0) {
-		fail_call(c, 400, BC_E_INVALID, "request.bad_parameter",
+		fail_call(c, BC_E_INVALID, "request.bad_parameter",
 		          "parameter 'wait' must be a whole number of seconds from 0 to 30");
 		return;
 	}
@@ -843,14 +844,14 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 		if (strcmp(ops[i].name, req.op) == 0)
 			op = &ops[i];
 	if (op == NULL) {
-		fail_call(&c, 404, BC_E_NOT_FOUND, "api.not_found",
+		fail_call(&c, BC_E_NOT_FOUND, "api.not_found",
 		          "no such API route; see docs/openapi.yaml (POST /stream/start/, "
 		          "POST /stream/stop/, GET /streams/ ...)");
 		goto answer;
 	}
 	if (req.method != NULL && strcasecmp(req.method, op->method) != 0 &&
 	    !(strcasecmp(req.method, "HEAD") == 0 && strcmp(op->method, "GET") == 0)) {
-		fail_call(&c, 405, BC_E_UNSUPPORTED, "api.method_not_allowed",
+		fail_call(&c, BC_E_UNSUPPORTED, "api.method_not_allowed",
 		          "use %s for this route", op->method);
 		c.allow = op->method;
 		goto answer;
@@ -878,13 +879,13 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 			if (auth->auth_failures != NULL &&
 			    !bc_ratelimit_take(auth->auth_failures, req.peer != NULL ? req.peer : "unknown",
 			                       bc_monotonic_ms(), &retry)) {
-				fail_call(&c, 429, BC_E_RATE_LIMITED, "auth.too_many_failures",
+				fail_call(&c, BC_E_RATE_LIMITED, "auth.too_many_failures",
 				          "too many requests with a wrong or missing bearer token from "
 				          "this address; retry in %u s with a valid token", retry);
 				c.retry_after = retry;
 				goto answer;
 			}
-			fail_call(&c, 401, BC_E_UNAUTHENTICATED,
+			fail_call(&c, BC_E_UNAUTHENTICATED,
 			          given ? "auth.bad_token" : "auth.missing_token",
 			          given ? "the bearer token is not valid; ask the operator for one"
 			                : "this API needs a bearer token: send Authorization: Bearer TOKEN");
@@ -900,7 +901,7 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 		                  : req.peer != NULL                 ? req.peer
 		                                                     : "anonymous";
 		if (!bc_ratelimit_take(auth->limiter, key, bc_monotonic_ms(), &retry)) {
-			fail_call(&c, 429, BC_E_RATE_LIMITED, "api.rate_limited",
+			fail_call(&c, BC_E_RATE_LIMITED, "api.rate_limited",
 			          "too many requests; retry in %u s", retry);
 			c.retry_after = retry;
 			goto answer;
@@ -915,17 +916,14 @@ void bc_dispatch(struct bc_context *ctx, struct bc_instance *frontend,
 	bc_error_clear(&err);
 	if (bc_params_parse(&req, auth != NULL ? auth->max_body : default_max_body(), &c.params,
 	                    &err) != BC_OK) {
-		int http = strcmp(err.code, "request.unsupported_media_type") == 0
-		                   ? 415
-		                   : bc_status_http(err.status);
-		fail_call(&c, http, err.status, err.code, "%s", err.message);
+		fail_call(&c, err.status, err.code, "%s", err.message);
 		goto answer;
 	}
 	op->fn(&c);
 
 answer:
 	if (c.body == NULL && c.text == NULL)
-		fail_call(&c, 500, BC_E_INTERNAL, "internal.error", "no answer was produced");
+		fail_call(&c, BC_E_INTERNAL, "internal.error", "no answer was produced");
 	memset(&out, 0, sizeof out);
 	out.struct_size = sizeof out;
 	out.status = c.http_status;
@@ -945,7 +943,8 @@ answer:
 			out.body = strdup("{\"error\":{\"code\":\"" BC_CODE_NOMEM "\","
 			                  "\"message\":\"out of memory\"}}");
 			out.body_len = out.body ? strlen(out.body) : 0;
-			out.status = 500;
+			out.status = bc_http_status(BC_E_NOMEM, BC_CODE_NOMEM);
+			out.code = BC_E_NOMEM;
 		}
 	}
 	out.caller = strdup(c.caller);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * error.c: struct bc_error, and the one table that maps a bc_status to an
- * HTTP status. Frontends never map statuses themselves: the dispatcher puts
- * the number into every response.
+ * HTTP status (bc_status_http), refined for the few dotted codes whose status
+ * differs from their bc_status's (bc_http_status). Frontends never map
+ * statuses themselves: the dispatcher puts the number into every response.
  */
 #include "config.h"
 
@@ -64,6 +65,28 @@ int bc_status_http(enum bc_status status)
 	case BC_E_INTERNAL: return 500;
 	}
 	return 500;
+}
+
+/* The dotted codes whose HTTP status is not their bc_status's. Keep it
+ * short: a new HTTP status is a new bc_status unless it only narrows one
+ * (415 is a 400 the client fixes by changing Content-Type). docs/api.md's
+ * error table lists the same. */
+static const struct {
+	const char *code;
+	enum bc_status status; /* the bc_status the code comes with */
+	int http;
+} http_overrides[] = {
+	{ "request.unsupported_media_type", BC_E_INVALID, 415 },
+};
+
+int bc_http_status(enum bc_status status, const char *code)
+{
+	if (code != NULL)
+		for (size_t i = 0; i < sizeof http_overrides / sizeof http_overrides[0]; i++)
+			if (http_overrides[i].status == status &&
+			    strcmp(http_overrides[i].code, code) == 0)
+				return http_overrides[i].http;
+	return bc_status_http(status);
 }
 
 const char *bc_status_name(enum bc_status status)

@@ -138,17 +138,39 @@ static enum bc_status ep_put(struct bc_endpoint *ep, const char *section, const 
 	return json_object_set_new(obj, field, value) == 0 ? BC_OK : BC_E_NOMEM;
 }
 
+/* bc_ep_capture_begin(): the [section, field] pairs marked BC_EP_SECRET by
+ * the provider start() that runs on this thread (the dispatcher calls it
+ * synchronously), for bc_stream_start_typed(). NULL: not capturing. */
+static _Thread_local json_t *ep_secret_capture;
+
+void bc_ep_capture_begin(void)
+{
+	json_decref(ep_secret_capture);
+	ep_secret_capture = json_array();
+}
+
+json_t *bc_ep_capture_end(void)
+{
+	json_t *got = ep_secret_capture;
+	ep_secret_capture = NULL;
+	return got;
+}
+
 static enum bc_status host_ep_str(struct bc_endpoint *ep, const char *section, const char *field,
                                   const char *value, unsigned flags)
 {
+	enum bc_status st;
 	if (value == NULL)
 		return BC_E_INVALID;
 	/* Credentials go to the caller once and never into meta (the store).
 	 * The host never logs endpoint values, so the flag needs no other
 	 * handling; registering each one for redaction would grow without
-	 * bound. */
-	(void)flags;
-	return ep_put(ep, section, field, json_string(value));
+	 * bound. Only the typed start result reports it (is_secret). */
+	st = ep_put(ep, section, field, json_string(value));
+	if (st == BC_OK && (flags & BC_EP_SECRET) && ep_secret_capture != NULL &&
+	    json_array_append_new(ep_secret_capture, json_pack("[ss]", section, field)) != 0)
+		st = BC_E_NOMEM;
+	return st;
 }
 
 static enum bc_status host_ep_real(struct bc_endpoint *ep, const char *section,

@@ -151,16 +151,16 @@ static void add_secret(const char *secret, void *arg)
 	bc_log_add_secret(secret);
 }
 
-int bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
-                                   const struct bc_node *map, const char *owner,
-                                   const struct bc_config *cfg, char **errmsg)
+enum bc_status bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
+                                              const struct bc_node *map, const char *owner,
+                                              const struct bc_config *cfg, char **errmsg)
 {
 	static const char *const rates[] = { "rate_limit", "auth_fail_limit" };
 	static const char *const examples[] = { "10/s", "20/m" };
 	double rate;
 
 	if (kind != BC_KIND_FRONTEND)
-		return 0;
+		return BC_OK;
 	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
 		if (!bc_config_is_set(cfg, rates[i]) ||
 		    bc_parse_rate(bc_config_str(cfg, rates[i]), &rate) == 0)
@@ -169,9 +169,9 @@ int bc_instance_check_host_options(enum bc_kind kind, const struct bc_doc *doc,
 		*errmsg = bc_doc_error_at(doc, n ? n : map,
 		                          "%s: %s must be N/s, N/m or N/h with N > 0, e.g. "
 		                          "`%s: %s`", owner, rates[i], rates[i], examples[i]);
-		return -1;
+		return BC_E_INVALID;
 	}
-	return 0;
+	return BC_OK;
 }
 
 /* The plugin's check() (ABI 1.1) for cfg; BC_OK when it has none. */
@@ -188,9 +188,10 @@ static enum bc_status run_check(const struct bc_loaded_plugin *plugin, enum bc_k
 	return check != NULL ? check(&bc_host_api_table, cfg, err) : BC_OK;
 }
 
-int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const struct bc_doc *doc,
-                       const struct bc_node *map, struct bc_context *ctx,
-                       struct bc_instance **out, char **errmsg)
+enum bc_status bc_instance_create(const struct bc_registry *reg, enum bc_kind kind,
+                                  const struct bc_doc *doc, const struct bc_node *map,
+                                  struct bc_context *ctx, struct bc_instance **out,
+                                  char **errmsg)
 {
 	struct bc_instance *inst = NULL;
 	const struct bc_node *type;
@@ -198,15 +199,14 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 	struct bc_error err;
 	char *owner = NULL, *avail = NULL;
 	const char *name;
-	enum bc_status st;
-	int rc = -1;
+	enum bc_status st, rc = BC_E_INVALID;
 
 	*out = NULL;
 	*errmsg = NULL;
 	if (map == NULL || map->kind != BC_NODE_MAP) {
 		*errmsg = bc_doc_error_at(doc, map, "a %s must be a map with at least `type: ...`",
 		                          bc_kind_name(kind));
-		return -1;
+		return *errmsg != NULL ? BC_E_INVALID : BC_E_NOMEM;
 	}
 	type = bc_node_get(map, "type");
 	if (type == NULL || type->kind != BC_NODE_SCALAR || type->value[0] == '\0') {
@@ -241,6 +241,7 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 	inst = calloc(1, sizeof *inst);
 	if (owner == NULL || inst == NULL || (inst->name = strdup(name)) == NULL) {
 		*errmsg = strdup("out of memory");
+		rc = BC_E_NOMEM;
 		goto out;
 	}
 	inst->ctx = ctx;
@@ -249,10 +250,12 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 	inst->serialise = !(plugin->desc.flags & BC_PLUGIN_THREAD_SAFE);
 	pthread_mutex_init(&inst->lock, NULL);
 	atomic_init(&inst->refs, 1);
-	if (bc_config_build(doc, map, owner, plugin->desc.options, bc_common_options(kind),
-	                    &inst->cfg, errmsg) != 0)
+	rc = bc_config_build(doc, map, owner, plugin->desc.options, bc_common_options(kind),
+	                     &inst->cfg, errmsg);
+	if (rc != BC_OK)
 		goto out;
-	if (bc_instance_check_host_options(kind, doc, map, owner, inst->cfg, errmsg) != 0)
+	rc = bc_instance_check_host_options(kind, doc, map, owner, inst->cfg, errmsg);
+	if (rc != BC_OK)
 		goto out;
 	bc_config_each_secret(inst->cfg, add_secret, NULL);
 
@@ -265,13 +268,14 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 		*errmsg = bc_doc_error_at(doc, map, "%s: %s: %s", owner,
 		                          err.code[0] ? err.code : bc_status_name(st),
 		                          err.message[0] ? err.message : "check() failed");
+		rc = st;
 		goto out;
 	}
 	bc_error_clear(&err);
 	if (bc_ctx_check_only(ctx)) {
 		*out = inst; /* validated; state stays NULL, destroy() is not called */
 		inst = NULL;
-		rc = 0;
+		rc = BC_OK;
 		goto out;
 	}
 	switch (kind) {
@@ -296,12 +300,13 @@ int bc_instance_create(const struct bc_registry *reg, enum bc_kind kind, const s
 		                          err.code[0] ? err.code : bc_status_name(st),
 		                          err.message[0] ? err.message : "create() failed");
 		inst->state = NULL;
+		rc = st;
 		goto out;
 	}
 	bc_log(BC_LOG_DEBUG, inst->name, "created %s", owner);
 	*out = inst;
 	inst = NULL;
-	rc = 0;
+	rc = BC_OK;
 out:
 	if (inst != NULL) {
 		bc_config_free(inst->cfg);
@@ -311,8 +316,10 @@ out:
 	}
 	free(owner);
 	free(avail);
-	if (rc != 0 && *errmsg == NULL)
+	if (rc != BC_OK && *errmsg == NULL) {
 		*errmsg = strdup("out of memory");
+		rc = BC_E_NOMEM;
+	}
 	return rc;
 }
 

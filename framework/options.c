@@ -451,9 +451,10 @@ static int add_decls(struct bc_config *cfg, const struct bc_option *opts)
 	return 0;
 }
 
-int bc_config_build(const struct bc_doc *doc, const struct bc_node *node, const char *owner,
-                    const struct bc_option *plugin_opts, const struct bc_option *common_opts,
-                    struct bc_config **out, char **errmsg)
+enum bc_status bc_config_build(const struct bc_doc *doc, const struct bc_node *node,
+                               const char *owner, const struct bc_option *plugin_opts,
+                               const struct bc_option *common_opts, struct bc_config **out,
+                               char **errmsg)
 {
 	struct bc_config *cfg = calloc(1, sizeof *cfg);
 	*out = NULL;
@@ -462,16 +463,16 @@ int bc_config_build(const struct bc_doc *doc, const struct bc_node *node, const 
 	    add_decls(cfg, plugin_opts) != 0 || add_decls(cfg, common_opts) != 0) {
 		bc_config_free(cfg);
 		*errmsg = strdup("out of memory");
-		return -1;
+		return BC_E_NOMEM;
 	}
 	if (node == NULL || node->kind != BC_NODE_MAP) {
 		*errmsg = bc_doc_error_at(doc, node, "%s: expected a map of options", cfg->owner);
 		bc_config_free(cfg);
-		return -1;
+		return BC_E_INVALID;
 	}
 	if (assign(doc, cfg, node, "", errmsg) != 0) {
 		bc_config_free(cfg);
-		return -1;
+		return BC_E_INVALID;
 	}
 	for (size_t i = 0; i < cfg->n; i++) {
 		struct cfg_opt *o = &cfg->opts[i];
@@ -483,7 +484,7 @@ int bc_config_build(const struct bc_doc *doc, const struct bc_node *node, const 
 			                          o->decl.description ? o->decl.description : "no description",
 			                          o->decl.name);
 			bc_config_free(cfg);
-			return -1;
+			return BC_E_INVALID;
 		}
 		if (o->decl.default_value != NULL) {
 			char *why = o->decl.type == BC_OPT_LIST ? list_default(o)
@@ -494,12 +495,12 @@ int bc_config_build(const struct bc_doc *doc, const struct bc_node *node, const 
 				                           o->decl.name, why);
 				free(why);
 				bc_config_free(cfg);
-				return -1;
+				return BC_E_INVALID;
 			}
 		}
 	}
 	*out = cfg;
-	return 0;
+	return BC_OK;
 }
 
 /* ---- getters -------------------------------------------------------------- */

@@ -208,6 +208,19 @@ json_t *bc_render_health_item(const char *name, enum bc_status st, const struct 
 	                                        : "not healthy; the daemon's log says why"));
 }
 
+json_t *bc_render_health(int healthy, json_t *store, json_t *providers)
+{
+	/* "o" steals store and providers even when the pack fails; a NULL one
+	 * (out of memory) fails it. */
+	return json_pack("{s:s, s:o, s:o}", "status", healthy ? "ok" : "unavailable", "store",
+	                 store, "providers", providers);
+}
+
+json_t *bc_render_reload(void)
+{
+	return json_pack("{s:b}", "reloaded", 1);
+}
+
 json_t *bc_render_plugins(const struct bc_registry *reg)
 {
 	json_t *arr = json_array(), *rej = json_array();

@@ -357,8 +357,8 @@ static int build(struct builder *b, struct bc_doc *doc)
 	}
 }
 
-int bc_doc_load_string(const char *name, const char *text, size_t len, struct bc_doc **out,
-                       char **errmsg)
+enum bc_status bc_doc_load_string(const char *name, const char *text, size_t len, struct bc_doc **out,
+                                  char **errmsg)
 {
 	struct builder b;
 	struct bc_doc *doc = calloc(1, sizeof *doc);
@@ -369,36 +369,40 @@ int bc_doc_load_string(const char *name, const char *text, size_t len, struct bc
 	if (doc == NULL || (doc->path = strdup(name)) == NULL) {
 		bc_doc_free(doc);
 		*errmsg = strdup("out of memory");
-		return -1;
+		return BC_E_NOMEM;
 	}
 	if (!yaml_parser_initialize(&b.parser)) {
 		bc_doc_free(doc);
 		*errmsg = strdup("out of memory");
-		return -1;
+		return BC_E_NOMEM;
 	}
 	yaml_parser_set_input_string(&b.parser, (const unsigned char *)text, len);
 	int rc = build(&b, doc);
 	yaml_parser_delete(&b.parser);
 	if (rc != 0) {
 		bc_doc_free(doc);
-		*errmsg = b.errmsg ? b.errmsg : strdup("out of memory");
-		return -1;
+		if (b.errmsg == NULL) {
+			*errmsg = strdup("out of memory");
+			return BC_E_NOMEM;
+		}
+		*errmsg = b.errmsg;
+		return BC_E_INVALID;
 	}
 	*out = doc;
-	return 0;
+	return BC_OK;
 }
 
-int bc_doc_load_file(const char *path, struct bc_doc **out, char **errmsg)
+enum bc_status bc_doc_load_file(const char *path, struct bc_doc **out, char **errmsg)
 {
 	FILE *f = fopen(path, "rb");
 	char *text = NULL;
 	size_t len = 0, cap = 0;
-	int rc;
+	enum bc_status rc;
 	*out = NULL;
 	*errmsg = NULL;
 	if (f == NULL) {
 		*errmsg = msgf("%s: cannot read the configuration: %s", path, strerror(errno));
-		return -1;
+		return BC_E_INVALID;
 	}
 	for (;;) {
 		if (len + 4096 > cap) {
@@ -408,7 +412,7 @@ int bc_doc_load_file(const char *path, struct bc_doc **out, char **errmsg)
 				fclose(f);
 				free(text);
 				*errmsg = strdup("out of memory");
-				return -1;
+				return BC_E_NOMEM;
 			}
 			text = t;
 		}
@@ -421,14 +425,14 @@ int bc_doc_load_file(const char *path, struct bc_doc **out, char **errmsg)
 			free(text);
 			*errmsg = msgf("%s: the configuration is larger than %d MiB; that is not a "
 			               "configuration file", path, MAX_FILE_SIZE / 1024 / 1024);
-			return -1;
+			return BC_E_INVALID;
 		}
 	}
 	if (ferror(f)) {
 		*errmsg = msgf("%s: cannot read the configuration: %s", path, strerror(errno));
 		fclose(f);
 		free(text);
-		return -1;
+		return BC_E_INVALID;
 	}
 	fclose(f);
 	rc = bc_doc_load_string(path, text ? text : "", len, out, errmsg);

@@ -130,6 +130,66 @@ enum bc_status bc_stream_stop(struct bc_context *ctx, const char *id, const char
  */
 void bc_response_release(struct bc_response *response);
 
+/**
+ * One field of a started stream's endpoint, e.g. section "S3", name
+ * "aws_secret_access_key". Every string is borrowed from the struct
+ * bc_started it came from, valid until bc_stream_started_release().
+ * Since ABI 1.1.
+ */
+struct bc_started_field {
+	size_t struct_size;  /**< sizeof(struct bc_started_field) as the library built it */
+	const char *section; /**< the endpoint object's key: "S3", "RTMP", "HTTP", ... */
+	const char *name;    /**< the field's key in that object */
+	/** The value as text: a string as is, a number as the JSON has it
+	 *  ("3600.0", "42"), "true"/"false", "null". */
+	const char *value;
+	/** 1 when the provider marked the field BC_EP_SECRET (a credential for
+	 *  the publisher: never log it), else 0. */
+	int is_secret;
+};
+
+/**
+ * The typed result of bc_stream_start_typed(): what the JSON response holds,
+ * without parsing it. The caller zeroes it and sets struct_size; strings
+ * and `fields` are owned by the library and valid until
+ * bc_stream_started_release(). Since ABI 1.1.
+ */
+struct bc_started {
+	size_t struct_size;     /**< set by the caller: sizeof(struct bc_started) */
+	const char *id;         /**< the stream's id (a UUID) */
+	const char *name;       /**< its name ("" when none was given) */
+	const char *start_date; /**< "YYYY-MM-DD HH:MM:SS", UTC, as in the JSON */
+	int64_t start_ms;       /**< start_date in ms since the epoch (whole seconds) */
+	size_t n_fields;        /**< number of endpoint fields */
+	/** The endpoint's fields, section by section in the JSON's order: an
+	 *  array of n_fields (NULL when there are none). */
+	const struct bc_started_field *fields;
+	void *host_private;     /**< the library's; do not touch */
+};
+
+/**
+ * bc_stream_start() with the result typed: on BC_OK, `started` (struct_size
+ * set by the caller) receives the stream's id, name, start date and endpoint
+ * fields; free it with bc_stream_started_release(). `response` (may be NULL)
+ * receives the same JSON body as bc_stream_start(), success or not, so the
+ * program can still forward it; free it with bc_response_release(). On
+ * failure `started` is left zeroed (but for struct_size) and the status is
+ * returned: what bc_stream_start() returns, BC_E_INVALID when
+ * started->struct_size is too small, or BC_E_NOMEM (then the stream may
+ * have started: `response` holds its JSON). Any thread.
+ * Since ABI 1.1.
+ */
+enum bc_status bc_stream_start_typed(struct bc_context *ctx, const char *type, const char *name,
+                                     const char *owner, struct bc_started *started,
+                                     struct bc_response *response);
+
+/**
+ * Free what bc_stream_start_typed() put into `started` and zero it (keeping
+ * struct_size). NULL and an already released or zeroed struct are no-ops.
+ * Since ABI 1.1.
+ */
+void bc_stream_started_release(struct bc_started *started);
+
 #ifdef __cplusplus
 }
 #endif

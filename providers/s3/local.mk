@@ -47,6 +47,20 @@ tests_unit_test_s3_policy_CPPFLAGS = $(bc_plugin_test_cppflags) -I$(srcdir)/prov
 tests_unit_test_s3_policy_CFLAGS = $(bc_unit_cflags) $(EXPAT_CFLAGS)
 tests_unit_test_s3_policy_LDADD = $(bc_plugin_test_ldadd) $(JANSSON_LIBS) $(EXPAT_LIBS) \
 	$(CRYPTO_LIBS)
+# test_s3_sts, test_s3_bucket: the static helpers of s3_sts.c (the STS form)
+# and s3_bucket.c (URL, error code); each test includes its .c.
+check_PROGRAMS += tests/unit/test_s3_sts tests/unit/test_s3_bucket
+TESTS += tests/unit/test_s3_sts tests/unit/test_s3_bucket
+bc_s3_helper_sources = providers/s3/s3_sign.c providers/s3/s3_sign.h \
+	providers/s3/s3_xml.c providers/s3/s3_xml.h providers/s3/s3_http.c providers/s3/s3_http.h
+tests_unit_test_s3_sts_SOURCES = tests/unit/test_s3_sts.c $(bc_s3_helper_sources)
+tests_unit_test_s3_sts_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/providers/s3
+tests_unit_test_s3_sts_CFLAGS = $(bc_unit_cflags) $(CURL_CFLAGS) $(EXPAT_CFLAGS)
+tests_unit_test_s3_sts_LDADD = $(CHECK_LIBS) $(CURL_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_s3_bucket_SOURCES = tests/unit/test_s3_bucket.c $(bc_s3_helper_sources)
+tests_unit_test_s3_bucket_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/providers/s3
+tests_unit_test_s3_bucket_CFLAGS = $(bc_unit_cflags) $(CURL_CFLAGS) $(EXPAT_CFLAGS)
+tests_unit_test_s3_bucket_LDADD = $(CHECK_LIBS) $(CURL_LIBS) $(EXPAT_LIBS) $(CRYPTO_LIBS)
 endif
 
 # End to end: the real broadcastd with this provider against the STS double,

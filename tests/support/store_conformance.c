@@ -254,7 +254,7 @@ static void cf_open(struct cf_store *s, const char *const *kv)
 	enum bc_status st;
 
 	memset(&err, 0, sizeof err);
-	s->sh = stubhost_new(s->plugin->name, s->plugin->options, kv);
+	s->sh = stubhost_new(s->plugin->name, s->plugin, kv);
 	st = s->ops->create(cf_host_api(), stubhost_host(s->sh), stubhost_config(s->sh),
 	                    &s->inst, &err);
 	ck_assert_msg(st == BC_OK, "create: %d %s: %s", st, err.code, err.message);

@@ -16,11 +16,6 @@
 
 #include "stubhost.h"
 
-struct bc_config {
-	size_t n;
-	char **keys, **values;
-};
-
 struct stub_counter {
 	char *name, *labels;
 	uint64_t value;
@@ -28,7 +23,7 @@ struct stub_counter {
 
 struct stubhost {
 	char *name;
-	struct bc_config cfg;
+	struct bc_config *cfg; /* the framework's own (options.c) */
 	pthread_mutex_t lock;
 	char *log;
 	size_t log_len;
@@ -86,38 +81,186 @@ const struct bc_plugin *stubhost_load_plugin(const char *so_path, enum bc_kind k
 	return NULL;
 }
 
-static void cfg_add(struct bc_config *cfg, const char *key, const char *value)
+/* ---- the instance's configuration, as the daemon builds it -------------- */
+
+struct yaml_buf {
+	char *text;
+	size_t len, cap;
+};
+
+static void yb_add(struct yaml_buf *y, const char *s, size_t n)
 {
-	cfg->keys = realloc(cfg->keys, (cfg->n + 1) * sizeof *cfg->keys);
-	cfg->values = realloc(cfg->values, (cfg->n + 1) * sizeof *cfg->values);
-	ck_assert(cfg->keys != NULL && cfg->values != NULL);
-	cfg->keys[cfg->n] = xstrdup(key);
-	cfg->values[cfg->n] = xstrdup(value);
-	cfg->n++;
+	if (y->len + n + 1 > y->cap) {
+		y->cap = (y->len + n + 1) * 2;
+		y->text = realloc(y->text, y->cap);
+		ck_assert_ptr_nonnull(y->text);
+	}
+	memcpy(y->text + y->len, s, n);
+	y->len += n;
+	y->text[y->len] = '\0';
 }
 
-static const char *cfg_find(const struct bc_config *cfg, const char *key, size_t index)
+static void yb_str(struct yaml_buf *y, const char *s)
 {
-	for (size_t i = 0; i < cfg->n; i++)
-		if (strcmp(cfg->keys[i], key) == 0 && index-- == 0)
-			return cfg->values[i];
+	yb_add(y, s, strlen(s));
+}
+
+/* A double-quoted YAML scalar whose value is `s` verbatim ("$" doubled so
+ * yamldoc's ${VAR} interpolation leaves it alone). */
+static void yb_quoted(struct yaml_buf *y, const char *s)
+{
+	yb_add(y, "\"", 1);
+	for (; *s != '\0'; s++) {
+		char esc[8];
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			yb_add(y, esc, 2);
+		} else if (c == '$') {
+			yb_add(y, "$$", 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof esc, "\\x%02x", c);
+			yb_str(y, esc);
+		} else {
+			yb_add(y, s, 1);
+		}
+	}
+	yb_add(y, "\"", 1);
+}
+
+static const struct bc_option *decl_find(const struct bc_option *opts, const char *name)
+{
+	for (const struct bc_option *o = bc_option_first(opts); o != NULL; o = bc_option_next(o))
+		if (o->name != NULL && strcmp(o->name, name) == 0)
+			return o;
 	return NULL;
 }
 
-struct stubhost *stubhost_new(const char *instance_name, const struct bc_option *opts,
-                              const char *const *kv)
+/* kv as the YAML map of one instance: `type` and `name` first unless kv has
+ * them; a key given several times is a flow list, as is every key declared
+ * BC_OPT_LIST. A scalar key given twice stays twice so the framework says so. */
+static char *kv_to_yaml(const char *instance_name, const struct bc_plugin *plugin,
+                        const char *const *kv)
 {
-	struct stubhost *sh = xcalloc(1, sizeof *sh);
-	sh->name = xstrdup(instance_name);
-	pthread_mutex_init(&sh->lock, NULL);
+	struct yaml_buf y = { NULL, 0, 0 };
+	int has_type = 0, has_name = 0;
+
 	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2) {
 		ck_assert_msg(kv[i + 1] != NULL, "stubhost_new: key %s has no value", kv[i]);
-		cfg_add(&sh->cfg, kv[i], kv[i + 1]);
+		has_type |= strcmp(kv[i], "type") == 0;
+		has_name |= strcmp(kv[i], "name") == 0;
 	}
-	for (const struct bc_option *o = opts; o != NULL && o->struct_size != 0;
-	     o = (const struct bc_option *)((const char *)o + o->struct_size))
-		if (o->default_value != NULL && cfg_find(&sh->cfg, o->name, 0) == NULL)
-			cfg_add(&sh->cfg, o->name, o->default_value);
+	yb_str(&y, "{");
+	if (!has_type) {
+		yb_str(&y, "type: ");
+		yb_quoted(&y, plugin->name);
+		yb_str(&y, ", ");
+	}
+	if (!has_name) {
+		yb_str(&y, "name: ");
+		yb_quoted(&y, instance_name);
+		yb_str(&y, ", ");
+	}
+	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2) {
+		const struct bc_option *d = decl_find(plugin->options, kv[i]);
+		size_t count = 0, earlier = 0;
+		if (d == NULL)
+			d = decl_find(bc_common_options(plugin->kind), kv[i]);
+		for (size_t j = 0; kv[j] != NULL; j += 2)
+			if (strcmp(kv[j], kv[i]) == 0) {
+				count++;
+				earlier += j < i;
+			}
+		int list = (d != NULL && d->type == BC_OPT_LIST) || count > 1;
+		if (list && earlier > 0)
+			continue; /* written with the first */
+		yb_quoted(&y, kv[i]);
+		yb_str(&y, ": ");
+		if (!list) {
+			yb_quoted(&y, kv[i + 1]);
+		} else {
+			const char *sep = "[";
+			for (size_t j = i; kv[j] != NULL; j += 2)
+				if (strcmp(kv[j], kv[i]) == 0) {
+					yb_str(&y, sep);
+					yb_quoted(&y, kv[j + 1]);
+					sep = ", ";
+				}
+			yb_str(&y, "]");
+		}
+		yb_str(&y, ", ");
+	}
+	yb_str(&y, "}\n");
+	return y.text;
+}
+
+/* The one place that calls the framework's loaders, so a change of their
+ * signatures is a change here alone. BC_OK and *out, or the framework's
+ * status and *errmsg (malloc'd) as broadcastd would print it. */
+static enum bc_status stub_config_build(const char *instance_name, const struct bc_plugin *plugin,
+                                        const char *const *kv, struct bc_config **out,
+                                        char **errmsg)
+{
+	char *yaml = kv_to_yaml(instance_name, plugin, kv);
+	char *owner = bc_strdup_printf("%s %s (type %s)", bc_kind_name(plugin->kind),
+	                               instance_name, plugin->name);
+	struct bc_doc *doc = NULL;
+	enum bc_status st;
+
+	*out = NULL;
+	*errmsg = NULL;
+	ck_assert_ptr_nonnull(owner);
+	st = bc_doc_load_string("stubhost.yaml", yaml, strlen(yaml), &doc, errmsg);
+	if (st == BC_OK)
+		st = bc_config_build(doc, doc->root, owner, plugin->options,
+		                     bc_common_options(plugin->kind), out, errmsg);
+	if (st == BC_OK) {
+		st = bc_instance_check_host_options(plugin->kind, doc, doc->root, owner, *out,
+		                                    errmsg);
+		if (st != BC_OK) {
+			bc_config_free(*out);
+			*out = NULL;
+		}
+	}
+	if (st != BC_OK && *errmsg == NULL)
+		*errmsg = xstrdup("stubhost: the configuration failed without a message");
+	bc_doc_free(doc);
+	free(owner);
+	free(yaml);
+	return st;
+}
+
+char *stubhost_config_error(const char *instance_name, const struct bc_plugin *plugin,
+                            const char *const *kv)
+{
+	struct bc_config *cfg = NULL;
+	char *errmsg = NULL;
+
+	if (stub_config_build(instance_name, plugin, kv, &cfg, &errmsg) == BC_OK) {
+		bc_config_free(cfg);
+		return NULL;
+	}
+	return errmsg;
+}
+
+struct stubhost *stubhost_new(const char *instance_name, const struct bc_plugin *plugin,
+                              const char *const *kv)
+{
+	struct stubhost *sh;
+	struct bc_config *cfg = NULL;
+	char *errmsg = NULL;
+
+	if (stub_config_build(instance_name, plugin, kv, &cfg, &errmsg) != BC_OK) {
+		char msg[2048];
+		snprintf(msg, sizeof msg, "%s", errmsg);
+		free(errmsg);
+		ck_abort_msg("stubhost_new: %s", msg);
+	}
+	sh = xcalloc(1, sizeof *sh);
+	sh->name = xstrdup(instance_name);
+	sh->cfg = cfg;
+	pthread_mutex_init(&sh->lock, NULL);
 	return sh;
 }
 
@@ -125,12 +268,7 @@ void stubhost_free(struct stubhost *sh)
 {
 	if (sh == NULL)
 		return;
-	for (size_t i = 0; i < sh->cfg.n; i++) {
-		free(sh->cfg.keys[i]);
-		free(sh->cfg.values[i]);
-	}
-	free(sh->cfg.keys);
-	free(sh->cfg.values);
+	bc_config_free(sh->cfg);
 	for (size_t i = 0; i < sh->n_counters; i++) {
 		free(sh->counters[i].name);
 		free(sh->counters[i].labels);
@@ -150,7 +288,7 @@ struct bc_host *stubhost_host(struct stubhost *sh)
 
 const struct bc_config *stubhost_config(struct stubhost *sh)
 {
-	return &sh->cfg;
+	return sh->cfg;
 }
 
 int stubhost_log_contains(const struct stubhost *sh, const char *needle)
@@ -174,49 +312,6 @@ uint64_t stubhost_counter(const struct stubhost *sh, const char *name, const cha
 }
 
 /* ---- the host table --------------------------------------------------- */
-
-static const char *stub_cfg_str(const struct bc_config *cfg, const char *key)
-{
-	return cfg_find(cfg, key, 0);
-}
-
-static int64_t stub_cfg_int(const struct bc_config *cfg, const char *key)
-{
-	const char *v = cfg_find(cfg, key, 0);
-	int64_t n = 0;
-	if (v == NULL)
-		return 0;
-	if (bc_parse_size(v, &n) == 0 && strpbrk(v, "kKMG") != NULL)
-		return n;
-	if (strpbrk(v, "smhd") != NULL && bc_parse_duration_ms(v, &n) == 0)
-		return n;
-	return strtoll(v, NULL, 10);
-}
-
-static int stub_cfg_bool(const struct bc_config *cfg, const char *key)
-{
-	const char *v = cfg_find(cfg, key, 0);
-	return v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
-	                     strcmp(v, "on") == 0 || strcmp(v, "1") == 0);
-}
-
-static int stub_cfg_is_set(const struct bc_config *cfg, const char *key)
-{
-	return cfg_find(cfg, key, 0) != NULL;
-}
-
-static size_t stub_cfg_list_len(const struct bc_config *cfg, const char *key)
-{
-	size_t n = 0;
-	while (cfg_find(cfg, key, n) != NULL)
-		n++;
-	return n;
-}
-
-static const char *stub_cfg_list_at(const struct bc_config *cfg, const char *key, size_t i)
-{
-	return cfg_find(cfg, key, i);
-}
 
 static const char *stub_instance_name(const struct bc_host *host)
 {
@@ -490,12 +585,12 @@ static const struct bc_host_api stub_api = {
 	.struct_size = sizeof(struct bc_host_api),
 	.abi_major = BC_ABI_MAJOR,
 	.abi_minor = BC_ABI_MINOR,
-	.cfg_str = stub_cfg_str,
-	.cfg_int = stub_cfg_int,
-	.cfg_bool = stub_cfg_bool,
-	.cfg_is_set = stub_cfg_is_set,
-	.cfg_list_len = stub_cfg_list_len,
-	.cfg_list_at = stub_cfg_list_at,
+	.cfg_str = bc_config_str,
+	.cfg_int = bc_config_int,
+	.cfg_bool = bc_config_bool,
+	.cfg_is_set = bc_config_is_set,
+	.cfg_list_len = bc_config_list_len,
+	.cfg_list_at = bc_config_list_at,
 	.instance_name = stub_instance_name,
 	.log = stub_log,
 	.log_enabled = stub_log_enabled,

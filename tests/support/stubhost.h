@@ -3,8 +3,11 @@
  * stubhost.h: a small host for unit tests of one plugin, loaded through
  * dlopen() and its entry symbol like the real loader does (STYLE rule 13).
  *
- * The stub keeps the instance's options as plain key/value pairs (a LIST is
- * the same key given several times), records every log line so a test can
+ * The instance's options are built as broadcastd builds them: the key/value
+ * pairs become the instance's YAML map, read by yamldoc.c and checked by
+ * bc_config_build() against the plugin's options and bc_common_options(),
+ * so types, units, defaults, unknown and missing keys behave as in
+ * production. The stub records every log line so a test can
  * assert that no secret was written, and collects what start() writes with
  * the endpoint builders. Record sinks are the framework's own (records.c).
  */
@@ -21,11 +24,19 @@ struct stubhost;
  * versions. Aborts the test (ck_abort) on failure. */
 const struct bc_plugin *stubhost_load_plugin(const char *so_path, enum bc_kind kind,
                                              const char *name);
-/* A host for one instance. kv is NULL-terminated: key, value, key, value...
- * Options the YAML would not set get the declared default of `opts`.
- * DURATION values are written as the YAML would ("30s", "250ms"). */
-struct stubhost *stubhost_new(const char *instance_name, const struct bc_option *opts,
+/* A host for one instance of `plugin`. kv is NULL-terminated: key, value,
+ * key, value... Each value is one YAML scalar, taken verbatim; a LIST is the
+ * same key given several times (or once). `type` and `name` are added
+ * unless given. Values mean what they mean in broadcast.yaml: a bare
+ * DURATION is seconds ("3600" is an hour; write "250ms"). A configuration
+ * broadcastd would refuse (unknown key, missing required key, bad value)
+ * aborts the test with the framework's message. */
+struct stubhost *stubhost_new(const char *instance_name, const struct bc_plugin *plugin,
                               const char *const *kv);
+/* The framework's message for a configuration broadcastd would refuse
+ * (malloc'd), or NULL when it is accepted. */
+char *stubhost_config_error(const char *instance_name, const struct bc_plugin *plugin,
+                            const char *const *kv);
 void stubhost_free(struct stubhost *sh);
 const struct bc_host_api *stubhost_api(void);
 struct bc_host *stubhost_host(struct stubhost *sh);

@@ -12,4 +12,9 @@ tests_unit_test_lifecycle_LDADD = $(bc_unit_ldadd)
 tests_unit_test_embed_SOURCES = tests/unit/test_embed.c
 tests_unit_test_embed_CFLAGS = $(bc_unit_cflags)
 tests_unit_test_embed_LDADD = $(bc_unit_ldadd)
+check_PROGRAMS += tests/unit/test_status
+TESTS += tests/unit/test_status
+tests_unit_test_status_SOURCES = tests/unit/test_status.c
+tests_unit_test_status_CFLAGS = $(bc_unit_cflags)
+tests_unit_test_status_LDADD = $(bc_unit_ldadd)
 endif

@@ -581,20 +581,23 @@ END_TEST
 
 /* ---- configuration errors ---------------------------------------------- */
 
-static char *open_error(const char *text)
+/* Open `text`, which must fail with exactly `want`; its message. */
+static char *open_error(const char *text, enum bc_status want)
 {
 	struct bc_context *ctx = NULL;
 	char err[1024] = "";
 	enum bc_status st = bc_context_open_string("conf.yaml", text, strlen(text), &ctx, err,
 	                                           sizeof err);
-	ck_assert_msg(st != BC_OK, "config unexpectedly accepted: %s", text);
+	ck_assert_msg(st == want, "config gave %s, want %s: %s (%s)", bc_status_name(st),
+	              bc_status_name(want), text, err);
 	ck_assert_ptr_null(ctx);
 	return strdup(err);
 }
 
-#define EXPECT_ERROR(text, needle)                                                   \
+#define EXPECT_ERROR(text, needle) EXPECT_ERROR_ST(text, BC_E_INVALID, needle)
+#define EXPECT_ERROR_ST(text, want, needle)                                          \
 	do {                                                                         \
-		char *e_ = open_error(text);                                         \
+		char *e_ = open_error(text, want);                                   \
 		ck_assert_msg(strstr(e_, needle) != NULL, "want '%s' in '%s'", needle, e_); \
 		free(e_);                                                            \
 	} while (0)
@@ -612,8 +615,9 @@ START_TEST(config_errors)
 	             "this provider has no `type`");
 	EXPECT_ERROR("store: {type: memory}\nproviders:\n  - {type: test}\n  - {type: test}\n",
 	             "two instances are named 'test'");
-	EXPECT_ERROR("store: {type: memory}\nproviders:\n  - {type: test, fail_create: true}\n",
-	             "provider test (type test): test.create_failed: told to fail create");
+	EXPECT_ERROR_ST("store: {type: memory}\nproviders:\n  - {type: test, fail_create: true}\n",
+	                BC_E_UNAVAILABLE,
+	                "provider test (type test): test.create_failed: told to fail create");
 	EXPECT_ERROR("log: {level: loud}\nstore: {type: memory}\nproviders: [{type: test}]\n",
 	             "conf.yaml:1:14: log level must be one of error, warn, info, debug");
 	EXPECT_ERROR("store: {type: memory}\nproviders: [{type: test, fail_start: sometimes}]\n",
@@ -627,7 +631,8 @@ START_TEST(secrets_never_in_errors)
 {
 	/* The test provider declares `secret` as BC_OPT_SECRET. */
 	char *e = open_error("store: {type: memory}\nproviders: [{type: test, fail_create: true, "
-	                     "secret: hunter2-very-secret}]\n");
+	                     "secret: hunter2-very-secret}]\n",
+	                     BC_E_UNAVAILABLE);
 	ck_assert_msg(strstr(e, "hunter2") == NULL, "secret in: %s", e);
 	free(e);
 }

@@ -301,6 +301,7 @@ static void rm_rf(const char *path)
 struct inst {
 	struct stubhost *sh;
 	void *p;
+	struct bc_error err; /* of create() */
 };
 
 static enum bc_status inst_create_api(struct inst *in, const char *const *extra,
@@ -332,11 +333,12 @@ static enum bc_status inst_create_api(struct inst *in, const char *const *extra,
 		kv[1] = listen;
 	}
 	memset(&err, 0, sizeof(err));
-	in->sh = stubhost_new("local", plugin->options, kv);
+	in->sh = stubhost_new("local", plugin, kv);
 	in->p = NULL;
 	st = ops->create(api, stubhost_host(in->sh), stubhost_config(in->sh), &in->p, &err);
 	if (st != BC_OK)
 		fprintf(stderr, "create: %s: %s\n", err.code, err.message);
+	in->err = err;
 	return st;
 }
 
@@ -1103,11 +1105,13 @@ START_TEST(test_config_errors)
 	/* the port is taken */
 	ck_assert_int_eq(inst_create(&a, NULL), BC_OK);
 	ck_assert_int_eq(inst_create(&b, NULL), BC_E_UNAVAILABLE);
+	ck_assert_str_eq(b.err.code, "local.listen_failed");
 	ck_assert_ptr_null(b.p);
 	inst_destroy(&b);
 	inst_destroy(&a);
 
 	ck_assert_int_eq(inst_create(&a, badpl), BC_E_INVALID);
+	ck_assert_str_eq(a.err.code, "local.bad_playlist");
 	inst_destroy(&a);
 
 	/* public_url replaces the derived base, without its trailing slash */
@@ -1402,7 +1406,8 @@ START_TEST(test_errors_without_paths)
 	ep = stubhost_endpoint_new();
 	memset(&err, 0, sizeof(err));
 	stubhost_stream_info(&info, ID_B, "", "hls", "alice", ep);
-	ck_assert_int_ne(ops->start(in.p, &info, ep, &err), BC_OK);
+	ck_assert_int_eq(ops->start(in.p, &info, ep, &err), BC_E_UNAVAILABLE);
+	ck_assert_str_eq(err.code, "local.stream_exists");
 	ck_assert_msg(strstr(err.message, root) == NULL, "start said: %s", err.message);
 	ck_assert(stubhost_log_contains(in.sh, path));
 	stubhost_endpoint_free(ep);

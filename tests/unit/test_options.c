@@ -86,7 +86,7 @@ static char *build_err(const char *text)
 {
 	struct bc_config *cfg = NULL;
 	char *err = NULL;
-	ck_assert_int_eq(build(text, &cfg, &err), -1);
+	ck_assert_int_eq(build(text, &cfg, &err), BC_E_INVALID);
 	ck_assert_ptr_null(cfg);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_msg(strstr(err, SECRET_VALUE) == NULL, "secret leaked: %s", err);
@@ -288,16 +288,16 @@ START_TEST(required)
 	doc = NULL;
 	ck_assert_int_eq(bc_doc_load_string("t.yaml", text, strlen(text), &doc, &lerr), 0);
 	const struct bc_node *m = bc_node_get(doc->root, "providers")->items[0];
-	ck_assert_int_eq(bc_config_build(doc, m, OWNER, opts, common, &cfg, &err), -1);
+	ck_assert_int_eq(bc_config_build(doc, m, OWNER, opts, common, &cfg, &err), BC_E_INVALID);
 	ck_assert_str_eq(err, "t.yaml:2:5: " OWNER ": missing required option 'bucket' (the S3 "
 	                 "bucket name); add `bucket: ...`");
 	free(err);
 	/* a scalar where a map of options is wanted */
-	ck_assert_int_eq(bc_config_build(doc, m->items[0], OWNER, opts, common, &cfg, &err), -1);
+	ck_assert_int_eq(bc_config_build(doc, m->items[0], OWNER, opts, common, &cfg, &err), BC_E_INVALID);
 	ck_assert_str_eq(err, "t.yaml:2:11: " OWNER ": expected a map of options");
 	free(err);
 	/* NULL option arrays: only an empty map is valid */
-	ck_assert_int_eq(bc_config_build(doc, m, OWNER, NULL, NULL, &cfg, &err), -1);
+	ck_assert_int_eq(bc_config_build(doc, m, OWNER, NULL, NULL, &cfg, &err), BC_E_INVALID);
 	ck_assert_str_eq(err, "t.yaml:2:5: " OWNER ": unknown option 'name'; valid options: ");
 	free(err);
 }

@@ -461,7 +461,7 @@ static enum bc_status inst_create(struct inst *in, const char *const *kv_extra)
 	size_t n = 0;
 	for (size_t i = 0; kv_extra != NULL && kv_extra[i] != NULL; i++)
 		kv[n++] = kv_extra[i];
-	/* The stub host reads the first value of a key: defaults go after. */
+	/* A default only for a key kv_extra does not give (twice is refused). */
 	for (size_t d = 0; defaults[d] != NULL; d += 2) {
 		int given = 0;
 		for (size_t i = 0; kv_extra != NULL && kv_extra[i] != NULL; i += 2)
@@ -474,7 +474,7 @@ static enum bc_status inst_create(struct inst *in, const char *const *kv_extra)
 	kv[n] = NULL;
 	memset(&in->err, 0, sizeof(in->err));
 	in->p = NULL;
-	in->sh = stubhost_new("s3-test", plugin->options, kv);
+	in->sh = stubhost_new("s3-test", plugin, kv);
 	return ops->create(stubhost_api(), stubhost_host(in->sh), stubhost_config(in->sh), &in->p,
 	                   &in->err);
 }
@@ -518,6 +518,47 @@ static void assert_no_secrets(struct inst *in, struct bc_endpoint *ep)
 		ck_assert(t == NULL || !stubhost_log_contains(in->sh, t));
 	}
 }
+
+/* The stub host builds the instance's options as broadcastd does: a bare
+ * DURATION is seconds, unknown and missing keys are refused with the
+ * framework's own message, secrets are not quoted. */
+START_TEST(test_stubhost_config_is_real)
+{
+	static const char *const bare[] = { "bucket", "b", "access_key_id", BASE_KEY,
+		                            "secret_access_key", BASE_SECRET, "duration", "3600",
+		                            NULL };
+	static const char *const unknown[] = { "bucket", "b", "access_key_id", BASE_KEY,
+		                               "secret_access_key", BASE_SECRET, "durration",
+		                               "1h", NULL };
+	static const char *const missing[] = { "bucket", "b", "access_key_id", BASE_KEY, NULL };
+	static const char *const badval[] = { "bucket", "b", "access_key_id", BASE_KEY,
+		                              "secret_access_key", BASE_SECRET, "timeout", "10",
+		                              "retries", "two", NULL };
+	struct stubhost *sh = stubhost_new("s3-test", plugin, bare);
+	char *msg;
+
+	ck_assert_int_eq(stubhost_api()->cfg_int(stubhost_config(sh), "duration"), 3600000);
+	ck_assert_int_eq(stubhost_api()->cfg_int(stubhost_config(sh), "timeout"), 10000);
+	ck_assert_str_eq(stubhost_api()->cfg_str(stubhost_config(sh), "type"), "s3");
+	stubhost_free(sh);
+
+	msg = stubhost_config_error("s3-test", plugin, unknown);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, "provider s3-test (type s3): unknown option 'durration'; "
+	                          "did you mean 'duration'?") != NULL, "%s", msg);
+	free(msg);
+	msg = stubhost_config_error("s3-test", plugin, missing);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, "missing required option 'secret_access_key'") != NULL, "%s",
+	              msg);
+	free(msg);
+	msg = stubhost_config_error("s3-test", plugin, badval);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, "retries") != NULL && strstr(msg, BASE_SECRET) == NULL, "%s",
+	              msg);
+	free(msg);
+}
+END_TEST
 
 START_TEST(test_federation_start_stop)
 {
@@ -626,23 +667,35 @@ START_TEST(test_create_errors)
 	struct inst in;
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	ck_assert_ptr_nonnull(strstr(in.err.message, "role_arn"));
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "37h", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	ck_assert_ptr_nonnull(strstr(in.err.message, "129600"));
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "10m", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	inst_destroy(&in);
-	/* At STS's limits. (Bare seconds are read by the real host only: the
-	 * stub host's cfg_int does not know option types; test_s3_sts.py.) */
+	/* At STS's limits; a bare number is seconds, as in broadcast.yaml. */
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "899", NULL }),
+	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "900", NULL }), BC_OK);
+	inst_destroy(&in);
+	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "129600", NULL }), BC_OK);
+	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "899s", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	ck_assert_ptr_nonnull(strstr(in.err.message, "900"));
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "129601s", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "duration", "129600s", NULL }), BC_OK);
 	inst_destroy(&in);
@@ -657,11 +710,13 @@ START_TEST(test_create_errors)
 	                                                    "role_arn", "arn:aws:iam::1:role/r",
 	                                                    "duration", "43201s", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "credentials", "assume-role",
 	                                                    "role_arn", "arn:aws:iam::1:role/r",
 	                                                    "duration", "13h", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	ck_assert_ptr_nonnull(strstr(in.err.message, "43200"));
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "path", "{owner}/{id}/", NULL }),
@@ -670,13 +725,16 @@ START_TEST(test_create_errors)
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "sts_endpoint", "ftp://x/", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "ca_file", "/nonexistent.pem", NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	inst_destroy(&in);
 	ck_assert_int_eq(inst_create(&in, (const char *[]){ "role_arn", "arn:aws:iam::1:role/r",
 	                                                    NULL }),
 	                 BC_E_INVALID);
+	ck_assert_str_eq(in.err.code, "s3.bad_option");
 	inst_destroy(&in);
 }
 END_TEST
@@ -886,6 +944,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, double_up, double_down);
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_stubhost_config_is_real);
 	tcase_add_test(tc, test_federation_start_stop);
 	tcase_add_test(tc, test_assume_role);
 	tcase_add_test(tc, test_create_errors);

@@ -117,7 +117,7 @@ static enum bc_status node_try_open(struct node *n, const char *name, const char
 	for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 28; i++)
 		kv[k++] = extra[i];
 	kv[k] = NULL;
-	n->sh = stubhost_new(name, plugin->options, kv);
+	n->sh = stubhost_new(name, plugin, kv);
 	n->st = NULL;
 	bc_error_clear(err);
 	return ops->create(&test_api, stubhost_host(n->sh), stubhost_config(n->sh), &n->st, err);
@@ -659,7 +659,7 @@ START_TEST(test_bad_config)
 	{
 		const char *kv[] = { "conninfo", "host=127.0.0.1 password=hunter2secret junk",
 			             NULL };
-		n.sh = stubhost_new("bad", plugin->options, kv);
+		n.sh = stubhost_new("bad", plugin, kv);
 		n.st = NULL;
 		bc_error_clear(&err);
 		ck_assert_int_eq(ops->create(stubhost_api(), stubhost_host(n.sh),
@@ -677,7 +677,7 @@ START_TEST(test_bad_config)
 		         "password=wrong-Secret-42",
 		         pg.port);
 		const char *kv[] = { "conninfo", conninfo, NULL };
-		n.sh = stubhost_new("badpw", plugin->options, kv);
+		n.sh = stubhost_new("badpw", plugin, kv);
 		n.st = NULL;
 		bc_error_clear(&err);
 		ck_assert_int_eq(ops->create(stubhost_api(), stubhost_host(n.sh),
@@ -696,7 +696,7 @@ START_TEST(test_bad_config)
 		const char *kv[] = { "conninfo", conninfo,     "password", pg.password,
 			             "schema",   fresh_schema(), "sslmode",  "disable",
 			             NULL };
-		n.sh = stubhost_new("pwopt", plugin->options, kv);
+		n.sh = stubhost_new("pwopt", plugin, kv);
 		n.st = NULL;
 		bc_error_clear(&err);
 		ck_assert_msg(ops->create(stubhost_api(), stubhost_host(n.sh),
@@ -710,7 +710,7 @@ START_TEST(test_bad_config)
 	{
 		int64_t t0 = now_ms();
 		const char *kv[] = { "conninfo", "host=127.0.0.1 port=1 dbname=x user=x", NULL };
-		n.sh = stubhost_new("nobody", plugin->options, kv);
+		n.sh = stubhost_new("nobody", plugin, kv);
 		n.st = NULL;
 		bc_error_clear(&err);
 		ck_assert_int_eq(ops->create(stubhost_api(), stubhost_host(n.sh),

@@ -118,7 +118,7 @@ static enum bc_status one_open(struct one *o, const char *const *kv)
 	memset(o, 0, sizeof *o);
 	o->plugin = stubhost_load_plugin(so_path(), BC_KIND_STORE, "sqlite");
 	o->ops = o->plugin->ops;
-	o->sh = stubhost_new("sqlite", o->plugin->options, kv);
+	o->sh = stubhost_new("sqlite", o->plugin, kv);
 	st = o->ops->create(stubhost_api(), stubhost_host(o->sh), stubhost_config(o->sh),
 	                    &o->inst, &o->err);
 	if (st != BC_OK)
@@ -836,14 +836,17 @@ START_TEST(test_event_failure_rolls_back)
 	/* media: fails, the row stays idle. */
 	event_of(&ev, id, "stream.publishing", 5);
 	bc_record_sink_init(&sink);
-	ck_assert_int_ne(o.ops->media(o.inst, id, BC_MEDIA_PUBLISHING, 5, &ev, &sink, &o.err),
-	                 BC_OK);
+	ck_assert_int_eq(o.ops->media(o.inst, id, BC_MEDIA_PUBLISHING, 5, &ev, &sink, &o.err),
+	                 BC_E_INTERNAL);
+	ck_assert_str_eq(o.err.code, "sqlite.error");
 	ck_assert_uint_eq(sink.n, 0);
 	ck_assert_int_eq(raw_int(db, "SELECT media * 10 + event_seq FROM streams WHERE id = "
 	                             "'0a1b2c3d-0000-4000-8000-0000000000c1'"), 10);
 	/* stop_event: fails, the stream stays LIVE. */
 	event_of(&ev, id, "stream.stopped", 6);
-	ck_assert_int_ne(o.ops->stop_event(o.inst, id, 6, "api", &ev, &sink, &o.err), BC_OK);
+	ck_assert_int_eq(o.ops->stop_event(o.inst, id, 6, "api", &ev, &sink, &o.err),
+	                 BC_E_INTERNAL);
+	ck_assert_str_eq(o.err.code, "sqlite.error");
 	ck_assert_uint_eq(sink.n, 0);
 	ck_assert_int_eq(raw_int(db, "SELECT state FROM streams WHERE id = "
 	                             "'0a1b2c3d-0000-4000-8000-0000000000c1'"), BC_STATE_LIVE);
@@ -858,7 +861,8 @@ START_TEST(test_event_failure_rolls_back)
 	r.meta = "{}";
 	ck_assert_int_eq(o.ops->reserve(o.inst, &r, &o.err), BC_OK);
 	event_of(&ev, id2, "stream.started", 7);
-	ck_assert_int_ne(o.ops->commit_event(o.inst, id2, "{}", &ev, &o.err), BC_OK);
+	ck_assert_int_eq(o.ops->commit_event(o.inst, id2, "{}", &ev, &o.err), BC_E_INTERNAL);
+	ck_assert_str_eq(o.err.code, "sqlite.error");
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM streams WHERE id = "
 	                             "'0a1b2c3d-0000-4000-8000-0000000000c2'"), 0);
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM events"), 0);

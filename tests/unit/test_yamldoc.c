@@ -34,7 +34,7 @@ static char *load_err(const char *text)
 	struct bc_doc *doc = NULL;
 	char *err = NULL;
 	int rc = bc_doc_load_string("t.yaml", text, strlen(text), &doc, &err);
-	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(rc, BC_E_INVALID);
 	ck_assert_ptr_null(doc);
 	ck_assert_ptr_nonnull(err);
 	return err;
@@ -120,7 +120,7 @@ START_TEST(file_fixture)
 	ck_assert_uint_eq(b->column, 6);
 	bc_doc_free(doc);
 
-	ck_assert_int_eq(bc_doc_load_file("/nonexistent/x.yaml", &doc, &err), -1);
+	ck_assert_int_eq(bc_doc_load_file("/nonexistent/x.yaml", &doc, &err), BC_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.yaml: cannot read"));
 	free(err);
 }

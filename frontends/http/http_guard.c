@@ -34,7 +34,6 @@
 /* What *conn_data holds for each connection. */
 struct http_guard_conn {
 	int counted;   /* admitted under addr: released in on_close */
-	int fd;        /* its socket; -1 until looked up */
 	char addr[48];
 };
 
@@ -180,17 +179,6 @@ static int http_guard_socket(const struct mg_connection *conn)
 	}
 	closedir(d);
 	return found;
-}
-
-/* The connection's socket, looked up once per connection. */
-static int http_guard_socket_cached(const struct mg_connection *conn)
-{
-	struct http_guard_conn *c = mg_get_user_connection_data(conn);
-	if (c == NULL)
-		return http_guard_socket(conn);
-	if (c->fd < 0)
-		c->fd = http_guard_socket(conn);
-	return c->fd;
 }
 
 void http_guard_close(struct mg_connection *conn)
@@ -413,11 +401,8 @@ void http_guard_conns_release(struct http_guard_conns *g, const char *addr)
 
 void http_guard_on_connect(const struct mg_connection *conn, void **conn_data)
 {
-	struct http_guard_conn *c = calloc(1, sizeof *c);
 	(void)conn;
-	if (c != NULL)
-		c->fd = -1;
-	*conn_data = c;
+	*conn_data = calloc(1, sizeof(struct http_guard_conn));
 }
 
 int http_guard_admit(struct http_guard_conns *g, struct mg_connection *conn, const char *prefix)
@@ -458,6 +443,7 @@ struct http_guard_watchdog {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
 	struct http_guard_deadline *armed;
+	long long sleeps_until; /* when the thread wakes by itself; -1: it does not */
 	int stop;
 };
 
@@ -477,9 +463,14 @@ static void *http_guard_watchdog_main(void *arg)
 		for (struct http_guard_deadline **pp = &w->armed; *pp != NULL;) {
 			struct http_guard_deadline *d = *pp;
 			if (d->at_ms <= now) {
-				/* the handler is blocked in mg_read on this socket:
-				 * its recv() now returns 0 */
-				shutdown(d->fd, SHUT_RD);
+				/* The handler is blocked in mg_read on this socket
+				 * (it cannot disarm, and so end the connection, while
+				 * this lock is held): its recv() now returns 0. Found
+				 * only now, so a request that meets its deadline never
+				 * pays for the search. */
+				int fd = http_guard_socket(d->conn);
+				if (fd >= 0)
+					shutdown(fd, SHUT_RD);
 				d->fired = 1;
 				*pp = d->next;
 				continue;
@@ -488,6 +479,7 @@ static void *http_guard_watchdog_main(void *arg)
 				next = d->at_ms;
 			pp = &d->next;
 		}
+		w->sleeps_until = next;
 		if (next < 0) {
 			pthread_cond_wait(&w->wake, &w->lock);
 		} else {
@@ -505,6 +497,7 @@ struct http_guard_watchdog *http_guard_watchdog_start(void)
 	pthread_condattr_t attr;
 	if (w == NULL)
 		return NULL;
+	w->sleeps_until = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -536,20 +529,18 @@ void http_guard_watchdog_stop(struct http_guard_watchdog *w)
 int http_guard_deadline_arm(struct http_guard_watchdog *w, const struct mg_connection *conn,
                             long long timeout_ms, struct http_guard_deadline *d)
 {
-	struct http_guard_conn *c = mg_get_user_connection_data(conn);
 	memset(d, 0, sizeof *d);
-	d->fd = -1;
-	if (w == NULL || c == NULL)
+	if (w == NULL || conn == NULL)
 		return -1;
-	/* looked up once per connection, on its first body */
-	d->fd = http_guard_socket_cached(conn);
-	if (d->fd < 0)
-		return -1;
+	d->conn = conn;
 	d->at_ms = http_guard_now_ms() + timeout_ms;
 	pthread_mutex_lock(&w->lock);
 	d->next = w->armed;
 	w->armed = d;
-	pthread_cond_signal(&w->wake);
+	/* wake the thread only when it would sleep past this deadline: most
+	 * requests arm a deadline later than one already armed */
+	if (w->sleeps_until < 0 || d->at_ms < w->sleeps_until)
+		pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -557,7 +548,7 @@ int http_guard_deadline_arm(struct http_guard_watchdog *w, const struct mg_conne
 int http_guard_deadline_disarm(struct http_guard_watchdog *w, struct http_guard_deadline *d)
 {
 	int fired;
-	if (w == NULL || d->fd < 0)
+	if (w == NULL || d->conn == NULL)
 		return 0;
 	pthread_mutex_lock(&w->lock);
 	for (struct http_guard_deadline **pp = &w->armed; *pp != NULL; pp = &(*pp)->next)

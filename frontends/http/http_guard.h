@@ -74,8 +74,8 @@ int http_guard_conns_admit(struct http_guard_conns *g, const char *addr);
 void http_guard_conns_release(struct http_guard_conns *g, const char *addr);
 
 /* The init_connection/connection_close pair for CivetWeb: every
- * connection gets a small record in *conn_data (its socket, found once
- * when first needed; whether and under which address it was counted).
+ * connection gets a small record in *conn_data (whether and under which
+ * address it was counted).
  * CivetWeb tells init_connection nothing of the client, so counting waits
  * for the connection's first request: http_guard_admit(). */
 void http_guard_on_connect(const struct mg_connection *conn, void **conn_data);
@@ -96,7 +96,7 @@ int http_guard_admit(struct http_guard_conns *g, struct mg_connection *conn, con
 struct http_guard_watchdog;
 
 struct http_guard_deadline {
-	int fd;
+	const struct mg_connection *conn; /* NULL: not armed */
 	long long at_ms;  /* CLOCK_MONOTONIC */
 	int fired;
 	struct http_guard_deadline *next;
@@ -107,9 +107,10 @@ struct http_guard_watchdog *http_guard_watchdog_start(void);
 /* Stop and free it; no deadline may be armed. NULL-safe. */
 void http_guard_watchdog_stop(struct http_guard_watchdog *w);
 
-/* Arm `d` (the caller's, valid until disarmed) for this connection's
- * socket, `timeout_ms` from now. 0, or -1 when the socket is unknown (the
- * read then has CivetWeb's own timeouts only). */
+/* Arm `d` (the caller's, valid until disarmed) for this connection,
+ * `timeout_ms` from now. Costs a lock and a list insert: the connection's
+ * socket is looked up only if the deadline passes. 0, or -1 without a
+ * watchdog (the read then has CivetWeb's own timeouts only). */
 int http_guard_deadline_arm(struct http_guard_watchdog *w, const struct mg_connection *conn,
                             long long timeout_ms, struct http_guard_deadline *d);
 /* Disarm `d`; 1 when the deadline had passed (the read side is shut). */

@@ -337,5 +337,38 @@ class HealthDetail(unittest.TestCase):
         self.assertIn("configured to fail starts", self.d.log_text())
 
 
+class EventsRoute(unittest.TestCase):
+    """GET /events (issue 18's long-poll route) takes the same hostile
+    parameters as the others: each a clear 400 at once, nothing written to
+    the feed, the daemon alive."""
+
+    def test_hostile_parameters(self):
+        with bctest.Daemon(bctest.config()) as d:
+            status, _, before = d.request("GET", "/events?after=0&limit=1000")
+            self.assertEqual(status, 200, before)
+            cases = {"after=%ff": "request.bad_utf8", "after=%00": "request.bad_encoding",
+                     "after=-1": "request.bad_parameter",
+                     "after=99999999999999999999999": "request.bad_parameter",
+                     "after=1e3": "request.bad_parameter", "limit=0": "request.bad_parameter",
+                     "limit=100000": "request.bad_parameter",
+                     "wait=abc": "request.bad_parameter", "wait=1e9": "request.bad_parameter",
+                     "wait=-1": "request.bad_parameter", "wait=31": "request.bad_parameter"}
+            for query, code in cases.items():
+                with self.subTest(query=query):
+                    status, _, body = d.request("GET", "/events?" + query, timeout=10)
+                    self.assertEqual(status, 400, body)
+                    self.assertEqual(body["error"]["code"], code)
+            status, _, body = d.request("GET", "/events", body=b"[" * 3000,
+                                        headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 400, body)
+            self.assertEqual(body["error"]["code"], "request.too_deep")
+            status, _, _ = d.request("GET", "/events?wait=0", headers={"Host": "evil.example"})
+            self.assertEqual(status, 421)
+            self.assertIsNone(d.proc.poll())
+            status, _, after = d.request("GET", "/events?after=0&limit=1000")
+            self.assertEqual(status, 200)
+            self.assertEqual(after["events"], before["events"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -249,11 +249,11 @@ void bc_log_detach(const struct bc_context *ctx);
  */
 struct bc_tokens;
 
-/* Load a tokens file. On failure -1 and *errmsg (malloc'd) "FILE:LINE: what
- * is wrong; the fix" (bad name, hash not 64 hex digits, duplicate name,
- * unreadable file, or a file other users may write). An empty file is valid
- * (nobody gets in). */
-int bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg);
+/* Load a tokens file. On failure BC_E_INVALID (BC_E_NOMEM when memory ran
+ * out) and *errmsg (malloc'd) "FILE:LINE: what is wrong; the fix" (bad
+ * name, hash not 64 hex digits, duplicate name, unreadable file, or a file
+ * other users may write). An empty file is valid (nobody gets in). */
+enum bc_status bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg);
 /* The name whose token is `bearer`, or NULL. Hashes bearer once and compares
  * with every entry in constant time, without stopping at a match. The
  * returned name is borrowed from t. */

@@ -195,7 +195,7 @@ static int frontend_auth_init(const struct bc_doc *doc, const struct bc_node *ma
 	a->max_body = (size_t)bc_config_int(cfg, "max_body");
 	if (bc_config_is_set(cfg, "tokens_file")) {
 		char *why = NULL;
-		if (bc_tokens_load(bc_config_str(cfg, "tokens_file"), &a->tokens, &why) != 0) {
+		if (bc_tokens_load(bc_config_str(cfg, "tokens_file"), &a->tokens, &why) != BC_OK) {
 			const struct bc_node *n = bc_node_get(map, "tokens_file");
 			*errmsg = bc_doc_error_at(doc, n ? n : map, "frontend %s: tokens_file: %s",
 			                          bc_instance_name(a->inst), why ? why : "unreadable");

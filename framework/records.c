@@ -42,6 +42,30 @@ static char *dup_or_empty(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
+/* The record sink and the event sink are twins: an array of copies that
+ * grows by doubling, and the first failure kept for the store's caller. The
+ * two put functions stay typed (each copies its own struct's strings); what
+ * they share is here. */
+/* `items` with room for one more (moved, and *cap doubled, when full), or
+ * NULL with `items` untouched when memory ran out. */
+static void *sink_room(void *items, size_t *cap, size_t n, size_t item_size, size_t first)
+{
+	if (n < *cap)
+		return items;
+	size_t ncap = *cap ? *cap * 2 : first;
+	void *grown = realloc(items, ncap * item_size);
+	if (grown != NULL)
+		*cap = ncap;
+	return grown;
+}
+
+static enum bc_status sink_fail(enum bc_status *first_failure, enum bc_status status)
+{
+	if (*first_failure == BC_OK)
+		*first_failure = status;
+	return status;
+}
+
 enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record *record)
 {
 	struct bc_record full;
@@ -53,19 +77,12 @@ enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record
 	memset(&full, 0, sizeof full);
 	memcpy(&full, record,
 	       record->struct_size < sizeof full ? record->struct_size : sizeof full);
-	if (full.id == NULL || full.state < BC_STATE_PENDING || full.state > BC_STATE_STOPPED) {
-		if (sink->status == BC_OK)
-			sink->status = BC_E_INVALID;
-		return BC_E_INVALID;
-	}
-	if (sink->n == sink->cap) {
-		size_t cap = sink->cap ? sink->cap * 2 : 8;
-		struct bc_record_copy *items = realloc(sink->items, cap * sizeof *items);
-		if (items == NULL)
-			goto nomem;
-		sink->items = items;
-		sink->cap = cap;
-	}
+	if (full.id == NULL || full.state < BC_STATE_PENDING || full.state > BC_STATE_STOPPED)
+		return sink_fail(&sink->status, BC_E_INVALID);
+	struct bc_record_copy *items = sink_room(sink->items, &sink->cap, sink->n, sizeof *items, 8);
+	if (items == NULL)
+		return sink_fail(&sink->status, BC_E_NOMEM);
+	sink->items = items;
 	memset(&c, 0, sizeof c);
 	c.id = strdup(full.id);
 	c.name = dup_or_empty(full.name);
@@ -76,7 +93,7 @@ enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record
 	c.stop_reason = dup_or_empty(full.stop_reason);
 	if (!c.id || !c.name || !c.type || !c.provider || !c.owner || !c.meta || !c.stop_reason) {
 		record_copy_free(&c);
-		goto nomem;
+		return sink_fail(&sink->status, BC_E_NOMEM);
 	}
 	c.state = full.state;
 	c.start_ms = full.start_ms;
@@ -87,10 +104,6 @@ enum bc_status bc_record_put(struct bc_record_sink *sink, const struct bc_record
 	c.event_seq = full.event_seq;
 	sink->items[sink->n++] = c;
 	return BC_OK;
-nomem:
-	if (sink->status == BC_OK)
-		sink->status = BC_E_NOMEM;
-	return BC_E_NOMEM;
 }
 
 /* ---- events (since ABI 1.1) ------------------------------------------- */
@@ -127,19 +140,12 @@ enum bc_status bc_event_put(struct bc_event_sink *sink, const struct bc_event *e
 		return BC_E_INVALID;
 	memset(&full, 0, sizeof full);
 	memcpy(&full, event, event->struct_size < sizeof full ? event->struct_size : sizeof full);
-	if (full.stream_id == NULL || full.type == NULL) {
-		if (sink->status == BC_OK)
-			sink->status = BC_E_INVALID;
-		return BC_E_INVALID;
-	}
-	if (sink->n == sink->cap) {
-		size_t cap = sink->cap ? sink->cap * 2 : 16;
-		struct bc_event_copy *items = realloc(sink->items, cap * sizeof *items);
-		if (items == NULL)
-			goto nomem;
-		sink->items = items;
-		sink->cap = cap;
-	}
+	if (full.stream_id == NULL || full.type == NULL)
+		return sink_fail(&sink->status, BC_E_INVALID);
+	struct bc_event_copy *items = sink_room(sink->items, &sink->cap, sink->n, sizeof *items, 16);
+	if (items == NULL)
+		return sink_fail(&sink->status, BC_E_NOMEM);
+	sink->items = items;
 	memset(&c, 0, sizeof c);
 	c.stream_id = strdup(full.stream_id);
 	c.type = strdup(full.type);
@@ -147,15 +153,11 @@ enum bc_status bc_event_put(struct bc_event_sink *sink, const struct bc_event *e
 	c.data = strdup(full.data != NULL && full.data[0] != '\0' ? full.data : "{}");
 	if (!c.stream_id || !c.type || !c.owner || !c.data) {
 		event_copy_free(&c);
-		goto nomem;
+		return sink_fail(&sink->status, BC_E_NOMEM);
 	}
 	c.cursor = full.cursor;
 	c.seq = full.seq;
 	c.time_ms = full.time_ms;
 	sink->items[sink->n++] = c;
 	return BC_OK;
-nomem:
-	if (sink->status == BC_OK)
-		sink->status = BC_E_NOMEM;
-	return BC_E_NOMEM;
 }

@@ -165,7 +165,7 @@ static int tokens_parse_line(struct bc_tokens *t, const char *path, unsigned lin
 	return 0;
 }
 
-int bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg)
+enum bc_status bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg)
 {
 	struct bc_tokens *t = NULL;
 	FILE *f = NULL;
@@ -175,7 +175,7 @@ int bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg)
 	unsigned lineno = 0;
 	struct stat st;
 	int fd = -1;
-	int rc = -1;
+	enum bc_status rc = BC_E_INVALID;
 
 	*out = NULL;
 	*errmsg = NULL;
@@ -212,6 +212,7 @@ int bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg)
 	t = calloc(1, sizeof *t);
 	if (t == NULL) {
 		*errmsg = bc_strdup_printf("%s: out of memory", path);
+		rc = BC_E_NOMEM;
 		goto out;
 	}
 	errno = 0;
@@ -231,7 +232,7 @@ int bc_tokens_load(const char *path, struct bc_tokens **out, char **errmsg)
 	}
 	*out = t;
 	t = NULL;
-	rc = 0;
+	rc = BC_OK;
 out:
 	if (line != NULL)
 		OPENSSL_cleanse(line, line_cap);

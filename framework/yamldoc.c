@@ -31,19 +31,6 @@ struct builder {
 	char *errmsg;
 };
 
-static char *msgf(const char *fmt, ...) BC_PRINTF(1, 2);
-
-static char *msgf(const char *fmt, ...)
-{
-	va_list ap;
-	char *out = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&out, fmt, ap) < 0)
-		out = NULL;
-	va_end(ap);
-	return out;
-}
-
 static void node_free(struct bc_node *n)
 {
 	if (n == NULL)
@@ -76,7 +63,7 @@ static void fail_at(struct builder *b, const yaml_mark_t *m, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	b->errmsg = msgf("%s:%lu:%lu: %s", b->name, (unsigned long)m->line + 1,
+	b->errmsg = bc_strdup_printf("%s:%lu:%lu: %s", b->name, (unsigned long)m->line + 1,
 	                 (unsigned long)m->column + 1, text);
 }
 
@@ -401,7 +388,7 @@ enum bc_status bc_doc_load_file(const char *path, struct bc_doc **out, char **er
 	*out = NULL;
 	*errmsg = NULL;
 	if (f == NULL) {
-		*errmsg = msgf("%s: cannot read the configuration: %s", path, strerror(errno));
+		*errmsg = bc_strdup_printf("%s: cannot read the configuration: %s", path, strerror(errno));
 		return BC_E_INVALID;
 	}
 	for (;;) {
@@ -423,13 +410,13 @@ enum bc_status bc_doc_load_file(const char *path, struct bc_doc **out, char **er
 		if (len > MAX_FILE_SIZE) {
 			fclose(f);
 			free(text);
-			*errmsg = msgf("%s: the configuration is larger than %d MiB; that is not a "
+			*errmsg = bc_strdup_printf("%s: the configuration is larger than %d MiB; that is not a "
 			               "configuration file", path, MAX_FILE_SIZE / 1024 / 1024);
 			return BC_E_INVALID;
 		}
 	}
 	if (ferror(f)) {
-		*errmsg = msgf("%s: cannot read the configuration: %s", path, strerror(errno));
+		*errmsg = bc_strdup_printf("%s: cannot read the configuration: %s", path, strerror(errno));
 		fclose(f);
 		free(text);
 		return BC_E_INVALID;
@@ -454,7 +441,7 @@ static char *vat(const struct bc_doc *doc, unsigned line, unsigned col, const ch
 {
 	char text[1024];
 	vsnprintf(text, sizeof text, fmt, ap);
-	return msgf("%s:%u:%u: %s", doc && doc->path ? doc->path : "(config)", line, col, text);
+	return bc_strdup_printf("%s:%u:%u: %s", doc && doc->path ? doc->path : "(config)", line, col, text);
 }
 
 char *bc_doc_error_at(const struct bc_doc *doc, const struct bc_node *node, const char *fmt, ...)

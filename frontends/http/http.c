@@ -167,25 +167,10 @@ static int http_parse_listen(const char *item, struct http_tls_addr *a, int *is_
  * ready, rather than by start(). */
 static int http_probe_bind(const struct http_tls_addr *a, const char **why)
 {
-	union {
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} sa;
-	socklen_t len;
+	struct sockaddr_storage sa;
+	socklen_t len = http_tls_addr_sockaddr(a, &sa);
 	int one = 1, fd, rc = 0;
 
-	memset(&sa, 0, sizeof sa);
-	if (a->is_v6) {
-		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET6, a->host, &sa.v6.sin6_addr);
-		len = sizeof sa.v6;
-	} else {
-		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET, a->host, &sa.v4.sin_addr);
-		len = sizeof sa.v4;
-	}
 	fd = socket(a->is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*why = strerror(errno);
@@ -334,24 +319,30 @@ static enum bc_status http_check_cors(const struct bc_host_api *api,
 	return BC_OK;
 }
 
-static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_config *cfg,
-                                     struct bc_error *err)
+/* A copy of the list option `key` as a NULL-terminated array (NULL when the
+ * list is empty), for the listener to keep after the config goes. */
+static enum bc_status http_copy_list(const struct bc_host_api *api, const struct bc_config *cfg,
+                                     const char *key, char ***out, struct bc_error *err)
 {
-	const struct bc_host_api *api = fe->api;
-	size_t n = api->cfg_list_len(cfg, "cors_origins");
-	enum bc_status rc = http_check_cors(api, cfg, err);
-	if (rc != BC_OK || n == 0)
-		return rc;
-	fe->cors = calloc(n + 1, sizeof *fe->cors);
-	if (fe->cors == NULL)
+	size_t n = api->cfg_list_len(cfg, key);
+	if (n == 0)
+		return BC_OK;
+	*out = calloc(n + 1, sizeof **out);
+	if (*out == NULL)
 		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const char *o = api->cfg_list_at(cfg, "cors_origins", i);
-		fe->cors[i] = strdup(o);
-		if (fe->cors[i] == NULL)
+		(*out)[i] = strdup(api->cfg_list_at(cfg, key, i));
+		if ((*out)[i] == NULL)
 			return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
 	}
 	return BC_OK;
+}
+
+static enum bc_status http_read_cors(struct http_frontend *fe, const struct bc_config *cfg,
+                                     struct bc_error *err)
+{
+	enum bc_status rc = http_check_cors(fe->api, cfg, err);
+	return rc != BC_OK ? rc : http_copy_list(fe->api, cfg, "cors_origins", &fe->cors, err);
 }
 
 /* `allowed_hosts`: host names (no port, no scheme) this listener answers
@@ -375,21 +366,9 @@ static enum bc_status http_check_hosts(const struct bc_host_api *api,
 static enum bc_status http_read_hosts(struct http_frontend *fe, const struct bc_config *cfg,
                                       struct bc_error *err)
 {
-	const struct bc_host_api *api = fe->api;
-	size_t n = api->cfg_list_len(cfg, "allowed_hosts");
-	enum bc_status rc = http_check_hosts(api, cfg, err);
-	if (rc != BC_OK || n == 0)
-		return rc;
-	fe->allowed_hosts = calloc(n + 1, sizeof *fe->allowed_hosts);
-	if (fe->allowed_hosts == NULL)
-		return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const char *h = api->cfg_list_at(cfg, "allowed_hosts", i);
-		fe->allowed_hosts[i] = strdup(h);
-		if (fe->allowed_hosts[i] == NULL)
-			return api->fail(err, BC_E_NOMEM, "http.nomem", "out of memory");
-	}
-	return BC_OK;
+	enum bc_status rc = http_check_hosts(fe->api, cfg, err);
+	return rc != BC_OK ? rc
+	                  : http_copy_list(fe->api, cfg, "allowed_hosts", &fe->allowed_hosts, err);
 }
 
 /* ---- serving -------------------------------------------------------------------- */
@@ -1097,31 +1076,24 @@ struct http_waker {
 
 static void http_poke(const struct http_tls_addr *a, unsigned internal_port)
 {
-	union {
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} sa;
+	struct http_tls_addr to = *a;
+	struct sockaddr_storage sa;
 	socklen_t len;
-	int is_v6 = internal_port == 0 && a->is_v6;
 	int fd;
 
-	memset(&sa, 0, sizeof sa);
-	if (is_v6) {
-		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET6, a->host, &sa.v6.sin6_addr);
-		if (IN6_IS_ADDR_UNSPECIFIED(&sa.v6.sin6_addr))
-			sa.v6.sin6_addr = in6addr_loopback;
-		len = sizeof sa.v6;
-	} else {
-		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons((uint16_t)(internal_port ? internal_port : a->port));
-		if (internal_port || inet_pton(AF_INET, a->host, &sa.v4.sin_addr) != 1 ||
-		    sa.v4.sin_addr.s_addr == htonl(INADDR_ANY))
-			sa.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		len = sizeof sa.v4;
+	/* TLS: CivetWeb listens on 127.0.0.1:internal_port only. A wildcard
+	 * listener is reached through loopback. */
+	if (internal_port) {
+		to.is_v6 = 0;
+		to.port = internal_port;
+		snprintf(to.host, sizeof to.host, "127.0.0.1");
+	} else if (strcmp(to.host, "0.0.0.0") == 0) {
+		snprintf(to.host, sizeof to.host, "127.0.0.1");
 	}
-	fd = socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	len = http_tls_addr_sockaddr(&to, &sa);
+	if (to.is_v6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&sa)->sin6_addr))
+		((struct sockaddr_in6 *)&sa)->sin6_addr = in6addr_loopback;
+	fd = socket(to.is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;
 	/* non-blocking: only the SYN matters, never wait for it */

@@ -150,29 +150,31 @@ enum bc_status http_tls_check(const struct bc_host_api *api, const char *cert, c
 	return rc;
 }
 
+socklen_t http_tls_addr_sockaddr(const struct http_tls_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	if (a->is_v6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)a->port);
+		inet_pton(AF_INET6, a->host, &v6->sin6_addr);
+		return sizeof *v6;
+	}
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	v4->sin_family = AF_INET;
+	v4->sin_port = htons((uint16_t)a->port);
+	inet_pton(AF_INET, a->host, &v4->sin_addr);
+	return sizeof *v4;
+}
+
 static enum bc_status http_tls_bind(struct http_tls *t, const struct http_tls_addr *a,
                                     struct bc_error *err)
 {
-	union {
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} sa;
-	socklen_t len;
+	struct sockaddr_storage sa;
+	socklen_t len = http_tls_addr_sockaddr(a, &sa);
 	int one = 1;
 	int fd;
 
-	memset(&sa, 0, sizeof sa);
-	if (a->is_v6) {
-		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET6, a->host, &sa.v6.sin6_addr);
-		len = sizeof sa.v6;
-	} else {
-		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET, a->host, &sa.v4.sin_addr);
-		len = sizeof sa.v4;
-	}
 	fd = socket(a->is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return t->api->fail(err, BC_E_INTERNAL, "http.socket_failed", "socket(): %s",

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <broadcast/host.h>
 
@@ -23,6 +24,12 @@ struct http_tls_addr {
 	unsigned port;
 	const char *shown;  /* as configured, for messages; borrowed for the call */
 };
+
+/* Fill *ss with `a` (its numeric host, already validated by http.c, and its
+ * port) and return the length to pass to bind() or connect(). The one place
+ * a listen address becomes a sockaddr: the probe bind, the TLS listeners and
+ * the shutdown poke all use it. */
+socklen_t http_tls_addr_sockaddr(const struct http_tls_addr *a, struct sockaddr_storage *ss);
 
 /* What http_tls_create() checks before it binds, without binding: at most
  * 16 addresses, `cert` and `key` readable, a PEM chain and a PEM private key

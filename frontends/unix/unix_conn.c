@@ -370,7 +370,7 @@ void *unix_conn_main(void *arg)
 		goto out;
 	}
 	if (buf == NULL) {
-		unix_conn_send_error(c->fd, 503, "unix.nomem", "out of memory; try again later");
+		unix_conn_send_error(c->fd, 500, "unix.nomem", "out of memory; try again later");
 		goto out;
 	}
 	for (;;) {
@@ -408,7 +408,7 @@ void *unix_conn_main(void *arg)
 			size_t ncap = cap * 2 > fe->max_line + 1 ? fe->max_line + 1 : cap * 2;
 			char *nbuf = realloc(buf, ncap);
 			if (nbuf == NULL) {
-				unix_conn_send_error(c->fd, 503, "unix.nomem", "out of memory");
+				unix_conn_send_error(c->fd, 500, "unix.nomem", "out of memory");
 				goto out;
 			}
 			buf = nbuf;

@@ -1251,6 +1251,25 @@ int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path, 
 	return mkostemp(path, O_CLOEXEC);
 }
 
+
+/* The live stream `id`, for a write to its folder; NULL with *st set and
+ * `err` filled when there is none (404) or it was stopped (409, "the stream
+ * was stopped: <closed>"). Caller holds ls->lock. */
+static struct local_stream *local_find_writable(struct local_streams *ls, const char *id,
+                                                const char *closed, struct bc_error *err,
+                                                enum bc_status *st)
+{
+	struct local_stream *s = local_find(ls, id);
+	if (s == NULL)
+		*st = ls->api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
+	else if (s->stopped_ms != 0)
+		*st = ls->api->fail(err, BC_E_CONFLICT, "local.stream_stopped",
+		                    "the stream was stopped: %s", closed);
+	else
+		return s;
+	return NULL;
+}
+
 enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
                                     const char *tmp_path, const char *name, uint64_t size,
                                     const char *peer, int *created, struct bc_error *err)
@@ -1268,16 +1287,9 @@ enum bc_status local_streams_commit(struct local_streams *ls, const char *id,
 		return api->fail(err, BC_E_INVALID, "local.bad_name", "path too long");
 	}
 	pthread_mutex_lock(&ls->lock);
-	s = local_find(ls, id);
-	if (s == NULL) {
-		st = api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
+	s = local_find_writable(ls, id, "uploads are closed", err, &st);
+	if (s == NULL)
 		goto out;
-	}
-	if (s->stopped_ms != 0) {
-		st = api->fail(err, BC_E_CONFLICT, "local.stream_stopped",
-		               "the stream was stopped: uploads are closed");
-		goto out;
-	}
 	if (lstat(dst, &st_old) == 0) {
 		if (!S_ISREG(st_old.st_mode)) {
 			st = api->fail(err, BC_E_INVALID, "local.bad_name", "not a regular file");
@@ -1328,16 +1340,9 @@ enum bc_status local_streams_remove(struct local_streams *ls, const char *id, co
 	if (local_path(path, sizeof(path), ls->root, id, name) != 0)
 		return api->fail(err, BC_E_INVALID, "local.bad_name", "path too long");
 	pthread_mutex_lock(&ls->lock);
-	s = local_find(ls, id);
-	if (s == NULL) {
-		st = api->fail(err, BC_E_NOT_FOUND, "local.unknown_stream", "no such stream");
+	s = local_find_writable(ls, id, "its files are read-only", err, &st);
+	if (s == NULL)
 		goto out;
-	}
-	if (s->stopped_ms != 0) {
-		st = api->fail(err, BC_E_CONFLICT, "local.stream_stopped",
-		               "the stream was stopped: its files are read-only");
-		goto out;
-	}
 	if (lstat(path, &st_old) != 0 || !S_ISREG(st_old.st_mode)) {
 		st = api->fail(err, BC_E_NOT_FOUND, "local.no_such_file", "no such file");
 		goto out;

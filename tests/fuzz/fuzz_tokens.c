@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		perror("fuzz_tokens: write");
 		abort();
 	}
-	if (bc_tokens_load(fuzz_path, &t, &errmsg) != 0) {
+	if (bc_tokens_load(fuzz_path, &t, &errmsg) != BC_OK) {
 		assert(t == NULL);
 		assert(errmsg != NULL);
 		/* Messages start with the file name. */

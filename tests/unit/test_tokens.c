@@ -60,7 +60,7 @@ static void expect_load_error(const char *text, mode_t mode, const char *want)
 	char *full;
 
 	write_file(text, mode);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), -1);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_E_INVALID);
 	ck_assert_ptr_null(t);
 	ck_assert_ptr_nonnull(msg);
 	full = bc_strdup_printf("%s%s", path, want);
@@ -82,7 +82,7 @@ START_TEST(load_good)
 	           "   # upper case, blanks and a comment\r\n"
 	           "# the end, no newline after the last line",
 	           0600);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), 0);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_OK);
 	ck_assert_ptr_null(msg);
 	ck_assert_uint_eq(bc_tokens_count(t), 2);
 	ck_assert_str_eq(bc_tokens_check(t, "hello"), "alice");
@@ -105,13 +105,13 @@ START_TEST(load_empty)
 	char *msg = NULL;
 
 	write_file("", 0644);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), 0);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_OK);
 	ck_assert_uint_eq(bc_tokens_count(t), 0);
 	ck_assert_ptr_null(bc_tokens_check(t, "hello"));
 	bc_tokens_free(t);
 
 	write_file("# only comments\n\n#\n", 0400);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), 0);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_OK);
 	ck_assert_uint_eq(bc_tokens_count(t), 0);
 	bc_tokens_free(t);
 }
@@ -125,7 +125,7 @@ START_TEST(load_errors)
 		struct bc_tokens *t = NULL;
 		char *msg = NULL;
 		write_file("alice " HASH_HELLO "\n", 0600);
-		ck_assert_int_eq(bc_tokens_load(path, &t, &msg), -1);
+		ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_E_INVALID);
 		ck_assert_ptr_nonnull(strstr(msg, "(`broadcastd --hash-token NAME` prints such a line)"));
 		ck_assert_ptr_null(strstr(msg, "broadcastctl"));
 		free(msg);
@@ -161,11 +161,11 @@ START_TEST(load_error_hides_token)
 	char *msg = NULL;
 
 	write_file("alice:rawSECRETtokenvalue\n", 0600);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), -1);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_E_INVALID);
 	ck_assert_ptr_null(strstr(msg, "rawSECRET"));
 	free(msg);
 	write_file("rawSECRETtokenvalue\n", 0600);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), -1);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_E_INVALID);
 	ck_assert_ptr_null(strstr(msg, "rawSECRET"));
 	free(msg);
 }
@@ -177,12 +177,12 @@ START_TEST(load_unreadable)
 	char *msg = NULL;
 	char *missing = bc_strdup_printf("%s/missing", tmpdir);
 
-	ck_assert_int_eq(bc_tokens_load(missing, &t, &msg), -1);
+	ck_assert_int_eq(bc_tokens_load(missing, &t, &msg), BC_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, missing));
 	ck_assert_ptr_nonnull(strstr(msg, "No such file"));
 	free(msg);
 	/* a directory is not a tokens file */
-	ck_assert_int_eq(bc_tokens_load(tmpdir, &t, &msg), -1);
+	ck_assert_int_eq(bc_tokens_load(tmpdir, &t, &msg), BC_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, "not a regular file"));
 	free(msg);
 	free(missing);
@@ -210,7 +210,7 @@ START_TEST(generate_roundtrip)
 
 	text = bc_strdup_printf("%s\n%s\n", line, line2);
 	write_file(text, 0600);
-	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), 0);
+	ck_assert_int_eq(bc_tokens_load(path, &t, &msg), BC_OK);
 	ck_assert_uint_eq(bc_tokens_count(t), 2);
 	ck_assert_str_eq(bc_tokens_check(t, token), "ci-bot@example.org");
 	ck_assert_str_eq(bc_tokens_check(t, token2), "other");

@@ -23,6 +23,7 @@
 #ifndef BC_INTERNAL_H
 #define BC_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -159,6 +160,9 @@ int bc_parse_size(const char *text, int64_t *out);
  * options. */
 void bc_options_describe(FILE *out, const struct bc_option *plugin_opts,
                          const struct bc_option *common_opts);
+/* The option table `opts` as a Markdown table (name, type, default, flags
+ * and range, description), for `broadcastd --describe --markdown`. */
+void bc_options_markdown(FILE *out, const struct bc_option *opts);
 
 /* ------------------------------------------------------------------------
  * params.c: request parameters from the query string, a form or JSON body,
@@ -195,6 +199,17 @@ int bc_uuid_valid(const char *s);
 void bc_format_gmt(int64_t ms, char out[20]);
 int64_t bc_now_ms(void);
 int64_t bc_monotonic_ms(void);
+/* A condition variable whose timed waits run on CLOCK_MONOTONIC, so that a
+ * step of the wall clock (NTP, an operator) neither stalls nor hurries a
+ * timer, a poll or a backoff. Every condition variable the framework waits
+ * on with a timeout is made with it; pthread_cond_init()'s result. */
+int bc_cond_init(pthread_cond_t *cond);
+/* *ts = CLOCK_MONOTONIC now + ms: the absolute time pthread_cond_timedwait()
+ * wants for a wait of ms on a condition variable made by bc_cond_init(). */
+struct timespec;
+void bc_cond_deadline(struct timespec *ts, int64_t ms);
+/* 1 when s is a name of instances and webhooks: 1 to 64 of [A-Za-z0-9_.-]. */
+int bc_name_valid(const char *s);
 int bc_secure_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 void bc_sha256_hex(const void *data, size_t len, char out[65]);
 void bc_fingerprint(const char *secret, char out[17]);
@@ -321,9 +336,26 @@ struct bc_registry *bc_registry_load_wanted(const char *const *dirs, bc_plugin_w
 void bc_registry_scan(struct bc_registry *reg, const char *const *dirs,
                       bc_plugin_wanted_fn want, void *arg);
 void bc_registry_free(struct bc_registry *reg);
-/* Every plugin name any scan found, loaded or not. */
+/* Every plugin name any scan found, loaded or not (a file the scan skipped
+ * counts by the name its file name gives). bc_registry_known_at() returns
+ * NULL for an index whose entry is no longer current: skip it. */
 size_t bc_registry_known_count(const struct bc_registry *reg);
 const char *bc_registry_known_at(const struct bc_registry *reg, size_t i, enum bc_kind *kind);
+/* bc_registry_find(), and when no loaded plugin has the name: open the
+ * files of `kind` that a scan skipped by their file name (KIND_NAME.so),
+ * keeping the one that declares `name`. Only the main thread calls it
+ * (configuration load and reload). The plugin, or NULL. */
+const struct bc_loaded_plugin *bc_registry_find_or_open(const struct bc_registry *reg,
+                                                        enum bc_kind kind, const char *name);
+/* Why a file that holds (by declaration or by file name) the plugin `name`
+ * of `kind` was refused, or NULL; *path is the file. Both borrowed from the
+ * registry. Names match with '-' and '_' taken as the same character. */
+const char *bc_registry_refusal(const struct bc_registry *reg, enum bc_kind kind,
+                                const char *name, const char **path);
+/* 1 when a and b are equal taking '-' and '_' as the same character. */
+int bc_plugin_names_match(const char *a, const char *b);
+/* The Levenshtein distance of a and b (99 when either is over 64 bytes). */
+size_t bc_edit_distance(const char *a, const char *b);
 /* The plugin of `kind` named `name`, or NULL. */
 const struct bc_loaded_plugin *bc_registry_find(const struct bc_registry *reg,
                                                 enum bc_kind kind, const char *name);

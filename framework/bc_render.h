@@ -37,6 +37,9 @@ json_t *bc_render_list(const struct bc_record_copy *items, size_t n, const char 
  * "stream", and "reason" / "detail" / "cause" where they apply}],"next":N}
  * (docs/events.md) */
 json_t *bc_render_events(const struct bc_event_copy *items, size_t n, uint64_t next);
+/* One event of that array: also the body of a webhook delivery
+ * (framework/webhook.c), so the two never differ. */
+json_t *bc_render_event(const struct bc_event_copy *e);
 /* {"name":..,"status":"ok"} or with "code" and "message" when st != BC_OK;
  * the component's own message only when `detailed` (administrators), else a
  * fixed text without paths or hosts. */

@@ -81,6 +81,7 @@ struct bc_generation {
 	struct bc_frontend_auth *frontends;
 	size_t n_frontends;
 	unsigned inflight; /* requests running on it; under ctx->lock */
+	struct bc_webhook_set *webhooks; /* the `webhooks:` list (bc_webhook.h); NULL: none */
 };
 
 /* Run one API call (dispatch.c). `frontend` is the calling frontend
@@ -103,6 +104,8 @@ void bc_log_keep_secrets(bc_log_secret_walk walk, void *walk_arg);
 struct bc_generation *bc_gen_acquire(struct bc_context *ctx);
 void bc_gen_release(struct bc_context *ctx, struct bc_generation *gen);
 struct bc_metrics *bc_ctx_metrics(struct bc_context *ctx);
+/* The webhook workers (bc_webhook.h); NULL with check_only. */
+struct bc_webhooks *bc_ctx_webhooks(struct bc_context *ctx);
 const struct bc_registry *bc_ctx_registry(struct bc_context *ctx);
 /* The reload operation: ask whoever owns the main loop (broadcastd) to
  * reload and wait for the result. BC_E_UNSUPPORTED without such an owner. */

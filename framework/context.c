@@ -3,8 +3,9 @@
  * context.c: struct bc_context, one running configuration, and the embedding
  * API of broadcast/embed.h.
  *
- * The top level of the YAML (log, plugin_dir, store, providers, frontends)
- * is read here; each instance map is instance.c's. A context holds a
+ * The top level of the YAML (log, plugin_dir, store, providers, frontends,
+ * webhooks) is read here; each instance map is instance.c's, the webhooks
+ * webhook.c's. A context holds a
  * *generation*: the store, providers and frontends of one version of the
  * file. A reload builds a new generation, carrying over every instance whose
  * options are unchanged (same kind, name, type and values), swaps it in, and
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "bc_runtime.h"
+#include "bc_webhook.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 #define RETIRE_TIMEOUT_MS 30000
@@ -34,6 +36,8 @@ struct bc_context {
 	struct bc_generation *gen;
 	struct bc_media *media;     /* facts, events, timers (media.c); NULL
 	                               with check_only */
+	struct bc_webhooks *webhooks; /* delivery workers (webhook.c); NULL
+	                                 with check_only */
 	int serving;                /* bc_context_serve() ran */
 	int check_only;             /* --check-config: validate, never create() */
 	int drained;
@@ -71,6 +75,7 @@ static void gen_free(struct bc_generation *gen)
 	for (size_t i = 0; gen->providers != NULL && i < gen->n_providers; i++)
 		bc_instance_destroy(gen->providers[i]);
 	bc_instance_destroy(gen->store);
+	bc_webhook_set_free(gen->webhooks);
 	free(gen->frontends);
 	free(gen->providers);
 	bc_doc_free(gen->doc);
@@ -230,7 +235,7 @@ static int frontend_auth_init(const struct bc_doc *doc, const struct bc_node *ma
 }
 
 static const char *const top_keys[] = { "log", "plugin_dir", "store", "providers", "frontends",
-	                                NULL };
+	                                "webhooks", NULL };
 
 static int check_top_level(const struct bc_doc *doc, char **errmsg)
 {
@@ -247,7 +252,8 @@ static int check_top_level(const struct bc_doc *doc, char **errmsg)
 		if (!known) {
 			*errmsg = bc_doc_error_at_key(doc, root->items[i],
 			                              "unknown top-level key '%s'; valid keys: log, "
-			                              "plugin_dir, store, providers, frontends",
+			                              "plugin_dir, store, providers, frontends, "
+			                              "webhooks",
 			                              root->items[i]->key);
 			return -1;
 		}
@@ -328,6 +334,18 @@ static enum bc_status gen_build(struct bc_context *ctx, struct bc_doc *doc,
 	                  NULL, errmsg);
 	if (st != BC_OK)
 		goto fail;
+	st = bc_webhook_set_build(doc, bc_node_get(root, "webhooks"), &gen->webhooks, errmsg);
+	if (st != BC_OK)
+		goto fail;
+	for (size_t i = 0; gen->webhooks != NULL && i < gen->webhooks->n; i++) {
+		/* The feed must keep an event until its webhooks are done with it. */
+		int64_t keep = bc_config_int(bc_instance_config(gen->store), "event_retention");
+		int64_t age = bc_config_int(gen->webhooks->cfgs[i], "max_age");
+		if (keep > 0 && keep < age)
+			bc_log(BC_LOG_WARN, gen->webhooks->names[i], "the store's event_retention is "
+			       "shorter than this webhook's max_age: events it has not delivered yet "
+			       "may be pruned first (and are then never sent); raise event_retention");
+	}
 
 	prov = bc_node_get(root, "providers");
 	gen->providers = calloc(prov->n_items, sizeof *gen->providers);
@@ -492,16 +510,17 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 	}
 	ctx->check_only = check_only;
 	pthread_mutex_init(&ctx->lock, NULL);
-	pthread_cond_init(&ctx->cond, NULL);
+	bc_cond_init(&ctx->cond);
 	ctx->wake_fd = -1;
 	ctx->metrics = bc_metrics_create();
 	ctx->media = check_only ? NULL : bc_media_create(ctx);
+	ctx->webhooks = check_only ? NULL : bc_webhooks_create(ctx);
 	ctx->path = path ? strdup(path) : NULL;
 	dirs = plugin_dirs(doc);
 	ctx->reg = dirs ? bc_registry_load_wanted((const char *const *)dirs, doc_wants, doc) : NULL;
 	bc_strv_free(dirs);
 	if (ctx->metrics == NULL || ctx->reg == NULL || (path && ctx->path == NULL) ||
-	    (!check_only && ctx->media == NULL)) {
+	    (!check_only && (ctx->media == NULL || ctx->webhooks == NULL))) {
 		bc_doc_free(doc);
 		set_err(errbuf, errlen, "out of memory");
 		bc_context_close(ctx);
@@ -525,6 +544,7 @@ static enum bc_status open_doc(struct bc_doc *doc, const char *path, int check_o
 			bc_context_close(ctx);
 			return BC_E_INTERNAL;
 		}
+		bc_webhooks_apply(ctx->webhooks, ctx->gen->webhooks);
 	}
 	*out = ctx;
 	return BC_OK;
@@ -583,8 +603,7 @@ static void retire(struct bc_context *ctx, struct bc_generation *old)
 {
 	struct timespec until;
 	int timed_out = 0;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += RETIRE_TIMEOUT_MS / 1000;
+	bc_cond_deadline(&until, RETIRE_TIMEOUT_MS);
 	pthread_mutex_lock(&ctx->lock);
 	while (old->inflight > 0 && !timed_out)
 		timed_out = pthread_cond_timedwait(&ctx->cond, &ctx->lock, &until) == ETIMEDOUT;
@@ -631,6 +650,7 @@ static void gen_secrets(void (*add)(const char *secret, void *arg), void *add_ar
 		bc_config_each_secret(bc_instance_config(gen->providers[i]), add, add_arg);
 	for (size_t i = 0; i < gen->n_frontends; i++)
 		bc_config_each_secret(bc_instance_config(gen->frontends[i].inst), add, add_arg);
+	bc_webhook_set_each_secret(gen->webhooks, add, add_arg);
 }
 
 enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t errlen)
@@ -684,6 +704,9 @@ enum bc_status bc_context_reload(struct bc_context *ctx, char *errbuf, size_t er
 	ctx->gen = gen;
 	pthread_mutex_unlock(&ctx->lock);
 	bc_media_generation_changed(ctx);
+	/* Unchanged webhooks keep running; changed ones restart from their
+	 * cursor (docs/webhooks.md). */
+	bc_webhooks_apply(ctx->webhooks, gen->webhooks);
 	bc_log(BC_LOG_INFO, "broadcastd", "configuration reloaded");
 	publish_reload(ctx, BC_OK, NULL);
 	for (size_t i = 0; i < old->n_frontends; i++)
@@ -710,10 +733,12 @@ void bc_context_close(struct bc_context *ctx)
 	if (ctx == NULL)
 		return;
 	bc_context_drain(ctx, DRAIN_TIMEOUT_MS);
+	bc_webhooks_stop(ctx->webhooks); /* its threads use the generation and media */
 	bc_media_stop(ctx->media); /* its threads use the generation */
 	if (ctx->gen != NULL)
 		retire(ctx, ctx->gen);
 	bc_media_free(ctx->media);
+	bc_webhooks_free(ctx->webhooks);
 	bc_registry_free(ctx->reg);
 	bc_metrics_free(ctx->metrics);
 	pthread_cond_destroy(&ctx->cond);
@@ -744,6 +769,11 @@ void bc_gen_release(struct bc_context *ctx, struct bc_generation *gen)
 struct bc_media *bc_ctx_media(struct bc_context *ctx)
 {
 	return ctx->media;
+}
+
+struct bc_webhooks *bc_ctx_webhooks(struct bc_context *ctx)
+{
+	return ctx->webhooks;
 }
 
 struct bc_metrics *bc_ctx_metrics(struct bc_context *ctx)
@@ -920,7 +950,7 @@ static enum bc_status started_fill(const struct bc_response *resp, json_t *secre
 				f->value = json_string_value(v);
 				continue;
 			}
-			p->texts[p->n_texts] = json_dumps(v, JSON_ENCODE_ANY);
+			p->texts[p->n_texts] = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 			if (p->texts[p->n_texts] == NULL) {
 				started_priv_free(p);
 				return BC_E_NOMEM;

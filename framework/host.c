@@ -173,6 +173,29 @@ static enum bc_status host_ep_str(struct bc_endpoint *ep, const char *section, c
 	return st;
 }
 
+static enum bc_status host_ep_json(struct bc_endpoint *ep, const char *section,
+                                   const char *field, const char *json, unsigned flags)
+{
+	enum bc_status st;
+	json_t *value;
+	size_t len;
+
+	if (json == NULL || (len = strlen(json)) > 16384 || bc_json_depth(json, len, 8) > 8)
+		return BC_E_INVALID;
+	value = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	if (value == NULL)
+		return BC_E_INVALID;
+	if (!json_is_array(value) && !json_is_object(value)) {
+		json_decref(value);
+		return BC_E_INVALID;
+	}
+	st = ep_put(ep, section, field, value);
+	if (st == BC_OK && (flags & BC_EP_SECRET) && ep_secret_capture != NULL &&
+	    json_array_append_new(ep_secret_capture, json_pack("[ss]", section, field)) != 0)
+		st = BC_E_NOMEM;
+	return st;
+}
+
 static enum bc_status host_ep_real(struct bc_endpoint *ep, const char *section,
                                    const char *field, double value)
 {
@@ -272,6 +295,7 @@ const struct bc_host_api bc_host_api_table = {
 	.fail_v = bc_vfail,
 	.media_report = host_media_report,
 	.event_put = bc_event_put,
+	.ep_json = host_ep_json,
 };
 
 int bc_parse_rate(const char *text, double *per_second)

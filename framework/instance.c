@@ -112,16 +112,6 @@ const struct bc_option *bc_common_options(enum bc_kind kind)
 	return NULL;
 }
 
-static int valid_instance_name(const char *s)
-{
-	size_t n = 0;
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-' || s[n] == '.'))
-			return 0;
-	return n >= 1 && n <= 64;
-}
-
 /* "test, s3, local": the plugins of a kind, for error messages. */
 static char *available_types(const struct bc_registry *reg, enum bc_kind kind)
 {
@@ -143,6 +133,25 @@ static char *available_types(const struct bc_registry *reg, enum bc_kind kind)
 		strcat(out, name);
 	}
 	return out;
+}
+
+/* "did you mean 'rtmp-key'? ": the closest known name of the kind within
+ * two edits, or NULL. */
+static char *did_you_mean(const struct bc_registry *reg, enum bc_kind kind, const char *type)
+{
+	size_t best = 3, n = bc_registry_known_count(reg);
+	const char *best_name = NULL, *name;
+	enum bc_kind k;
+	for (size_t i = 0; i < n; i++) {
+		if ((name = bc_registry_known_at(reg, i, &k)) == NULL || k != kind)
+			continue;
+		size_t d = bc_edit_distance(name, type);
+		if (d < best) {
+			best = d;
+			best_name = name;
+		}
+	}
+	return best_name != NULL ? bc_strdup_printf("did you mean '%s'? ", best_name) : NULL;
 }
 
 static void add_secret(const char *secret, void *arg)
@@ -216,21 +225,31 @@ enum bc_status bc_instance_create(const struct bc_registry *reg, enum bc_kind ki
 		                          bc_kind_name(kind), avail && avail[0] ? avail : "(none found)");
 		goto out;
 	}
-	plugin = bc_registry_find(reg, kind, type->value);
+	plugin = bc_registry_find_or_open(reg, kind, type->value);
 	if (plugin == NULL) {
+		const char *refused_path = NULL;
+		const char *refused = bc_registry_refusal(reg, kind, type->value, &refused_path);
+		char *hint = did_you_mean(reg, kind, type->value);
 		avail = available_types(reg, kind);
-		*errmsg = bc_doc_error_at(doc, type,
-		                          "unknown %s type '%s'; available: %s (plugins are found "
-		                          "in $BROADCAST_PLUGIN_PATH, `plugin_dir` and %s; see "
-		                          "`broadcastd --list-plugins`)",
-		                          bc_kind_name(kind), type->value,
-		                          avail && avail[0] ? avail : "(none)", BC_PLUGIN_DIR);
+		if (refused != NULL)
+			*errmsg = bc_doc_error_at(doc, type,
+			                          "unknown %s type '%s': found %s but refused: %s",
+			                          bc_kind_name(kind), type->value, refused_path,
+			                          refused);
+		else
+			*errmsg = bc_doc_error_at(doc, type,
+			                          "unknown %s type '%s'; %savailable: %s (plugins are "
+			                          "found in $BROADCAST_PLUGIN_PATH, `plugin_dir` and %s; "
+			                          "see `broadcastd --list-plugins`)",
+			                          bc_kind_name(kind), type->value, hint ? hint : "",
+			                          avail && avail[0] ? avail : "(none)", BC_PLUGIN_DIR);
+		free(hint);
 		goto out;
 	}
 	{
 		const struct bc_node *n = bc_node_get(map, "name");
 		name = n != NULL && n->kind == BC_NODE_SCALAR ? n->value : type->value;
-		if (!valid_instance_name(name)) {
+		if (!bc_name_valid(name)) {
 			*errmsg = bc_doc_error_at(doc, n ? n : type,
 			                          "instance name '%s' must be 1-64 of "
 			                          "[A-Za-z0-9_.-]; rename it", name);

@@ -29,10 +29,35 @@ struct bc_loaded_so {
 	unsigned refs;
 };
 
-/* A plugin a scan found, loaded or not: what "unknown type" errors list. */
+/* A plugin a scan found, loaded or not: what "unknown type" errors list.
+ * A name read from a file name a scan skipped (skip_by_name) is only a
+ * guess: `path` is that file, and once the file is opened the guess is
+ * hidden, the declared names counting instead. */
 struct bc_known_plugin {
 	enum bc_kind kind;
 	char *name;
+	char *path;  /* the skipped file of a guess, NULL for a declared name */
+	int hidden;  /* a guess whose file has been opened since */
+};
+
+/* A file a scan did not open because its name (KIND_NAME.so) says it holds
+ * a plugin the configuration does not name; bc_registry_find_or_open()
+ * opens it after all when no loaded plugin has the name asked for, so a
+ * file whose name does not follow the rule still loads by its declared name. */
+struct bc_skipped_file {
+	enum bc_kind kind;
+	char *path;
+	int opened;
+};
+
+/* Why a file or one of its descriptors was refused, for the "unknown type"
+ * error: `name` is the declared name when the loader read one, else the one
+ * the file name gives (provider_NAME.so), else NULL; kind 0 when unknown. */
+struct bc_refusal {
+	enum bc_kind kind;
+	char *name;
+	char *path;
+	char *reason;
 };
 
 /* The arrays only grow while a daemon runs (a reload may load a plugin the
@@ -47,6 +72,11 @@ struct bc_registry {
 	size_t n_rejects, cap_rejects;
 	struct bc_known_plugin *known;
 	size_t n_known, cap_known;
+	struct bc_skipped_file *skipped;
+	size_t n_skipped;
+	struct bc_refusal *refusals;
+	size_t n_refusals;
+	char last_reject[2048]; /* the latest reject(), for its refusal record */
 };
 
 /* The smallest descriptor and ops tables we accept: ABI 1.0's. Anything
@@ -99,7 +129,83 @@ static int reject(struct bc_registry *reg, char **errmsg, const char *fmt, ...)
 	if (errmsg != NULL && *errmsg == NULL)
 		*errmsg = strdup(buf);
 	keep_reject(reg, buf);
+	pthread_mutex_lock(&reg->lock);
+	memcpy(reg->last_reject, buf, sizeof reg->last_reject);
+	pthread_mutex_unlock(&reg->lock);
 	return -1;
+}
+
+/* "provider_rtmp_key.so" -> BC_KIND_PROVIDER and "rtmp_key" in name (of
+ * size `size`); 0 when the file name does not follow the KIND_NAME.so rule.
+ * `file` may be a path. */
+static enum bc_kind kind_from_file(const char *file, char *name, size_t size)
+{
+	static const struct { const char *prefix; enum bc_kind kind; } kinds[] = {
+		{ "provider_", BC_KIND_PROVIDER },
+		{ "store_", BC_KIND_STORE },
+		{ "frontend_", BC_KIND_FRONTEND },
+	};
+	const char *base = strrchr(file, '/');
+	size_t fl;
+
+	base = base != NULL ? base + 1 : file;
+	fl = strlen(base);
+	if (fl < 4 || strcmp(base + fl - 3, ".so") != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t pl = strlen(kinds[i].prefix);
+		if (strncmp(base, kinds[i].prefix, pl) != 0 || fl - 3 <= pl || fl - pl - 3 >= size)
+			continue;
+		memcpy(name, base + pl, fl - pl - 3);
+		name[fl - pl - 3] = '\0';
+		return kinds[i].kind;
+	}
+	return 0;
+}
+
+int bc_plugin_names_match(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+			return 0;
+	return *a == *b;
+}
+
+/* Record why `path` (or its descriptor `name` of `kind`) was refused: the
+ * message of the latest reject() on reg, whose "PATH: " prefix is dropped. */
+static void keep_refusal(struct bc_registry *reg, const char *path, enum bc_kind kind,
+                         const char *name)
+{
+	char guess[40];
+	enum bc_kind fkind = kind_from_file(path, guess, sizeof guess);
+	size_t pl = strlen(path);
+	const char *why;
+
+	pthread_mutex_lock(&reg->lock);
+	why = reg->last_reject;
+	if (strncmp(why, path, pl) == 0 && strncmp(why + pl, ": ", 2) == 0)
+		why += pl + 2;
+	if (name == NULL && fkind != 0) {
+		kind = fkind;
+		name = guess;
+	}
+	struct bc_refusal *v = realloc(reg->refusals, (reg->n_refusals + 1) * sizeof *v);
+	if (v != NULL) {
+		struct bc_refusal *r = &v[reg->n_refusals];
+		reg->refusals = v;
+		r->kind = kind;
+		r->name = name != NULL ? strdup(name) : NULL;
+		r->path = strdup(path);
+		r->reason = strdup(why);
+		if (r->path != NULL && r->reason != NULL)
+			reg->n_refusals++;
+		else {
+			free(r->name);
+			free(r->path);
+			free(r->reason);
+		}
+	}
+	pthread_mutex_unlock(&reg->lock);
 }
 
 static void so_release(struct bc_loaded_so *so)
@@ -244,6 +350,12 @@ static const char *partial_event_ops(const struct bc_loaded_plugin *p)
 	for (size_t i = 0; set > 0 && set < n && i < n; i++)
 		if (!ops[i].set)
 			return ops[i].name;
+	/* The delivery cursors (webhooks): both or neither, and only with a
+	 * durable feed for them to point into. */
+	if ((o->cursor_claim != NULL) != (o->cursor_advance != NULL))
+		return o->cursor_claim == NULL ? "cursor_claim" : "cursor_advance";
+	if (o->cursor_claim != NULL && set == 0)
+		return "commit_event";
 	return NULL;
 }
 
@@ -263,7 +375,8 @@ static void remember_known(struct bc_registry *reg, enum bc_kind kind, const cha
 {
 	pthread_mutex_lock(&reg->lock);
 	for (size_t i = 0; i < reg->n_known; i++)
-		if (reg->known[i].kind == kind && strcmp(reg->known[i].name, name) == 0)
+		if (reg->known[i].path == NULL && reg->known[i].kind == kind &&
+		    strcmp(reg->known[i].name, name) == 0)
 			goto out;
 	if (reg->n_known == reg->cap_known) {
 		size_t cap = reg->cap_known ? reg->cap_known * 2 : 8;
@@ -274,8 +387,39 @@ static void remember_known(struct bc_registry *reg, enum bc_kind kind, const cha
 		reg->cap_known = cap;
 	}
 	reg->known[reg->n_known].name = strdup(name);
+	reg->known[reg->n_known].path = NULL;
+	reg->known[reg->n_known].hidden = 0;
 	if (reg->known[reg->n_known].name != NULL)
 		reg->known[reg->n_known++].kind = kind;
+out:
+	pthread_mutex_unlock(&reg->lock);
+}
+
+/* A name guessed from the file name of a file the scan skipped. */
+static void remember_guess(struct bc_registry *reg, enum bc_kind kind, const char *name,
+                           const char *path)
+{
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n_known; i++)
+		if (reg->known[i].path != NULL && strcmp(reg->known[i].path, path) == 0) {
+			reg->known[i].hidden = 0;
+			goto out;
+		}
+	struct bc_known_plugin *v = realloc(reg->known, (reg->n_known + 1) * sizeof *v);
+	if (v == NULL)
+		goto out;
+	reg->known = v;
+	reg->cap_known = reg->n_known + 1;
+	v[reg->n_known].kind = kind;
+	v[reg->n_known].name = strdup(name);
+	v[reg->n_known].path = strdup(path);
+	v[reg->n_known].hidden = 0;
+	if (v[reg->n_known].name != NULL && v[reg->n_known].path != NULL)
+		reg->n_known++;
+	else {
+		free(v[reg->n_known].name);
+		free(v[reg->n_known].path);
+	}
 out:
 	pthread_mutex_unlock(&reg->lock);
 }
@@ -378,7 +522,8 @@ static int accept_descriptor(struct bc_registry *reg, struct bc_loaded_so *so, c
 		return reject(reg, errmsg, "%s: store plugin '%s' (ABI %u.%u, host %u.%u) "
 		              "implements some of the ABI 1.1 event operations but not %s(); "
 		              "implement all of commit_event, stop_event, media, events and "
-		              "events_prune, or none of them", path, raw->name, raw->abi_major,
+		              "events_prune, or none of them (and cursor_claim and "
+		              "cursor_advance only with them, both or neither)", path, raw->name, raw->abi_major,
 		              raw->abi_minor, hmaj, hmin, missing);
 	}
 	const char *declared = NULL, *reserved = declares_reserved(p, &declared);
@@ -430,8 +575,10 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 	if (so->handle == NULL) {
 		const char *why = dlerror();
 		free(so);
-		return reject(reg, errmsg, "%s: cannot load: %s; install the libraries it needs "
-		              "or remove the file", path, why ? why : "unknown error");
+		reject(reg, errmsg, "%s: cannot load: %s; install the libraries it needs "
+		       "or remove the file", path, why ? why : "unknown error");
+		keep_refusal(reg, path, 0, NULL);
+		return -1;
 	}
 	/* The one symbol we look up; casting through uintptr_t is how POSIX
 	 * says a data pointer from dlsym becomes a function pointer.
@@ -445,23 +592,36 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 		       "marks it BC_PLUGIN_EXPORT) or add __attribute__((visibility(\"default\"))) "
 		       "to its definition, and rebuild; if it is not a plugin, remove it from "
 		       "the plugin directory", path, BC_PLUGIN_ENTRY_SYMBOL, hmaj, hmin);
+		keep_refusal(reg, path, 0, NULL);
 		goto out;
 	}
 	list = entry(hmaj, hmin);
 	if (list == NULL) {
 		reject(reg, errmsg, "%s: the plugin declined to load with host ABI %u.%u; use a "
 		       "build of it made for this broadcast version", path, hmaj, hmin);
+		keep_refusal(reg, path, 0, NULL);
 		goto out;
 	}
 	rc = 0;
 	for (size_t i = 0; i < 64 && list[i] != NULL; i++) {
-		if (accept_descriptor(reg, so, path, list[i], hmaj, hmin, errmsg) == 0)
+		const struct bc_plugin *raw = list[i];
+		if (accept_descriptor(reg, so, path, raw, hmaj, hmin, errmsg) == 0) {
 			accepted++;
+			continue;
+		}
+		rc = -1;
+		/* Name the refused descriptor by what it declares when that much
+		 * of it can be read, else by the file name. */
+		if (raw->struct_size >= BC_PLUGIN_MIN_SIZE && valid_plugin_name(raw->name) &&
+		    raw->kind >= BC_KIND_PROVIDER && raw->kind <= BC_KIND_FRONTEND)
+			keep_refusal(reg, path, raw->kind, raw->name);
 		else
-			rc = -1;
+			keep_refusal(reg, path, 0, NULL);
 	}
-	if (accepted == 0 && rc == 0)
+	if (accepted == 0 && rc == 0) {
 		rc = reject(reg, errmsg, "%s: the plugin declares no plugins", path);
+		keep_refusal(reg, path, 0, NULL);
+	}
 out:
 	if (so->refs == 0) {
 		dlclose(so->handle);
@@ -512,6 +672,30 @@ static void scan_file(struct bc_registry *reg, const char *path, bc_plugin_wante
 	bc_registry_load_file(one, path, NULL);
 	for (size_t i = 0; i < one->n_rejects; i++)
 		keep_reject(reg, one->rejects[i]); /* logged when `one` saw it */
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n_known; i++)
+		if (reg->known[i].path != NULL && strcmp(reg->known[i].path, path) == 0)
+			reg->known[i].hidden = 1;
+	for (size_t i = 0; i < reg->n_skipped; i++)
+		if (strcmp(reg->skipped[i].path, path) == 0)
+			reg->skipped[i].opened = 1;
+	/* Refusals move over whole: `one` is freed below. */
+	struct bc_refusal *rv = one->n_refusals == 0 ? NULL
+	        : realloc(reg->refusals, (reg->n_refusals + one->n_refusals) * sizeof *rv);
+	if (rv != NULL) {
+		reg->refusals = rv;
+		for (size_t i = 0; i < one->n_refusals; i++) {
+			int dup = 0;
+			for (size_t k = 0; k < reg->n_refusals && !dup; k++)
+				dup = strcmp(rv[k].path, one->refusals[i].path) == 0 &&
+				      strcmp(rv[k].reason, one->refusals[i].reason) == 0;
+			if (dup)
+				continue;
+			rv[reg->n_refusals++] = one->refusals[i];
+			one->refusals[i].name = one->refusals[i].path = one->refusals[i].reason = NULL;
+		}
+	}
+	pthread_mutex_unlock(&reg->lock);
 	for (size_t i = 0; i < one->n; i++) {
 		const struct bc_loaded_plugin *p = one->plugins[i];
 		remember_known(reg, p->desc.kind, p->desc.name);
@@ -535,37 +719,82 @@ static void scan_file(struct bc_registry *reg, const char *path, bc_plugin_wante
 	bc_registry_free(one);
 }
 
-/* Files named KIND_NAME.so (provider_s3.so) declare, by the convention our
- * plugins and docs/writing-a-provider.md follow, the one plugin NAME of KIND.
- * When the configuration does not name it the file is not even opened: a
- * dlclose() cannot undo everything a dlopen() did (libcurl's gnutls pulls in
- * p11-kit, which stays mapped for good). Other names are opened and checked. */
-static int skip_by_name(struct bc_registry *reg, const char *file, bc_plugin_wanted_fn want,
-                        void *arg)
+/* Calls want() for every spelling of `name` with each '-' or '_' written
+ * either way (the file-name rule maps '-' in a declared name to '_'), up
+ * to 2^8 of them; 1 when one is wanted or there are too many to try. */
+static int want_any_spelling(bc_plugin_wanted_fn want, enum bc_kind kind, const char *name,
+                             void *arg)
 {
-	static const struct { const char *prefix; enum bc_kind kind; } kinds[] = {
-		{ "provider_", BC_KIND_PROVIDER },
-		{ "store_", BC_KIND_STORE },
-		{ "frontend_", BC_KIND_FRONTEND },
-	};
-	char name[40];
+	char v[40];
+	size_t seps[8], n = 0, len = strlen(name);
 
-	if (want == NULL)
-		return 0;
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-		size_t pl = strlen(kinds[i].prefix), fl = strlen(file);
-		if (strncmp(file, kinds[i].prefix, pl) != 0 || fl - pl - 3 >= sizeof name)
-			continue;
-		memcpy(name, file + pl, fl - pl - 3);
-		name[fl - pl - 3] = '\0';
-		if (!valid_plugin_name(name) || want(kinds[i].kind, name, arg))
-			return 0;
-		remember_known(reg, kinds[i].kind, name);
-		bc_log(BC_LOG_DEBUG, "loader", "%s: %s '%s' is not named by the configuration, not "
-		       "loaded", file, kind_name(kinds[i].kind), name);
+	if (len >= sizeof v)
 		return 1;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '-' || name[i] == '_') {
+			if (n == sizeof seps / sizeof seps[0])
+				return 1;
+			seps[n++] = i;
+		}
+	memcpy(v, name, len + 1);
+	for (unsigned m = 0; m < (1u << n); m++) {
+		for (size_t k = 0; k < n; k++)
+			v[seps[k]] = (m >> k) & 1u ? '-' : '_';
+		if (want(kind, v, arg))
+			return 1;
 	}
 	return 0;
+}
+
+static void remember_skipped(struct bc_registry *reg, enum bc_kind kind, const char *path)
+{
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n_skipped; i++)
+		if (strcmp(reg->skipped[i].path, path) == 0) {
+			reg->skipped[i].opened = 0; /* a new scan: the file may have changed */
+			goto out;
+		}
+	struct bc_skipped_file *v = realloc(reg->skipped, (reg->n_skipped + 1) * sizeof *v);
+	if (v == NULL)
+		goto out;
+	reg->skipped = v;
+	v[reg->n_skipped].kind = kind;
+	v[reg->n_skipped].opened = 0;
+	v[reg->n_skipped].path = strdup(path);
+	if (v[reg->n_skipped].path != NULL)
+		reg->n_skipped++;
+out:
+	pthread_mutex_unlock(&reg->lock);
+}
+
+/* Files named KIND_NAME.so (provider_s3.so) declare, by the rule
+ * docs/writing-a-provider.md states, the one plugin NAME of KIND, where a
+ * '-' of the declared name may be written '_' (provider_rtmp_key.so for
+ * rtmp-key). When the configuration names no spelling of NAME the file is
+ * not even opened: a dlclose() cannot undo everything a dlopen() did
+ * (libcurl's gnutls pulls in p11-kit, which stays mapped for good). It is
+ * remembered, and opened after all by bc_registry_find_or_open() when the
+ * configuration asks for a name no loaded plugin has: a file breaking the
+ * rule costs a dlopen, never its plugin. Other names are opened and checked. */
+static int skip_by_name(struct bc_registry *reg, const char *dir, const char *file,
+                        bc_plugin_wanted_fn want, void *arg)
+{
+	char name[40];
+	enum bc_kind kind;
+
+	if (want == NULL || (kind = kind_from_file(file, name, sizeof name)) == 0)
+		return 0;
+	if (!valid_plugin_name(name) || want_any_spelling(want, kind, name, arg))
+		return 0;
+	char *path = bc_strdup_printf("%s/%s", dir, file);
+	if (path == NULL)
+		return 0;
+	remember_guess(reg, kind, name, path);
+	remember_skipped(reg, kind, path);
+	free(path);
+	bc_log(BC_LOG_DEBUG, "loader", "%s: %s '%s' is not named by the configuration, not "
+	       "loaded", file, kind_name(kind), name);
+	return 1;
 }
 
 static void load_dir(struct bc_registry *reg, const char *dir, bc_plugin_wanted_fn want,
@@ -581,7 +810,7 @@ static void load_dir(struct bc_registry *reg, const char *dir, bc_plugin_wanted_
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!has_so_suffix(e->d_name) || skip_by_name(reg, e->d_name, want, arg))
+		if (!has_so_suffix(e->d_name) || skip_by_name(reg, dir, e->d_name, want, arg))
 			continue;
 		if (n == cap) {
 			size_t c = cap ? cap * 2 : 16;
@@ -654,8 +883,19 @@ void bc_registry_free(struct bc_registry *reg)
 	}
 	for (size_t i = 0; i < reg->n_rejects; i++)
 		free(reg->rejects[i]);
-	for (size_t i = 0; i < reg->n_known; i++)
+	for (size_t i = 0; i < reg->n_known; i++) {
 		free(reg->known[i].name);
+		free(reg->known[i].path);
+	}
+	for (size_t i = 0; i < reg->n_skipped; i++)
+		free(reg->skipped[i].path);
+	for (size_t i = 0; i < reg->n_refusals; i++) {
+		free(reg->refusals[i].name);
+		free(reg->refusals[i].path);
+		free(reg->refusals[i].reason);
+	}
+	free(reg->skipped);
+	free(reg->refusals);
 	free(reg->plugins);
 	free(reg->rejects);
 	free(reg->known);
@@ -729,6 +969,65 @@ const char *bc_registry_reject_at(const struct bc_registry *reg, size_t i)
 	return r;
 }
 
+struct want_one {
+	enum bc_kind kind;
+	const char *name;
+};
+
+static int wants_one(enum bc_kind kind, const char *name, void *arg)
+{
+	const struct want_one *w = arg;
+	return kind == w->kind && strcmp(name, w->name) == 0;
+}
+
+const struct bc_loaded_plugin *bc_registry_find_or_open(const struct bc_registry *creg,
+                                                        enum bc_kind kind, const char *name)
+{
+	/* Logically const, like bc_registry_find(): what it adds only makes
+	 * visible a plugin the directories already held. */
+	struct bc_registry *reg = (struct bc_registry *)creg;
+	const struct bc_loaded_plugin *p = bc_registry_find(reg, kind, name);
+	struct want_one w = { kind, name };
+
+	for (size_t i = 0; p == NULL && reg != NULL && name != NULL; i++) {
+		char *path = NULL;
+		pthread_mutex_lock(&reg->lock);
+		if (i < reg->n_skipped && !reg->skipped[i].opened && reg->skipped[i].kind == kind)
+			path = strdup(reg->skipped[i].path);
+		int more = i < reg->n_skipped;
+		pthread_mutex_unlock(&reg->lock);
+		if (!more)
+			break;
+		if (path == NULL)
+			continue;
+		bc_log(BC_LOG_DEBUG, "loader", "no loaded %s plugin is named '%s'; opening %s, "
+		       "skipped by its file name", kind_name(kind), name, path);
+		scan_file(reg, path, wants_one, &w);
+		free(path);
+		p = bc_registry_find(reg, kind, name);
+	}
+	return p;
+}
+
+const char *bc_registry_refusal(const struct bc_registry *reg, enum bc_kind kind,
+                                const char *name, const char **path)
+{
+	const char *why = NULL;
+	if (reg == NULL || name == NULL)
+		return NULL;
+	pthread_mutex_lock(lock_of(reg));
+	for (size_t i = 0; why == NULL && i < reg->n_refusals; i++) {
+		const struct bc_refusal *r = &reg->refusals[i];
+		if ((r->kind == 0 || r->kind == kind) && r->name != NULL &&
+		    bc_plugin_names_match(r->name, name)) {
+			why = r->reason;
+			*path = r->path;
+		}
+	}
+	pthread_mutex_unlock(lock_of(reg));
+	return why;
+}
+
 size_t bc_registry_known_count(const struct bc_registry *reg)
 {
 	size_t n;
@@ -746,7 +1045,7 @@ const char *bc_registry_known_at(const struct bc_registry *reg, size_t i, enum b
 	if (reg == NULL)
 		return NULL;
 	pthread_mutex_lock(lock_of(reg));
-	if (i < reg->n_known) {
+	if (i < reg->n_known && !reg->known[i].hidden) {
 		name = reg->known[i].name;
 		*kind = reg->known[i].kind;
 	}

@@ -19,13 +19,17 @@ framework_libbroadcast_core_la_SOURCES = \
 	framework/render.c \
 	framework/dispatch.c \
 	framework/media.c \
+	framework/webhook.c \
+	framework/webhook_http.c \
+	framework/bc_webhook.h \
 	framework/context.c \
 	framework/bc_runtime.h \
 	framework/bc_render.h \
 	framework/tokens.c \
 	framework/ratelimit.c
-framework_libbroadcast_core_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
-framework_libbroadcast_core_la_LIBADD = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
+framework_libbroadcast_core_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(CURL_CFLAGS)
+framework_libbroadcast_core_la_LIBADD = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(CURL_LIBS)
 
 pkginclude_HEADERS += \
 	include/broadcast/broadcast.h \
@@ -56,16 +60,26 @@ framework_broadcastctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(BC_PIE_CFLAGS)
 framework_broadcastctl_LDFLAGS = $(BC_LDFLAGS) $(BC_PIE_LDFLAGS)
 framework_broadcastctl_LDADD = $(JANSSON_LIBS)
 
-# broadcastd(8) names the configured default config file and plugin folder:
-# made from docs/broadcastd.8.in here, not by configure, like
-# etc/broadcastd.service (Makefile.am), so `make prefix=...` gets them right.
-nodist_man_MANS = docs/broadcastd.8
-EXTRA_DIST += docs/broadcastd.8.in
-CLEANFILES += docs/broadcastd.8
+# broadcastd(8), broadcast.yaml(5) and broadcast-plugin(7) name the
+# configured default config file, plugin and docs folders: made from
+# docs/*.in here, not by configure, like etc/broadcastd.service
+# (Makefile.am), so `make prefix=...` gets them right (tests/check-sdk.sh
+# compares the installed broadcastd(8) with --help).
+bc_man_in = docs/broadcastd.8 docs/broadcast.yaml.5 docs/broadcast-plugin.7
+nodist_man_MANS = $(bc_man_in)
+EXTRA_DIST += $(bc_man_in:=.in)
+CLEANFILES += $(bc_man_in)
+bc_man_sed = sed -e 's|@sysconfdir[@]|$(sysconfdir)|g' -e 's|@pkglibdir[@]|$(pkglibdir)|g' \
+	-e 's|@localstatedir[@]|$(localstatedir)|g' -e 's|@docdir[@]|$(docdir)|g'
 docs/broadcastd.8: $(srcdir)/docs/broadcastd.8.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) docs && \
-	sed -e 's|@sysconfdir[@]|$(sysconfdir)|g' -e 's|@pkglibdir[@]|$(pkglibdir)|g' \
-	    $(srcdir)/docs/broadcastd.8.in > $@.tmp && mv $@.tmp $@
-dist_man_MANS += docs/broadcastctl.1
+	$(AM_V_GEN)$(MKDIR_P) docs && $(bc_man_sed) $(srcdir)/docs/broadcastd.8.in > $@.tmp && \
+	mv $@.tmp $@
+docs/broadcast.yaml.5: $(srcdir)/docs/broadcast.yaml.5.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) docs && $(bc_man_sed) $(srcdir)/docs/broadcast.yaml.5.in > $@.tmp && \
+	mv $@.tmp $@
+docs/broadcast-plugin.7: $(srcdir)/docs/broadcast-plugin.7.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) docs && $(bc_man_sed) $(srcdir)/docs/broadcast-plugin.7.in > $@.tmp && \
+	mv $@.tmp $@
+dist_man_MANS += docs/broadcastctl.1 docs/broadcast-plugin-check.1
 bashcompletiondir = $(datadir)/bash-completion/completions
 dist_bashcompletion_DATA = contrib/bash-completion/broadcastctl

@@ -16,7 +16,7 @@
  *  - with a store that lacks the 1.1 ops (a 1.0 store) the media state and
  *    the events are kept here, in memory only (a bounded ring);
  *  - every event this process writes bumps a counter and wakes the
- *    long-polls of the events op.
+ *    long-polls of the events op and the webhook workers (webhook.c).
  * The media lock is never held across a call into a plugin.
  */
 #include "config.h"
@@ -29,6 +29,7 @@
 
 #include "bc_render.h"
 #include "bc_runtime.h"
+#include "bc_webhook.h"
 
 #define MEDIA_QUEUE_CAP 4096     /* facts waiting for the worker */
 #define MEDIA_RING_CAP 10000     /* events kept in memory for a 1.0 store */
@@ -230,6 +231,7 @@ static void event_written(struct bc_media *m, const char *type)
 	m->written++;
 	pthread_cond_broadcast(&m->events);
 	pthread_mutex_unlock(&m->lock);
+	bc_webhooks_notify(bc_ctx_webhooks(m->ctx)); /* webhook.c delivers it */
 }
 
 /* 1.0 store: append an event to the ring; call with the lock held. */
@@ -921,17 +923,6 @@ static size_t timer_due(struct bc_media *m, struct due **out)
 	return n;
 }
 
-static void add_ms(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += (time_t)(ms / 1000);
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *media_timekeeper(void *arg)
 {
 	struct bc_media *m = arg;
@@ -971,7 +962,7 @@ static void *media_timekeeper(void *arg)
 			timer_stop(m, &due[i]);
 		}
 		free(due);
-		add_ms(&until, MEDIA_TICK_MS);
+		bc_cond_deadline(&until, MEDIA_TICK_MS);
 		pthread_mutex_lock(&m->lock);
 		if (!m->stopping && !m->reread)
 			pthread_cond_timedwait(&m->tick, &m->lock, &until);
@@ -1115,7 +1106,7 @@ enum bc_status bc_media_events(struct bc_context *ctx, struct bc_generation **ge
 		 * events reach only the store), without holding the generation. */
 		bc_gen_release(ctx, *gen);
 		*gen = NULL;
-		add_ms(&until, left < MEDIA_POLL_MS ? left : MEDIA_POLL_MS);
+		bc_cond_deadline(&until, left < MEDIA_POLL_MS ? left : MEDIA_POLL_MS);
 		pthread_mutex_lock(&m->lock);
 		while (m->written == seen && !m->readers_woken)
 			if (pthread_cond_timedwait(&m->events, &m->lock, &until) == ETIMEDOUT)
@@ -1146,9 +1137,9 @@ struct bc_media *bc_media_create(struct bc_context *ctx)
 	m->ctx = ctx;
 	m->boot_ms = bc_now_ms();
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->work, NULL);
-	pthread_cond_init(&m->tick, NULL);
-	pthread_cond_init(&m->events, NULL);
+	bc_cond_init(&m->work);
+	bc_cond_init(&m->tick);
+	bc_cond_init(&m->events);
 	return m;
 }
 

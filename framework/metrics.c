@@ -68,18 +68,31 @@ void bc_metrics_free(struct bc_metrics *m)
 	free(m);
 }
 
-/* Find or add a series; call with the lock held. */
-static struct series *series_get(struct bc_metrics *m, const char *name, const char *instance,
-                                 const char *labels, enum series_type type)
-{
+/* The full name and label text of a series, made before taking the lock:
+ * every request adds to a few series, and the formatting held the one
+ * metrics lock that every worker thread takes (issue 24). */
+struct series_key {
 	char full[256], lab[1024];
-	snprintf(full, sizeof full, "broadcast_%s", name);
+};
+
+static void series_key_make(struct series_key *k, const char *name, const char *instance,
+                            const char *labels)
+{
+	snprintf(k->full, sizeof k->full, "broadcast_%s", name);
 	if (instance != NULL && labels != NULL && labels[0] != '\0')
-		snprintf(lab, sizeof lab, "instance=\"%s\",%s", instance, labels);
+		snprintf(k->lab, sizeof k->lab, "instance=\"%s\",%s", instance, labels);
 	else if (instance != NULL)
-		snprintf(lab, sizeof lab, "instance=\"%s\"", instance);
+		snprintf(k->lab, sizeof k->lab, "instance=\"%s\"", instance);
 	else
-		snprintf(lab, sizeof lab, "%s", labels != NULL ? labels : "");
+		snprintf(k->lab, sizeof k->lab, "%s", labels != NULL ? labels : "");
+}
+
+/* Find or add the series `k`; call with the lock held. */
+static struct series *series_get(struct bc_metrics *m, const struct series_key *k,
+                                 enum series_type type)
+{
+	const char *full = k->full, *lab = k->lab;
+
 	for (size_t i = 0; i < m->n; i++)
 		if (strcmp(m->series[i].name, full) == 0 && strcmp(m->series[i].labels, lab) == 0)
 			return &m->series[i];
@@ -108,10 +121,13 @@ static struct series *series_get(struct bc_metrics *m, const char *name, const c
 void bc_metrics_counter_add(struct bc_metrics *m, const char *name, const char *instance,
                             const char *labels, uint64_t delta)
 {
+	struct series_key k;
+
 	if (m == NULL)
 		return;
+	series_key_make(&k, name, instance, labels);
 	pthread_mutex_lock(&m->lock);
-	struct series *s = series_get(m, name, instance, labels, SERIES_COUNTER);
+	struct series *s = series_get(m, &k, SERIES_COUNTER);
 	if (s != NULL)
 		s->value += (double)delta;
 	pthread_mutex_unlock(&m->lock);
@@ -120,10 +136,13 @@ void bc_metrics_counter_add(struct bc_metrics *m, const char *name, const char *
 void bc_metrics_gauge_set(struct bc_metrics *m, const char *name, const char *instance,
                           const char *labels, double value)
 {
+	struct series_key k;
+
 	if (m == NULL)
 		return;
+	series_key_make(&k, name, instance, labels);
 	pthread_mutex_lock(&m->lock);
-	struct series *s = series_get(m, name, instance, labels, SERIES_GAUGE);
+	struct series *s = series_get(m, &k, SERIES_GAUGE);
 	if (s != NULL)
 		s->value = value;
 	pthread_mutex_unlock(&m->lock);

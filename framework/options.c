@@ -159,6 +159,13 @@ static void format_limit(const struct bc_option *d, int64_t v, char *out, size_t
 		snprintf(out, size, "%" PRId64, v);
 }
 
+static int is_blank(const char *text)
+{
+	while (isspace((unsigned char)*text))
+		text++;
+	return *text == '\0';
+}
+
 /* Set one option from scalar text. NULL on success, else a malloc'd
  * message without location (the caller adds it). */
 static char *set_scalar(struct cfg_opt *o, const char *text)
@@ -174,6 +181,11 @@ static char *set_scalar(struct cfg_opt *o, const char *text)
 	else
 		snprintf(shown, sizeof shown, "'%.60s'", text);
 
+	if ((d->flags & BC_OPT_NONEMPTY) && is_blank(text))
+		return bc_strdup_printf("option '%s' may not be empty (%s); %s", d->name,
+		                        d->description ? d->description : "no description",
+		                        d->flags & BC_OPT_REQUIRED ? "give it a value"
+		                        : "give it a value or remove the line");
 	switch (d->type) {
 	case BC_OPT_INT: {
 		char *end = NULL;
@@ -236,6 +248,8 @@ static char *set_scalar(struct cfg_opt *o, const char *text)
 
 static char *list_add(struct cfg_opt *o, const char *text)
 {
+	if ((o->decl.flags & BC_OPT_NONEMPTY) && is_blank(text))
+		return bc_strdup_printf("option '%s' may not have an empty item", o->decl.name);
 	char **v = realloc(o->list, (o->n_list + 1) * sizeof *v);
 	if (v == NULL)
 		return strdup("out of memory");
@@ -310,7 +324,7 @@ static struct cfg_opt *find_opt(const struct bc_config *cfg, const char *name)
 	return NULL;
 }
 
-static size_t edit_distance(const char *a, const char *b)
+size_t bc_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
 	if (la > 64 || lb > 64)
@@ -385,7 +399,7 @@ static int assign(const struct bc_doc *doc, struct bc_config *cfg, const struct 
 			for (size_t k = 0; k < cfg->n; k++) {
 				const char *name = cfg->opts[k].decl.name;
 				if (strncmp(name, prefix, strlen(prefix)) == 0 &&
-				    edit_distance(name + strlen(prefix), it->key) <= 2) {
+				    bc_edit_distance(name + strlen(prefix), it->key) <= 2) {
 					snprintf(hint, sizeof hint, "did you mean '%s'? ", name + strlen(prefix));
 					break;
 				}
@@ -476,6 +490,15 @@ enum bc_status bc_config_build(const struct bc_doc *doc, const struct bc_node *n
 	}
 	for (size_t i = 0; i < cfg->n; i++) {
 		struct cfg_opt *o = &cfg->opts[i];
+		if (o->is_set && o->decl.type == BC_OPT_LIST && o->n_list == 0 &&
+		    (o->decl.flags & BC_OPT_NONEMPTY)) {
+			const struct bc_node *at = bc_node_get(node, o->decl.name);
+			*errmsg = bc_doc_error_at(doc, at ? at : node, "%s: option '%s' may not be an "
+			                          "empty list; give at least one item or remove the "
+			                          "line", cfg->owner, o->decl.name);
+			bc_config_free(cfg);
+			return BC_E_INVALID;
+		}
 		if (o->is_set)
 			continue;
 		if (o->decl.flags & BC_OPT_REQUIRED) {
@@ -609,6 +632,8 @@ void bc_config_each_secret(const struct bc_config *cfg, void (*fn)(const char *s
 
 /* ---- --describe -------------------------------------------------------------- */
 
+static void limits(const struct bc_option *d, char *out, size_t size);
+
 static void describe_table(FILE *out, const struct bc_option *opts)
 {
 	for (const struct bc_option *o = bc_option_first(opts); o; o = bc_option_next(o)) {
@@ -630,9 +655,120 @@ static void describe_table(FILE *out, const struct bc_option *opts)
 			dflt[0] = '\0';
 		fprintf(out, "  %-22s %-10s %s%s%s\n", d.name ? d.name : "?", type,
 		        d.flags & BC_OPT_REQUIRED ? "required" : "optional", dflt[0] ? ", " : "", dflt);
+		limits(&d, type, sizeof type);
+		if (type[0] != '\0')
+			fprintf(out, "  %-22s %s\n", "", type);
 		if (d.description != NULL)
 			fprintf(out, "  %-22s %s\n", "", d.description);
 	}
+}
+
+/* 90000 ms -> "90s", 3 MiB -> "3M": the units a YAML value would use. */
+static void human_value(const struct bc_option *d, int64_t v, char *out, size_t size)
+{
+	static const struct { int64_t f; const char *u; } ms[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" } };
+	static const struct { int64_t f; const char *u; } bytes[] = {
+		{ 1024 * 1024 * 1024, "G" }, { 1024 * 1024, "M" }, { 1024, "k" }, { 1, "" } };
+	if (d->type == BC_OPT_DURATION) {
+		for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+			if (v == 0 || v % ms[i].f == 0) {
+				snprintf(out, size, "%" PRId64 "%s", v / ms[i].f, v == 0 ? "" : ms[i].u);
+				return;
+			}
+	} else if (d->type == BC_OPT_SIZE) {
+		for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++)
+			if (v == 0 || v % bytes[i].f == 0) {
+				snprintf(out, size, "%" PRId64 "%s", v / bytes[i].f, v == 0 ? "" : bytes[i].u);
+				return;
+			}
+	}
+	snprintf(out, size, "%" PRId64, v);
+}
+
+/* "range 1s to 12h; non-empty": what the first line of an option does not
+ * say, or "" when nothing. */
+static void limits(const struct bc_option *d, char *out, size_t size)
+{
+	out[0] = '\0';
+	if ((d->type == BC_OPT_INT || d->type == BC_OPT_DURATION || d->type == BC_OPT_SIZE) &&
+	    d->min < d->max) {
+		char lo[48], hi[48];
+		human_value(d, d->min, lo, sizeof lo);
+		human_value(d, d->max, hi, sizeof hi);
+		snprintf(out, size, "range %s to %s", lo, hi);
+	}
+	if (d->flags & BC_OPT_NONEMPTY)
+		snprintf(out + strlen(out), size - strlen(out), "%snon-empty", out[0] ? "; " : "");
+}
+
+static void md_cell(FILE *out, const char *text)
+{
+	for (; text != NULL && *text != '\0'; text++) {
+		if (*text == '|')
+			fputs("\\|", out);
+		else if (*text == '\n')
+			fputc(' ', out);
+		else
+			fputc(*text, out);
+	}
+}
+
+/* A default as the docs show it: the configured folders (which differ
+ * between builds, --prefix) by the name of their configure variable, so the
+ * reference in docs/configuration.md is the same for every build. */
+static void md_default(FILE *out, const char *value)
+{
+	static const struct { const char *dir, *name; } dirs[] = {
+		{ BC_STATE_DIR, "$localstatedir/lib/broadcast" },
+		{ BC_SYSCONF_DIR, "$sysconfdir/broadcast" },
+		{ BC_PLUGIN_DIR, "$pkglibdir" },
+	};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		size_t n = strlen(dirs[i].dir);
+		if (strncmp(value, dirs[i].dir, n) == 0 && (value[n] == '/' || value[n] == '\0')) {
+			fprintf(out, "`%s%s`", dirs[i].name, value + n);
+			return;
+		}
+	}
+	fprintf(out, "`%s`", value[0] ? value : "\"\"");
+}
+
+void bc_options_markdown(FILE *out, const struct bc_option *opts)
+{
+	if (bc_option_first(opts) == NULL) {
+		fprintf(out, "No options.\n\n");
+		return;
+	}
+	fprintf(out, "| Option | Type | Default | Flags | Description |\n");
+	fprintf(out, "|---|---|---|---|---|\n");
+	for (const struct bc_option *o = bc_option_first(opts); o; o = bc_option_next(o)) {
+		struct bc_option d;
+		char type[256], lim[160];
+		decl_copy(&d, o);
+		if (d.type == BC_OPT_ENUM) {
+			char choices[200];
+			enum_choices(&d, choices, sizeof choices);
+			snprintf(type, sizeof type, "enum: %s", choices);
+		} else {
+			snprintf(type, sizeof type, "%s", type_name(d.type));
+		}
+		fprintf(out, "| `%s` | ", d.name ? d.name : "?");
+		md_cell(out, type);
+		fprintf(out, " | ");
+		if (d.default_value != NULL && !(d.flags & BC_OPT_SECRET))
+			md_default(out, d.default_value);
+		fprintf(out, " | ");
+		limits(&d, lim, sizeof lim);
+		fprintf(out, "%s%s%s%s%s", d.flags & BC_OPT_REQUIRED ? "required" : "",
+		        (d.flags & BC_OPT_REQUIRED) && (d.flags & BC_OPT_SECRET) ? ", " : "",
+		        d.flags & BC_OPT_SECRET ? "secret" : "",
+		        (d.flags & (BC_OPT_REQUIRED | BC_OPT_SECRET)) && lim[0] ? ", " : "", lim);
+		fprintf(out, " | ");
+		md_cell(out, d.description);
+		fprintf(out, " |\n");
+	}
+	fprintf(out, "\n");
 }
 
 void bc_options_describe(FILE *out, const struct bc_option *plugin_opts,

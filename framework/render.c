@@ -157,33 +157,37 @@ json_t *bc_render_list(const struct bc_record_copy *items, size_t n, const char 
 	                 "next_cursor", next_cursor ? json_string(next_cursor) : json_null());
 }
 
+json_t *bc_render_event(const struct bc_event_copy *e)
+{
+	json_t *data = json_loads(e->data, 0, NULL);
+	json_t *o = json_object();
+	char when[20];
+	if (o == NULL) {
+		json_decref(data);
+		return NULL;
+	}
+	bc_format_gmt(e->time_ms, when);
+	json_object_set_new(o, "cursor", json_integer((json_int_t)e->cursor));
+	json_object_set_new(o, "type", bc_render_text(e->type));
+	json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
+	json_object_set_new(o, "time", json_string(when));
+	if (json_is_object(data)) {
+		const char *key;
+		json_t *value;
+		json_object_foreach(data, key, value)
+			if (json_object_get(o, key) == NULL)
+				json_object_set(o, key, value);
+	}
+	json_decref(data);
+	return o;
+}
+
 json_t *bc_render_events(const struct bc_event_copy *items, size_t n, uint64_t next)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr != NULL && i < n; i++) {
-		const struct bc_event_copy *e = &items[i];
-		json_t *data = json_loads(e->data, 0, NULL);
-		json_t *o = json_object();
-		char when[20];
-		if (o == NULL) {
-			json_decref(data);
-			json_decref(arr);
-			return NULL;
-		}
-		bc_format_gmt(e->time_ms, when);
-		json_object_set_new(o, "cursor", json_integer((json_int_t)e->cursor));
-		json_object_set_new(o, "type", bc_render_text(e->type));
-		json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
-		json_object_set_new(o, "time", json_string(when));
-		if (json_is_object(data)) {
-			const char *key;
-			json_t *value;
-			json_object_foreach(data, key, value)
-				if (json_object_get(o, key) == NULL)
-					json_object_set(o, key, value);
-		}
-		json_decref(data);
-		if (json_array_append_new(arr, o) != 0) {
+		json_t *o = bc_render_event(&items[i]);
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return NULL;
 		}

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""check-abi-history: the structs of include/broadcast/ against docs/abi-history.
+"""check-abi-history: the structs, enums and flag bits of include/broadcast/
+against docs/abi-history.
 
 Every struct that crosses the ABI only grows at its end, and no member ever
-changes type. This test lists the members of every struct (with their types)
-and the values of every enum defined in the installed headers, in order, and
+changes type. This test lists the members of every struct (with their types),
+the values of every enum and the bits of every flag macro (`#define BC_X_Y
+0x4u`, grouped by prefix as bc_x_flags) defined in the installed headers, in order, and
 compares them with docs/abi-history. It fails on:
 
   - a member removed, renamed, reordered or added without a line there;
@@ -162,6 +164,19 @@ def enums(text):
     return out
 
 
+def flags(text):
+    """[(group, "NAME=0xVALUE", None)]: the frozen bits of the flag macros
+    (`#define BC_OPT_SECRET 0x2u`), grouped by their prefix (bc_opt_flags)
+    and recorded like enum values: a bit is never renumbered, and a new one
+    is appended with the minor that added it."""
+    out = []
+    for m in re.finditer(r"^[ \t]*#define\s+(BC_([A-Z]+)_[A-Z0-9_]+)\s+(0x[0-9a-fA-F]+)[uU]?\b",
+                         text, flags=re.M):
+        out.append(("bc_%s_flags" % m.group(2).lower(), "%s=0x%x" % (m.group(1),
+                                                                    int(m.group(3), 16)), None))
+    return out
+
+
 def abi_version(text):
     major = int(re.search(r"#define BC_ABI_MAJOR (\d+)", text).group(1))
     minor = int(re.search(r"#define BC_ABI_MINOR (\d+)", text).group(1))
@@ -181,7 +196,8 @@ def read_headers(folder, names):
             text = f.read()
         if h == "plugin.h":
             version = abi_version(text)
-        found += members(strip_comments(text)) + enums(strip_comments(text))
+        found += (members(strip_comments(text)) + enums(strip_comments(text)) +
+                  flags(strip_comments(text)))
     return found, version, present
 
 
@@ -307,7 +323,7 @@ def check(src, out):
             if os.path.exists(path):
                 with open(path) as f:
                     text = strip_comments(f.read())
-                covered |= {s + "." + m for s, m, _ in members(text) + enums(text)}
+                covered |= {s + "." + m for s, m, _ in members(text) + enums(text) + flags(text)}
         for key in order:
             if key in covered and key not in rel_keys and recorded[key][1] <= version:
                 out("docs/abi-history:%d: %s is not in the released ABI %s (%s) but is marked "
@@ -403,6 +419,14 @@ def selftest(src):
            "bc_record.meta                           1.1")]),
         ("an enum value renumbered", "differs from docs/abi-history",
          [(inc + "plugin.h", "BC_E_INTERNAL = 13", "BC_E_INTERNAL = 14")]),
+        ("a flag bit renumbered", "differs from docs/abi-history",
+         [(inc + "plugin.h", "#define BC_OPT_SECRET 0x2u", "#define BC_OPT_SECRET 0x8u")]),
+        ("a new flag bit recorded with the released minor", "not in the released ABI 1.0",
+         [(hist, "bc_opt_flags.BC_OPT_NONEMPTY=0x4         1.1",
+           "bc_opt_flags.BC_OPT_NONEMPTY=0x4         1.0")]),
+        ("a new flag bit without a line in the history", "differs from docs/abi-history",
+         [(inc + "plugin.h", "#define BC_OPT_NONEMPTY 0x4u",
+           "#define BC_OPT_NONEMPTY 0x4u\n#define BC_OPT_EXTRA 0x8u")]),
         ("a member without a type in the history", "has no type",
          [(hist, "bc_plugin.flags                          1.0 unsigned",
            "bc_plugin.flags                          1.0")]),

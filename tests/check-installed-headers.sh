@@ -10,7 +10,9 @@ b=${BC_BUILDDIR:?}
 s=${BC_SRCDIR:?}
 d=$(mktemp -d /tmp/bc-install-XXXXXX)
 trap 'rm -rf "$d"' EXIT
-make -s -C "$b" install DESTDIR="$d/root" >"$d/install.log" 2>&1 ||
+# `make -j check` runs this beside the other test that installs: two make
+# runs in one build dir would race on its files (.deps), so they take turns.
+flock "$b/.install-lock" make -s -C "$b" install DESTDIR="$d/root" >"$d/install.log" 2>&1 ||
 	{ cat "$d/install.log"; echo "FAIL: make install"; exit 1; }
 
 pc=$(find "$d/root" -name broadcast.pc | head -n1)
@@ -41,7 +43,7 @@ providers: [{type: hello, base_url: "https://ingest.example/live"}]
 YAML
 BROADCAST_PLUGIN_PATH="$d:$d/root$plugindir" "$daemon" -c "$d/hello.yaml" --check-config
 
-make -s -C "$b" uninstall DESTDIR="$d/root" >"$d/uninstall.log" 2>&1 ||
+flock "$b/.install-lock" make -s -C "$b" uninstall DESTDIR="$d/root" >"$d/uninstall.log" 2>&1 ||
 	{ cat "$d/uninstall.log"; echo "FAIL: make uninstall"; exit 1; }
 left=$(find "$d/root" -type f | head)
 [ -z "$left" ] || { echo "FAIL: make uninstall left files: $left"; exit 1; }

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <broadcast/host.h>
 #include <civetweb.h>
 
 #include "http_guard.h"
@@ -187,6 +188,24 @@ void http_guard_close(struct mg_connection *conn)
 	 * a request pipelined behind this one (already in its buffer, maybe):
 	 * it closes once the handler returns */
 	mg_disable_connection_keep_alive(conn);
+}
+
+const char *http_guard_bearer(const struct mg_connection *conn, char *buf, size_t len)
+{
+	const char *h = mg_get_header(conn, "Authorization");
+	size_t n;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	n = strcspn(h, " \t\r\n");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /* ---- JSON errors ---------------------------------------------------------------------- */
@@ -559,4 +578,172 @@ int http_guard_deadline_disarm(struct http_guard_watchdog *w, struct http_guard_
 	fired = d->fired;
 	pthread_mutex_unlock(&w->lock);
 	return fired;
+}
+
+/* ---- a provider's listener -------------------------------------------------------------- */
+
+static struct http_guard_listener *http_guard_listener_of(const struct mg_connection *conn)
+{
+	struct mg_context *ctx = mg_get_context(conn);
+	return ctx != NULL ? mg_get_user_data(ctx) : NULL;
+}
+
+/* CivetWeb's own messages (bind failures, bad requests) go to the host's log. */
+static int http_guard_cb_log(const struct mg_connection *conn, const char *message)
+{
+	struct http_guard_listener *l = http_guard_listener_of(conn);
+
+	if (l != NULL)
+		l->api->log(l->host, BC_LOG_WARN, "civetweb: %s", message);
+	return 1;
+}
+
+static int http_guard_cb_error(struct mg_connection *conn, int status, const char *msg)
+{
+	struct http_guard_listener *l = http_guard_listener_of(conn);
+
+	(void)msg; /* may quote the request, and so a token or a key */
+	return http_guard_civetweb_error(conn, status, l != NULL ? l->code_prefix : "http");
+}
+
+static int http_guard_cb_connect(const struct mg_connection *conn, void **conn_data)
+{
+	http_guard_on_connect(conn, conn_data);
+	return 0;
+}
+
+static void http_guard_cb_close(const struct mg_connection *conn)
+{
+	struct http_guard_listener *l = http_guard_listener_of(conn);
+
+	http_guard_on_close(l != NULL ? l->per_addr : NULL, conn);
+}
+
+void http_guard_set_callbacks(struct mg_callbacks *cb)
+{
+	cb->log_message = http_guard_cb_log;
+	cb->http_error = http_guard_cb_error;
+	cb->init_connection = http_guard_cb_connect;
+	cb->connection_close = http_guard_cb_close;
+}
+
+int http_guard_listener_init(struct http_guard_listener *l, const struct bc_host_api *api,
+                             struct bc_host *host, const char *code_prefix, int threads,
+                             int max_per_address)
+{
+	memset(l, 0, sizeof *l);
+	l->api = api;
+	l->host = host;
+	l->code_prefix = code_prefix;
+	/* Reference-counted in CivetWeb: the HTTP frontend and other providers
+	 * in the same process call it too. We ask for no optional feature
+	 * (plain HTTP), so its answer is 0 even on success: only the pairing
+	 * with mg_exit_library() matters. */
+	(void)mg_init_library(0);
+	l->library_ready = 1;
+	l->watchdog = http_guard_watchdog_start();
+	l->per_addr = http_guard_conns_create((size_t)threads, (size_t)max_per_address);
+	return l->watchdog != NULL && l->per_addr != NULL ? 0 : -1;
+}
+
+int http_guard_listener_start(struct http_guard_listener *l, const char *listen, int threads,
+                              long long request_timeout_ms, const char *const *extra,
+                              int (*handler)(struct mg_connection *conn, void *cbdata),
+                              void *cbdata, char *etext, size_t etext_size)
+{
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data edata;
+	unsigned ecode = 0;
+	char threads_text[16], timeout_text[24];
+	const char *options[32];
+	size_t n = 0;
+
+	snprintf(threads_text, sizeof threads_text, "%d", threads);
+	snprintf(timeout_text, sizeof timeout_text, "%lld", request_timeout_ms);
+	options[n++] = "listening_ports";
+	options[n++] = listen;
+	options[n++] = "num_threads";
+	options[n++] = threads_text;
+	/* DESIGN §9: without it a response in two writes waits ~40 ms for the
+	 * client's delayed ACK. */
+	options[n++] = "tcp_nodelay";
+	options[n++] = "1";
+	/* Cuts slow headers (and slow reads of a response); a body's deadline
+	 * is the watchdog's. */
+	options[n++] = "request_timeout_ms";
+	options[n++] = timeout_text;
+	/* Keep local_uri_raw raw: handlers refuse escapes rather than judge
+	 * what CivetWeb decoded them into (a NUL, a '/'). */
+	options[n++] = "decode_url";
+	options[n++] = "no";
+	/* http_guard_framing() knows this size */
+	options[n++] = "max_request_size";
+	options[n++] = HTTP_GUARD_MAX_REQUEST_TEXT;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n + 2 < sizeof options / sizeof *options;
+	     i += 2) {
+		options[n++] = extra[i];
+		options[n++] = extra[i + 1];
+	}
+	options[n] = NULL;
+
+	memset(&cb, 0, sizeof cb);
+	http_guard_set_callbacks(&cb);
+	memset(&init, 0, sizeof init);
+	init.callbacks = &cb;
+	init.user_data = l;
+	init.configuration_options = options;
+	memset(&edata, 0, sizeof edata);
+	edata.code = &ecode;
+	edata.text = etext;
+	edata.text_buffer_size = etext_size;
+	etext[0] = '\0';
+	l->ctx = mg_start2(&init, &edata);
+	if (l->ctx == NULL)
+		return -1;
+	mg_set_request_handler(l->ctx, "/", handler, cbdata);
+	return 0;
+}
+
+int http_guard_listener_screen(struct http_guard_listener *l, struct mg_connection *conn)
+{
+	const char *why = http_guard_framing(mg_get_request_info(conn));
+	char code[64];
+
+	if (why != NULL) {
+		snprintf(code, sizeof code, "%s.bad_framing", l->code_prefix);
+		return http_guard_refuse(conn, 400, code, why, NULL);
+	}
+	return http_guard_admit(l->per_addr, conn, l->code_prefix);
+}
+
+void http_guard_add_cors(struct mg_connection *conn, int any, char *const *allowed)
+{
+	const char *origin = mg_get_header(conn, "Origin");
+
+	if (any) {
+		mg_response_header_add(conn, "Access-Control-Allow-Origin", "*", -1);
+	} else if (origin != NULL) {
+		for (size_t i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(allowed[i], origin) == 0) {
+				mg_response_header_add(conn, "Access-Control-Allow-Origin", origin, -1);
+				break;
+			}
+		}
+		mg_response_header_add(conn, "Vary", "Origin", -1);
+	}
+}
+
+void http_guard_listener_stop(struct http_guard_listener *l)
+{
+	if (l->ctx != NULL)
+		mg_stop(l->ctx);
+	l->ctx = NULL;
+	http_guard_watchdog_stop(l->watchdog); /* after mg_stop: no body is being read */
+	l->watchdog = NULL;
+	http_guard_conns_destroy(l->per_addr);
+	l->per_addr = NULL;
+	if (l->library_ready)
+		mg_exit_library();
+	l->library_ready = 0;
 }

@@ -814,7 +814,8 @@ static void unix_destroy(void *instance)
 /* ---- option table, descriptor, entry ------------------------------------------- */
 
 static const struct bc_option unix_options[] = {
-	BC_OPTION(.name = "path", .type = BC_OPT_STRING, .default_value = UNIX_DEFAULT_PATH,
+	BC_OPTION(.name = "path", .type = BC_OPT_STRING, .flags = BC_OPT_NONEMPTY,
+	          .default_value = UNIX_DEFAULT_PATH,
 	          .description = "Where the socket is created. A stale socket there is replaced; "
 	                         "anything else that is not a socket is refused. One missing "
 	                         "directory level is created (mode 0755)."),

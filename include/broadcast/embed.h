@@ -141,7 +141,8 @@ struct bc_started_field {
 	const char *section; /**< the endpoint object's key: "S3", "RTMP", "HTTP", ... */
 	const char *name;    /**< the field's key in that object */
 	/** The value as text: a string as is, a number as the JSON has it
-	 *  ("3600.0", "42"), "true"/"false", "null". */
+	 *  ("3600.0", "42"), "true"/"false", "null", an array or object (a
+	 *  provider's ep_json() field) as compact JSON text. */
 	const char *value;
 	/** 1 when the provider marked the field BC_EP_SECRET (a credential for
 	 *  the publisher: never log it), else 0. */

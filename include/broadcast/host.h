@@ -249,6 +249,19 @@ struct bc_host_api {
 	 *  events() once per event, in cursor order, on the thread of that call
 	 *  and before it returns. Since ABI 1.1. */
 	enum bc_status (*event_put)(struct bc_event_sink *sink, const struct bc_event *event);
+
+	/**
+	 * An endpoint field whose value is a JSON array or object, given as
+	 * JSON text (at most 16 KiB, nested at most 8 deep), such as WebRTC's
+	 * `ice_servers`: `[{"urls":"stun:stun.example.com:3478"}]`. The host
+	 * parses it and writes it into the response as JSON, not as a string.
+	 * flags as for ep_str(): BC_EP_SECRET marks a credential (a TURN
+	 * server's password). Providers' start() only, like ep_str(). Returns
+	 * BC_OK, BC_E_INVALID (bad names, or text that is not such JSON, or
+	 * too long or deep) or BC_E_NOMEM. Since ABI 1.1.
+	 */
+	enum bc_status (*ep_json)(struct bc_endpoint *ep, const char *section, const char *field,
+	                          const char *json, unsigned flags);
 };
 
 #ifdef __cplusplus

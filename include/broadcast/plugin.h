@@ -152,6 +152,15 @@ enum bc_opt_type {
 #define BC_OPT_REQUIRED 0x1u /**< the YAML must set it (a default makes no sense then) */
 #define BC_OPT_SECRET 0x2u   /**< never printed, logged or shown; the host redacts
                                   its value from every log line */
+/**
+ * The value may not be empty: the host refuses `key: ""` (and a LIST with
+ * no items or an empty item) before create(), naming the option, so the
+ * plugin need not check it again. An option that is not set at all is
+ * refused only if it is BC_OPT_REQUIRED too. A host of ABI 1.0 ignores the
+ * bit: a plugin that must load on one (BC_PLUGIN_MIN_MINOR 0) keeps its own
+ * check. Since ABI 1.1.
+ */
+#define BC_OPT_NONEMPTY 0x4u
 
 /**
  * One declared option of a plugin. A plugin declares its options once, in a
@@ -169,7 +178,7 @@ struct bc_option {
 	size_t struct_size;         /**< sizeof(struct bc_option); 0 ends the array */
 	const char *name;           /**< key in the instance's YAML map */
 	enum bc_opt_type type;      /**< how the value is parsed */
-	unsigned flags;             /**< BC_OPT_REQUIRED, BC_OPT_SECRET */
+	unsigned flags;             /**< BC_OPT_REQUIRED, BC_OPT_SECRET, BC_OPT_NONEMPTY */
 	const char *default_value;  /**< YAML text of the default, or NULL for none */
 	const char *description;    /**< one or two sentences for --describe and docs */
 	const char *const *enum_values; /**< BC_OPT_ENUM: NULL-terminated choices */

@@ -248,7 +248,73 @@ struct bc_store_ops {
 	 */
 	enum bc_status (*check)(const struct bc_host_api *api, const struct bc_config *cfg,
 	                        struct bc_error *err);
+
+	/* ---- since ABI 1.1: delivery cursors (docs/webhooks.md). Both may be
+	 * NULL only when both are, and they may be set only when the event ops
+	 * above are (the loader refuses anything else). A delivery cursor is a
+	 * named position in the feed that the host's webhook workers keep: the
+	 * cursor of the last event a webhook receiver acknowledged (or that was
+	 * given up), and a lease saying which host delivers for it now, so that
+	 * of several hosts sharing the store one at a time delivers each event.
+	 * Without them the host keeps the cursors in memory, on one host
+	 * (undelivered events are then not delivered after a restart). Called
+	 * from the host's webhook threads (serialised per instance unless the
+	 * plugin is BC_PLUGIN_THREAD_SAFE, like every op); each call is durable
+	 * on return. Besides the results below, both return BC_E_INVALID
+	 * ("store.bad_cursor") for a NULL string or pointer or a negative
+	 * lease, and BC_E_UNAVAILABLE / BC_E_TIMEOUT like every op when the
+	 * database cannot be reached. ---- */
+
+	/**
+	 * Claim, or renew a claim on, the delivery cursor `name` for `holder`,
+	 * atomically (a compare-and-set of the lease):
+	 *  - when no cursor `name` exists, create it at `initial_cursor` (at most
+	 *    INT64_MAX) or, when `initial_cursor` is BC_CURSOR_HEAD, at the
+	 *    greatest cursor handed out so far (also when that event was
+	 *    pruned since; 0 if none): the head of the feed, so that a new
+	 *    cursor delivers only events written after it. Every cursor up to
+	 *    that head must be visible to events() already (the feed's
+	 *    ordering rule). The new cursor is held by `holder`;
+	 *  - when it exists and is held by `holder`, or its lease has expired
+	 *    (lease_until <= `now_ms`), make `holder` its holder;
+	 *  - in both cases set its lease to end at `now_ms` + `lease_ms`, put
+	 *    its position into *cursor and return BC_OK;
+	 *  - when another holder's lease is live (lease_until > `now_ms`),
+	 *    change nothing and return BC_E_CONFLICT ("store.cursor_held"),
+	 *    *cursor untouched.
+	 * Of any number of concurrent claims of one name by distinct holders, on
+	 * any number of hosts, at most one gets BC_OK while a lease is live. A
+	 * holder gives its claim up by claiming with `lease_ms` 0 (the lease then
+	 * ends at once). `name` (1..128 bytes) and `holder` (1..128 bytes,
+	 * unique per host process, chosen by the host) are borrowed for the
+	 * call; `now_ms` is the host's clock (hosts sharing a store should keep
+	 * their clocks within a fraction of a lease of each other); `lease_ms`
+	 * >= 0; `cursor` is not NULL. Since ABI 1.1.
+	 */
+	enum bc_status (*cursor_claim)(void *instance, const char *name, const char *holder,
+	                               uint64_t initial_cursor, int64_t now_ms, int64_t lease_ms,
+	                               uint64_t *cursor, struct bc_error *err);
+
+	/**
+	 * Move the delivery cursor `name` forward to `cursor` (at most
+	 * INT64_MAX), only while
+	 * `holder` is its holder (as the last successful cursor_claim() made
+	 * it; an expired lease nobody else claimed still counts): BC_OK, also
+	 * when the stored position is already at or past `cursor` (it never
+	 * moves back). BC_E_CONFLICT ("store.cursor_held") when another holder
+	 * claimed it since, BC_E_NOT_FOUND when no cursor `name` exists; both
+	 * change nothing. The lease is left as it is. Strings borrowed for the
+	 * call. Since ABI 1.1.
+	 */
+	enum bc_status (*cursor_advance)(void *instance, const char *name, const char *holder,
+	                                 uint64_t cursor, struct bc_error *err);
 };
+
+/**
+ * cursor_claim()'s `initial_cursor` meaning "the head of the feed" (the
+ * greatest cursor handed out so far). Since ABI 1.1.
+ */
+#define BC_CURSOR_HEAD UINT64_MAX
 
 #ifdef __cplusplus
 }

@@ -36,12 +36,12 @@
 
 #include "local_origin.h"
 #include "local_streams.h"
+#include "token.h"
 
 #ifndef BC_STATE_DIR
 #define BC_STATE_DIR "/var/lib/broadcast"
 #endif
 
-#define LOCAL_TOKEN_BYTES 32
 /* The meta keys kept with the stream's record at start, read by stop() and
  * resume(). */
 #define LOCAL_META_HASH "token_sha256"
@@ -61,33 +61,6 @@ struct local_instance {
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-/* base64url without padding (RFC 4648 §5): safe in headers, URLs and YAML. */
-static void local_base64url(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (len - i == 1) {
-		unsigned v = (unsigned)in[i] << 16;
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-	} else if (len - i == 2) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-	}
-	out[o] = '\0';
-}
 
 /* The base URL endpoints carry: public_url, or http://HOST:PORT of `listen`
  * when that names a host a client can reach. */
@@ -195,7 +168,7 @@ static enum bc_status local_create(const struct bc_host_api *api, struct bc_host
 		               "playlist must be a plain file name ending in .m3u8, e.g. index.m3u8");
 		goto out;
 	}
-	if (listen == NULL || listen[0] == '\0') {
+	if (listen == NULL) { /* never empty: BC_OPT_NONEMPTY */
 		st = api->fail(err, BC_E_INVALID, "local.bad_listen",
 		               "listen must be HOST:PORT, e.g. \"127.0.0.1:8081\"");
 		goto out;
@@ -252,8 +225,7 @@ static enum bc_status local_start(void *instance, const struct bc_stream_info *s
 {
 	struct local_instance *li = instance;
 	const struct bc_host_api *api = li->api;
-	unsigned char raw[LOCAL_TOKEN_BYTES];
-	char token[LOCAL_TOKEN_BYTES * 2], hash[65], fp[17];
+	char token[PROVIDER_TOKEN_LEN + 1], hash[65], fp[17];
 	char upload_url[LOCAL_URL_MAX + 64], playback_url[LOCAL_URL_MAX + 256], expires[24];
 	int64_t now = api->now_ms();
 	int64_t expires_ms = li->token_ttl_ms > 0 ? now + li->token_ttl_ms : 0;
@@ -261,12 +233,9 @@ static enum bc_status local_start(void *instance, const struct bc_stream_info *s
 
 	if (!local_id_is_valid(stream->id))
 		return api->fail(err, BC_E_INVALID, "local.bad_id", "not a stream id");
-	st = api->random(raw, sizeof(raw));
+	st = provider_token_mint(api, token, hash);
 	if (st != BC_OK)
 		return api->fail(err, BC_E_INTERNAL, "local.random", "the random generator failed");
-	local_base64url(raw, sizeof(raw), token);
-	explicit_bzero(raw, sizeof(raw));
-	api->sha256_hex(token, strlen(token), hash);
 
 	snprintf(expires, sizeof(expires), "%" PRId64, expires_ms);
 	st = local_streams_add(li->streams, stream->id, hash, expires_ms, err);
@@ -291,7 +260,10 @@ static enum bc_status local_start(void *instance, const struct bc_stream_info *s
 		goto out;
 	}
 	api->fingerprint(token, fp);
-	api->log(li->host, BC_LOG_INFO, "stream %s: upload open at %s (token %s)", stream->id,
+	/* Debug, not info: the host logs the start at info, one line a
+	 * lifecycle event (STYLE.md 11); a second line per start and stop was
+	 * one more write(2) each on the request path (issue 24). */
+	api->log(li->host, BC_LOG_DEBUG, "stream %s: upload open at %s (token %s)", stream->id,
 	         upload_url, fp);
 	api->counter_add(li->host, "local_streams_started_total", NULL, 1);
 	api->gauge_set(li->host, "local_streams_live", NULL,
@@ -314,7 +286,7 @@ static enum bc_status local_stop(void *instance, const struct bc_stream_info *st
 	                          err);
 	if (st != BC_OK)
 		return st;
-	api->log(li->host, BC_LOG_INFO, "stream %s: uploads closed", stream->id);
+	api->log(li->host, BC_LOG_DEBUG, "stream %s: uploads closed", stream->id);
 	api->gauge_set(li->host, "local_streams_live", NULL,
 	               (double)local_streams_live_count(li->streams));
 	return BC_OK;
@@ -336,7 +308,7 @@ static enum bc_status local_resume(void *instance, const struct bc_stream_info *
 	if (!local_id_is_valid(stream->id))
 		return api->fail(err, BC_E_INVALID, "local.bad_id", "not a stream id");
 	hash = api->meta_get(stream, LOCAL_META_HASH);
-	if (hash == NULL || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
+	if (!provider_token_hash_is_valid(hash))
 		return api->fail(err, BC_E_INVALID, "local.no_token_meta",
 		                 "stream %s has no valid " LOCAL_META_HASH " meta: its uploads stay "
 		                 "closed; stop it and start a new one", stream->id);
@@ -395,7 +367,8 @@ static void local_destroy(void *instance)
 /* ---- options, descriptor, entry -------------------------------------------------------- */
 
 static const struct bc_option local_options[] = {
-	BC_OPTION(.name = "listen", .type = BC_OPT_STRING, .default_value = "127.0.0.1:8081",
+	BC_OPTION(.name = "listen", .type = BC_OPT_STRING, .flags = BC_OPT_NONEMPTY,
+	          .default_value = "127.0.0.1:8081",
 	          .description = "HOST:PORT the origin's HTTP listener binds (uploads and "
 	                         "playback); e.g. \"0.0.0.0:8081\" with public_url to serve other "
 	                         "machines."),

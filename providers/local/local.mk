@@ -11,13 +11,15 @@ providers_local_provider_local_la_SOURCES = \
 	providers/local/local_streams.c \
 	providers/local/local_streams.h \
 	frontends/http/http_guard.c \
-	frontends/http/http_guard.h
+	frontends/http/http_guard.h \
+	providers/common/token.c \
+	providers/common/token.h
 nodist_providers_local_provider_local_la_SOURCES = providers/local/local_assets.c
 # The generated local_assets.c, in the build tree, includes local_origin.h.
 # The origin is a CivetWeb listener like the HTTP frontend and shares its
 # request guard (framing, deadline, connections per address) as a source.
 providers_local_provider_local_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/providers/local \
-	-I$(srcdir)/frontends/http
+	-I$(srcdir)/frontends/http -I$(srcdir)/providers/common
 providers_local_provider_local_la_CFLAGS = $(AM_CFLAGS)
 providers_local_provider_local_la_LDFLAGS = $(bc_plugin_ldflags)
 providers_local_provider_local_la_LIBADD = $(CIVETWEB_LIBS)
@@ -38,7 +40,8 @@ TESTS += \
 	tests/integration/test_local_ffmpeg.py \
 	tests/integration/test_local_uploads.py \
 	tests/integration/test_local_browser.py \
-	tests/integration/test_local_hostile.py
+	tests/integration/test_local_hostile.py \
+	tests/integration/test_local_compat.py
 endif
 
 # The vendored hls.js (Apache-2.0, from the npm package hls.js, see

@@ -41,15 +41,12 @@ struct local_origin {
 	const struct bc_host_api *api;
 	struct bc_host *host;
 	struct local_streams *streams;
-	struct mg_context *ctx;
+	struct http_guard_listener guard; /* CivetWeb, the body deadline, the per-address bound */
 	uint64_t max_segment_bytes;
 	int64_t request_timeout_ms; /* one deadline for a request's headers and body */
-	struct http_guard_watchdog *watchdog; /* the body deadline */
-	struct http_guard_conns *per_addr;    /* max_connections_per_address */
 	char *playlist;
 	char **cors;        /* NULL-terminated copies */
 	int cors_any;
-	int library_ready;  /* mg_init_library() succeeded: pair it with mg_exit_library() */
 };
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -80,21 +77,8 @@ static const char *local_content_type(const char *name)
  * on another origin needs. */
 static void local_add_common(struct local_origin *o, struct mg_connection *conn)
 {
-	const char *origin = mg_get_header(conn, "Origin");
-	size_t i;
-
 	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
-	if (o->cors_any) {
-		mg_response_header_add(conn, "Access-Control-Allow-Origin", "*", -1);
-	} else if (origin != NULL) {
-		for (i = 0; o->cors[i] != NULL; i++) {
-			if (strcmp(o->cors[i], origin) == 0) {
-				mg_response_header_add(conn, "Access-Control-Allow-Origin", origin, -1);
-				break;
-			}
-		}
-		mg_response_header_add(conn, "Vary", "Origin", -1);
-	}
+	http_guard_add_cors(conn, o->cors_any, o->cors);
 	mg_response_header_add(conn, "Access-Control-Expose-Headers", "Content-Length", -1);
 }
 
@@ -142,25 +126,6 @@ static int local_error(struct local_origin *o, struct mg_connection *conn, int s
 		return local_reply(o, conn, status, "application/json", body, (size_t)n,
 		                   "WWW-Authenticate", "Bearer realm=\"broadcast-local\"");
 	return local_reply(o, conn, status, "application/json", body, (size_t)n, NULL, NULL);
-}
-
-/* The bearer token of the request, copied into buf, or NULL. */
-static const char *local_bearer(struct mg_connection *conn, char *buf, size_t len)
-{
-	const char *h = mg_get_header(conn, "Authorization");
-	size_t n;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	n = strcspn(h, " \t\r\n");
-	if (n == 0 || n >= len)
-		return NULL;
-	memcpy(buf, h, n);
-	buf[n] = '\0';
-	return buf;
 }
 
 /* ---- playback ------------------------------------------------------------------- */
@@ -309,7 +274,7 @@ static int local_serve_asset(struct local_origin *o, struct mg_connection *conn,
 static int local_check_token(struct local_origin *o, struct mg_connection *conn, const char *id)
 {
 	char buf[256];
-	const char *bearer = local_bearer(conn, buf, sizeof(buf));
+	const char *bearer = http_guard_bearer(conn, buf, sizeof(buf));
 	enum local_auth a = local_streams_authorize(o->streams, id, bearer);
 	int status = 0;
 
@@ -398,7 +363,7 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 	buf = malloc(LOCAL_IO_BUF);
 	if (buf == NULL)
 		return local_error(o, conn, 503, "local.nomem", "out of memory");
-	if (http_guard_deadline_arm(o->watchdog, conn, deadline_ms - o->api->monotonic_ms(),
+	if (http_guard_deadline_arm(o->guard.watchdog, conn, deadline_ms - o->api->monotonic_ms(),
 	                            &deadline) < 0)
 		o->api->log(o->host, BC_LOG_WARN,
 		            "stream %s: upload from %s not watched: its deadline is only checked "
@@ -472,7 +437,7 @@ static int local_upload(struct local_origin *o, struct mg_connection *conn, cons
 	status = local_reply(o, conn, created ? 201 : 204, NULL, NULL, 0, NULL, NULL);
 out:
 	/* Before answering: the watchdog must be done with the socket. */
-	if (http_guard_deadline_disarm(o->watchdog, &deadline))
+	if (http_guard_deadline_disarm(o->guard.watchdog, &deadline))
 		timed_out = 1;
 	if (fd >= 0)
 		close(fd);
@@ -553,6 +518,16 @@ static int local_route_stream(struct local_origin *o, struct mg_connection *conn
 	return local_upload(o, conn, id, name, deadline_ms);
 }
 
+/* CivetWeb's authorization step: the upload token is checked by us
+ * (local_check_token); without a handler CivetWeb stat()s a ".htpasswd" on
+ * every request (issue 24). This one grants everything. */
+static int local_auth_none(struct mg_connection *conn, void *cbdata)
+{
+	(void)conn;
+	(void)cbdata;
+	return 1;
+}
+
 static int local_origin_handle(struct mg_connection *conn, void *cbdata)
 {
 	struct local_origin *o = cbdata;
@@ -562,14 +537,11 @@ static int local_origin_handle(struct mg_connection *conn, void *cbdata)
 	/* CivetWeb calls us once the headers are in, which it bounds by
 	 * request_timeout_ms itself; the body's deadline counts from here. */
 	int64_t deadline_ms = o->api->monotonic_ms() + o->request_timeout_ms;
-	const char *why = http_guard_framing(ri);
 	int status;
 
 	/* ambiguous framing (request smuggling behind a proxy), and the bound
 	 * on connections per client address, as on the API (http_guard.h) */
-	if (why != NULL)
-		return http_guard_refuse(conn, 400, "local.bad_framing", why, NULL);
-	status = http_guard_admit(o->per_addr, conn, "local");
+	status = http_guard_listener_screen(&o->guard, conn);
 	if (status != 0)
 		return status;
 
@@ -599,37 +571,6 @@ static int local_origin_handle(struct mg_connection *conn, void *cbdata)
 	return local_error(o, conn, 404, "local.not_found", "no such path");
 }
 
-/* CivetWeb's own messages (bind failures, bad requests) go to our log. */
-static int local_origin_log(const struct mg_connection *conn, const char *message)
-{
-	struct mg_context *ctx = mg_get_context(conn);
-	struct local_origin *o = ctx ? mg_get_user_data(ctx) : NULL;
-
-	if (o != NULL)
-		o->api->log(o->host, BC_LOG_WARN, "civetweb: %s", message);
-	return 1;
-}
-
-/* CivetWeb's own refusals as JSON, and the per-connection record of
- * http_guard.h. */
-static int local_origin_civetweb_error(struct mg_connection *conn, int status, const char *msg)
-{
-	(void)msg; /* may quote the request */
-	return http_guard_civetweb_error(conn, status, "local");
-}
-
-static int local_origin_init_connection(const struct mg_connection *conn, void **conn_data)
-{
-	http_guard_on_connect(conn, conn_data);
-	return 0;
-}
-
-static void local_origin_connection_close(const struct mg_connection *conn)
-{
-	struct local_origin *o = mg_get_user_data(mg_get_context(conn));
-	http_guard_on_close(o->per_addr, conn);
-}
-
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 enum bc_status local_origin_start(struct local_origin **out, const struct bc_host_api *api,
@@ -637,13 +578,9 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
                                   const struct local_origin_cfg *cfg, struct bc_error *err)
 {
 	struct local_origin *o = NULL;
-	struct mg_callbacks cb;
-	struct mg_init_data init;
-	struct mg_error_data edata;
 	char etext[256] = "";
-	unsigned ecode = 0;
-	char threads[16], request_timeout[24], keep_alive_timeout[24];
-	const char *options[20];
+	char keep_alive_timeout[24];
+	const char *extra[5];
 	size_t i, n = 0, k = 0;
 	enum bc_status st = BC_OK;
 
@@ -673,71 +610,28 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
 		}
 	}
 
-	/* Reference-counted in CivetWeb, so the http frontend in the same
-	 * process may call it too. We ask for no optional feature (we serve
-	 * plain HTTP), so its answer, the features it set up, is 0 even on
-	 * success: only the pairing with mg_exit_library() matters. */
-	(void)mg_init_library(0);
-	o->library_ready = 1;
-	o->watchdog = http_guard_watchdog_start();
-	o->per_addr = http_guard_conns_create((size_t)cfg->threads,
-	                                      (size_t)cfg->max_connections_per_address);
-	if (o->watchdog == NULL || o->per_addr == NULL) {
+	if (http_guard_listener_init(&o->guard, api, host, "local", cfg->threads,
+	                             cfg->max_connections_per_address) != 0) {
 		st = api->fail(err, BC_E_INTERNAL, "local.thread_failed",
 		               "cannot start the origin's request deadline thread");
 		goto out;
 	}
-
-	snprintf(threads, sizeof(threads), "%d", cfg->threads);
-	snprintf(request_timeout, sizeof(request_timeout), "%" PRId64, cfg->request_timeout_ms);
 	snprintf(keep_alive_timeout, sizeof(keep_alive_timeout), "%" PRId64,
 	         cfg->keep_alive_timeout_ms);
-	options[0] = "listening_ports";
-	options[1] = cfg->listen;
-	options[2] = "num_threads";
-	options[3] = threads;
-	options[4] = "enable_keep_alive";
-	options[5] = "yes";
-	/* DESIGN §9: without it a response in two writes waits ~40 ms for the
-	 * client's delayed ACK. */
-	options[6] = "tcp_nodelay";
-	options[7] = "1";
-	/* Cuts slow headers (and slow reads of a response); the body's deadline
-	 * is local_upload()'s. */
-	options[8] = "request_timeout_ms";
-	options[9] = request_timeout;
-	options[10] = "keep_alive_timeout_ms";
-	options[11] = keep_alive_timeout;
-	/* Keep local_uri_raw raw: local_origin_handle() refuses escapes rather
-	 * than judge what CivetWeb decoded them into (a NUL, a '/'). */
-	options[12] = "decode_url";
-	options[13] = "no";
-	/* http_guard_framing() knows this size */
-	options[14] = "max_request_size";
-	options[15] = HTTP_GUARD_MAX_REQUEST_TEXT;
-	options[16] = NULL;
-
-	memset(&cb, 0, sizeof(cb));
-	cb.log_message = local_origin_log;
-	cb.http_error = local_origin_civetweb_error;
-	cb.init_connection = local_origin_init_connection;
-	cb.connection_close = local_origin_connection_close;
-	memset(&init, 0, sizeof(init));
-	init.callbacks = &cb;
-	init.user_data = o;
-	init.configuration_options = options;
-	memset(&edata, 0, sizeof(edata));
-	edata.code = &ecode;
-	edata.text = etext;
-	edata.text_buffer_size = sizeof(etext);
-	o->ctx = mg_start2(&init, &edata);
-	if (o->ctx == NULL) {
+	extra[0] = "enable_keep_alive";
+	extra[1] = "yes";
+	extra[2] = "keep_alive_timeout_ms";
+	extra[3] = keep_alive_timeout;
+	extra[4] = NULL;
+	/* The body's deadline is local_upload()'s. */
+	if (http_guard_listener_start(&o->guard, cfg->listen, cfg->threads, cfg->request_timeout_ms,
+	                              extra, local_origin_handle, o, etext, sizeof(etext)) != 0) {
 		st = api->fail(err, BC_E_UNAVAILABLE, "local.listen_failed",
 		               "cannot listen on %s: %s; set `listen` to a free HOST:PORT",
 		               cfg->listen, etext[0] ? etext : "unknown CivetWeb error");
 		goto out;
 	}
-	mg_set_request_handler(o->ctx, "/", local_origin_handle, o);
+	mg_set_auth_handler(o->guard.ctx, "/", local_auth_none, NULL);
 	*out = o;
 	o = NULL;
 out:
@@ -751,12 +645,7 @@ void local_origin_stop(struct local_origin *o)
 
 	if (o == NULL)
 		return;
-	if (o->ctx != NULL)
-		mg_stop(o->ctx);
-	http_guard_watchdog_stop(o->watchdog); /* after mg_stop: no upload is armed */
-	http_guard_conns_destroy(o->per_addr);
-	if (o->library_ready)
-		mg_exit_library();
+	http_guard_listener_stop(&o->guard); /* waits for uploads in flight */
 	for (i = 0; o->cors != NULL && o->cors[i] != NULL; i++)
 		free(o->cors[i]);
 	free(o->cors);

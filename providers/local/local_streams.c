@@ -14,14 +14,20 @@
  * *at() calls on the folder's descriptor so a swapped symlink cannot
  * redirect it.
  *
+ * What a start and a stop cost (issue 24): a start touches no file, it
+ * only adds the stream to the table; the stream's folder is made by its
+ * first upload (local_streams_tmpfile()), so a stream nobody publishes to
+ * never has one. A stop closes uploads in memory and, only for a stream
+ * with a folder, ends its playlists by appending in place and leaves the
+ * stop marker, both without a flush: neither is a record anything depends
+ * on (the store has the stop; see LOCAL_STOP_MARKER).
+ *
  * Locking: the lock guards only memory (the hash table, the vector used to
  * walk it, each stream's fields). File work for one stream that others need
- * not wait for (creating a folder, writing its stop marker, fsync) happens
- * outside it, so one slow disk flush does not serialise every start and stop
- * of the daemon. A stream being created is in the table already, marked
- * `pending`, so its id stays taken and every other call treats it as
- * unknown until its folder exists; a stream whose file work is under way
- * has `busy` set, so the janitor leaves it alone.
+ * not wait for (making its folder, writing its stop marker, ending its
+ * playlists) happens outside it, so one slow disk does not serialise every
+ * start and stop of the daemon; a stream whose file work is under way has
+ * `busy` set, so the janitor and discard leave it alone.
  */
 #include <config.h>
 
@@ -40,17 +46,28 @@
 #include "local_streams.h"
 
 /*
- * The stop marker: a zero-length file stop() creates in the stream's folder,
- * its mtime set to the stop time and fsync()ed. It is not a record of the
- * stream (no token, no state: the store has those, and a stream the store
- * says is live is resumed whatever the folder holds); it exists only for the
- * retention, which must count from the stop across a restart and which the
- * store does not hand to providers. Hidden ('.'), so never served.
+ * The stop marker: a zero-length file stop() creates in the folder of a
+ * stream that has one, its mtime set to the stop time. It is not a record
+ * of the stream (no token, no state: the store has those, and a stream the
+ * store says is live is resumed whatever the folder holds); it exists only
+ * for the retention, which should count from the stop across a restart and
+ * which the store does not hand to providers. It is not flushed (issue 24:
+ * no flush on a stop's request path): after a power loss within the
+ * kernel's writeback delay the folder is found without it and its retention
+ * counts from its last change, which a stop's appended playlist end makes
+ * the stop time. Hidden ('.'), so never served.
  */
 #define LOCAL_STOP_MARKER ".stopped"
-/* The state file of versions before issue 18: it kept the token's hash and
- * was never told of stops any more, so it is removed where found. */
+/*
+ * The state file of releases up to 0.1 (commit ad216a9 and before): lines
+ * "broadcast-local 1", "token_sha256 HEX", "expires_ms N", "stopped_ms N",
+ * a stop appending another "stopped_ms N" (the last one counts; a final
+ * line without its newline was cut by a crash). Its token hash is the one
+ * the store's meta has, so only its stop time is still of use: at open it
+ * becomes a stop marker and the file is removed (local_load_old_state()).
+ */
 #define LOCAL_OLD_STATE_FILE ".stream"
+#define LOCAL_OLD_STATE_MAGIC "broadcast-local 1"
 /*
  * After create() the janitor deletes no folder it found on disk for this
  * long unless resume() claimed it: until the host has resumed the live
@@ -62,8 +79,6 @@
 #define LOCAL_RESUME_GRACE_MS (5 * 60 * 1000)
 #define LOCAL_TMP_PREFIX ".up-"
 #define LOCAL_ENDLIST "#EXT-X-ENDLIST"
-/* How often the media watcher looks for streams gone idle. */
-#define LOCAL_MEDIA_TICK_MS 250
 /* Room for an address as CivetWeb writes it (INET6_ADDRSTRLEN is 46). */
 #define LOCAL_PEER_MAX 48
 
@@ -87,7 +102,8 @@ struct local_stream {
 	uint64_t bytes;        /* sum of the sizes of its published files */
 	struct local_stream *next; /* the next one in its hash bucket */
 	size_t at;             /* its index in local_streams.v */
-	unsigned pending : 1;  /* local_streams_add() is creating its folder */
+	unsigned has_dir : 1;  /* its folder exists (made by its first upload, or
+	                          found at open) */
 	unsigned unmarked : 1; /* stopped in memory, its stop marker not written yet */
 	unsigned marked : 1;   /* its folder holds a stop marker */
 	unsigned unclaimed : 1; /* found on disk at create, not resumed (yet): no
@@ -114,13 +130,15 @@ struct local_streams {
 	size_t n, cap;
 	struct local_stream **buckets; /* hash of the id -> chain; nbuckets a power of 2 */
 	size_t nbuckets;
-	size_t live;          /* streams neither pending nor stopped */
+	size_t live;          /* streams not stopped */
 	int64_t grace_until;  /* monotonic ms: LOCAL_RESUME_GRACE_MS after open */
 
 	pthread_t janitor;
 	int janitor_running;
 	int quitting;         /* under lock */
-	pthread_cond_t wake;  /* CLOCK_MONOTONIC; broadcast: two threads wait on it */
+	pthread_cond_t wake;  /* CLOCK_MONOTONIC; the janitor's (and quitting) */
+	pthread_cond_t watch_wake; /* CLOCK_MONOTONIC; the watcher's: its list
+	                              got a first stream, or quitting */
 
 	/* media reporting; report is NULL on a host without media_report */
 	local_media_report_fn report;
@@ -250,44 +268,6 @@ int local_write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Write data to dir/name through a temporary file, fsync and rename. */
-static int local_write_atomic(const char *dir, const char *name, const void *data, size_t len,
-                              mode_t mode)
-{
-	char tmp[4096], dst[4096];
-	int fd = -1, rc = -1;
-
-	if (snprintf(tmp, sizeof(tmp), "%s/" LOCAL_TMP_PREFIX "XXXXXX", dir) >= (int)sizeof(tmp) ||
-	    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -1;
-	if (local_write_all(fd, data, len) != 0)
-		goto out;
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, dst) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		errno = saved;
-	}
-	return rc;
-}
-
 /* Read a whole small file at dirfd/name into a NUL-terminated buffer. */
 static char *local_read_small(int dirfd, const char *name, size_t max, size_t *len_out)
 {
@@ -298,8 +278,12 @@ static char *local_read_small(int dirfd, const char *name, size_t max, size_t *l
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+	if (fstat(fd, &st) != 0)
 		goto out;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		errno = EINVAL;
+		goto out;
+	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL)
 		goto out;
@@ -396,30 +380,24 @@ static uint64_t local_dir_scan(int dfd, int64_t *newest_ms)
 /* ---- the stop marker ------------------------------------------------------------ */
 
 /*
- * Mark the stop of stream `id` (see LOCAL_STOP_MARKER): create the marker
- * (or reuse one a retried stop left), set its mtime to stopped_ms and
- * fsync() it, so that the stop time survives a crash once stop() returns.
- * On a journalling file system (ext4, xfs) the fsync also commits the
- * transaction holding the marker's directory entry. 0, or -1 with errno.
+ * Mark the stop of the stream whose folder is dfd (see LOCAL_STOP_MARKER):
+ * create the marker (or reuse one a retried stop left) and set its mtime to
+ * stopped_ms. Flushed only when `flush` (the one-time conversion of an old
+ * state file, which is removed next): a stop's marker is not, since its
+ * loss costs only the retention's exact start. 0, or -1 with errno.
  */
-static int local_marker_write(const struct local_streams *ls, const char *id,
-                              int64_t stopped_ms)
+static int local_marker_write(int dfd, int64_t stopped_ms, int flush)
 {
-	char path[4096];
 	struct timespec ts[2];
 	int fd, rc;
 
-	if (local_path(path, sizeof(path), ls->root, id, LOCAL_STOP_MARKER) != 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dfd, LOCAL_STOP_MARKER, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	ts[0].tv_sec = (time_t)(stopped_ms / 1000);
 	ts[0].tv_nsec = (long)(stopped_ms % 1000) * 1000000L;
 	ts[1] = ts[0];
-	rc = futimens(fd, ts) == 0 && fsync(fd) == 0 ? 0 : -1;
+	rc = futimens(fd, ts) == 0 && (!flush || fsync(fd) == 0) ? 0 : -1;
 	if (close(fd) != 0)
 		rc = -1;
 	return rc;
@@ -450,10 +428,10 @@ static size_t local_hash(const char *id)
 	return (size_t)(h ^ (h >> 32));
 }
 
-/* Find a stream by id, pending ones included; caller holds the lock.
+/* Find a stream by id; caller holds the lock.
  * A hash table, since every start, stop, upload and GET looks one up and
  * a daemon may hold many thousands of streams (stopped ones included). */
-static struct local_stream *local_find_any(const struct local_streams *ls, const char *id)
+static struct local_stream *local_find(const struct local_streams *ls, const char *id)
 {
 	struct local_stream *s;
 
@@ -463,14 +441,6 @@ static struct local_stream *local_find_any(const struct local_streams *ls, const
 		if (strcmp(s->id, id) == 0)
 			return s;
 	return NULL;
-}
-
-/* Find a stream whose folder exists (not pending); caller holds the lock. */
-static struct local_stream *local_find(const struct local_streams *ls, const char *id)
-{
-	struct local_stream *s = local_find_any(ls, id);
-
-	return (s != NULL && !s->pending) ? s : NULL;
 }
 
 /* Double the bucket array once there are more streams than buckets, so
@@ -522,7 +492,7 @@ static int local_append(struct local_streams *ls, struct local_stream *s)
 	ls->buckets[k] = s;
 	if (ls->n > ls->nbuckets)
 		local_rehash(ls); /* after linking s, so it is rehashed too */
-	if (!s->pending && s->stopped_ms == 0)
+	if (s->stopped_ms == 0)
 		ls->live++;
 	return 0;
 }
@@ -552,6 +522,11 @@ static void local_watch_unlink(struct local_streams *ls, struct local_stream *s)
 static void local_watch_touch(struct local_streams *ls, struct local_stream *s)
 {
 	local_watch_unlink(ls, s);
+	/* The watcher sleeps until its head's deadline, or for good when the
+	 * list is empty: wake it for a first stream. Later ones are due after
+	 * the head, so it wakes for them anyway. */
+	if (ls->watch_head == NULL)
+		pthread_cond_signal(&ls->watch_wake);
 	s->watch_prev = ls->watch_tail;
 	s->watch_next = NULL;
 	if (ls->watch_tail != NULL)
@@ -589,7 +564,7 @@ static void local_remove(struct local_streams *ls, struct local_stream *s)
 	local_watch_unlink(ls, s);
 	ls->v[s->at] = ls->v[--ls->n];
 	ls->v[s->at]->at = s->at;
-	if (!s->pending && s->stopped_ms == 0)
+	if (s->stopped_ms == 0)
 		ls->live--;
 	free(s);
 }
@@ -605,19 +580,63 @@ static void local_free_all(struct local_streams *ls)
 }
 
 /*
+ * Convert the state file of a release up to 0.1 (LOCAL_OLD_STATE_FILE) in
+ * folder dfd, if it has one: its last complete "stopped_ms N" line, when N
+ * is not 0 and the folder has no stop marker, becomes one (flushed, since
+ * the file that held the time goes next), and the file is removed. Its
+ * token hash is not needed: the store's meta has the same one, and only
+ * resume() re-admits a token. 1 when a state file was converted, 0 when
+ * there was none, -1 when it could not be (it then stays for the next
+ * start, and the folder counts as stopped at its last change meanwhile).
+ */
+static int local_load_old_state(int dfd, int64_t *stopped_ms)
+{
+	char *text = local_read_small(dfd, LOCAL_OLD_STATE_FILE, 4096, NULL);
+	char *line, *save = NULL, *last_nl;
+	int64_t stop = 0;
+	int magic = 0;
+
+	if (text == NULL)
+		return errno == ENOENT ? 0 : -1;
+	/* A final line without its newline is an append a crash cut short. */
+	last_nl = strrchr(text, '\n');
+	if (last_nl != NULL)
+		last_nl[1] = '\0';
+	else
+		text[0] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		long long v;
+		if (strcmp(line, LOCAL_OLD_STATE_MAGIC) == 0)
+			magic = 1;
+		else if (sscanf(line, "stopped_ms %lld", &v) == 1)
+			stop = v;
+	}
+	free(text);
+	if (magic && stop > 0 && *stopped_ms == 0) {
+		if (local_marker_write(dfd, stop, 1) != 0)
+			return -1;
+		*stopped_ms = stop;
+	}
+	if (unlinkat(dfd, LOCAL_OLD_STATE_FILE, 0) != 0)
+		return -1;
+	return 1;
+}
+
+/*
  * Load every stream folder under root, as unclaimed: no token (no upload can
  * match one) until resume() hands the stream back from the store. A folder
  * with a stop marker counts as stopped at the marker's time, one without as
  * stopped at its last modification: either way the janitor deletes it the
  * retention after that, but not before the resume grace is over
  * (LOCAL_RESUME_GRACE_MS), and never once resume() claimed it. Nothing here
- * decides that a stream is live: only the store does.
+ * decides that a stream is live: only the store does. The state files of
+ * older releases are converted (local_load_old_state()).
  */
 static int local_load(struct local_streams *ls)
 {
 	DIR *d = opendir(ls->root);
 	struct dirent *de;
-	int found = 0, marked = 0;
+	int found = 0, marked = 0, converted = 0, unconverted = 0;
 
 	if (d == NULL)
 		return -1;
@@ -638,10 +657,22 @@ static int local_load(struct local_streams *ls)
 		}
 		memcpy(s->id, de->d_name, LOCAL_ID_LEN + 1);
 		s->unclaimed = 1;
-		if (unlinkat(dfd, LOCAL_OLD_STATE_FILE, 0) == 0)
-			ls->api->log(ls->host, BC_LOG_INFO, "stream %s: removed the state file of an "
-			             "older version (tokens now come back from the store)", s->id);
+		s->has_dir = 1;
 		s->stopped_ms = local_marker_read(dfd);
+		switch (local_load_old_state(dfd, &s->stopped_ms)) {
+		case 1:
+			converted++;
+			break;
+		case -1:
+			if (unconverted++ == 0)
+				ls->api->log(ls->host, BC_LOG_WARN,
+				             "stream %s: cannot convert the state file of an older "
+				             "version: %s; it stays until the next start", s->id,
+				             strerror(errno));
+			break;
+		default:
+			break;
+		}
 		s->marked = s->stopped_ms != 0;
 		s->bytes = local_dir_scan(dfd, s->marked ? NULL : &s->stopped_ms);
 		if (s->stopped_ms <= 0)
@@ -656,6 +687,11 @@ static int local_load(struct local_streams *ls)
 		marked += s->marked;
 	}
 	closedir(d);
+	if (converted > 0)
+		ls->api->log(ls->host, BC_LOG_INFO,
+		             "converted the state files of %d stream folder(s) of an older version "
+		             "(their stop times are kept as stop markers; tokens come back from "
+		             "the store)", converted);
 	if (found > 0)
 		ls->api->log(ls->host, BC_LOG_INFO,
 		             "found %d stream folder(s) in %s, %d of them stopped: uploads stay "
@@ -697,6 +733,12 @@ static void *local_janitor_main(void *arg)
 				i++;
 				continue;
 			}
+			if (!s->has_dir) {
+				/* Never published to: nothing on disk to delete. */
+				local_remove(ls, s);
+				ls->api->counter_add(ls->host, "local_streams_expired_total", NULL, 1);
+				continue; /* the last one took its place at i */
+			}
 			/* Forget it first, so no GET opens files we are deleting;
 			 * delete outside the lock, since it may take a while. */
 			memcpy(id, s->id, sizeof(id));
@@ -727,9 +769,12 @@ static void *local_janitor_main(void *arg)
 	return NULL;
 }
 
-/* The media watcher: every LOCAL_MEDIA_TICK_MS, report idle every watched
- * stream whose last upload (or resume) is idle_after old. The watch list
- * is ordered oldest first, so a pass stops at the first recent one. */
+/* The media watcher: report idle every watched stream whose last upload
+ * (or resume) is idle_after old, then sleep until the head of the list is
+ * due, or until local_watch_touch() gives an empty list a stream. The watch
+ * list is ordered oldest first, so a pass stops at the first recent one.
+ * (It ticked every 250 ms before issue 24: four wake-ups a second of an
+ * idle daemon.) */
 static void *local_watcher_main(void *arg)
 {
 	struct local_streams *ls = arg;
@@ -745,14 +790,25 @@ static void *local_watcher_main(void *arg)
 			s->media = LOCAL_MEDIA_IDLE;
 			local_media_report(ls, s, BC_MEDIA_FACT_IDLE);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += LOCAL_MEDIA_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+		if (ls->quitting)
+			break;
+		if (s == NULL) {
+			pthread_cond_wait(&ls->watch_wake, &ls->lock);
+			continue;
 		}
-		if (!ls->quitting)
-			pthread_cond_timedwait(&ls->wake, &ls->lock, &ts);
+		/* The head is due at last_upload_ms + idle_after, on the host's
+		 * monotonic clock: wait that much from now on watch_wake's. */
+		{
+			int64_t left = s->last_upload_ms + ls->idle_after_ms - now;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (time_t)(left / 1000);
+			ts.tv_nsec += (long)(left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+		}
+		pthread_cond_timedwait(&ls->watch_wake, &ls->lock, &ts);
 	}
 	pthread_mutex_unlock(&ls->lock);
 	return NULL;
@@ -768,6 +824,7 @@ static void local_threads_stop(struct local_streams *ls)
 	pthread_mutex_lock(&ls->lock);
 	ls->quitting = 1;
 	pthread_cond_broadcast(&ls->wake);
+	pthread_cond_broadcast(&ls->watch_wake);
 	pthread_mutex_unlock(&ls->lock);
 	if (ls->janitor_running)
 		pthread_join(ls->janitor, NULL);
@@ -812,6 +869,10 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 	}
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	have_cond = pthread_cond_init(&ls->wake, &ca) == 0;
+	if (have_cond && pthread_cond_init(&ls->watch_wake, &ca) != 0) {
+		pthread_cond_destroy(&ls->wake);
+		have_cond = 0;
+	}
 	pthread_condattr_destroy(&ca);
 	if (!have_cond) {
 		st = api->fail(err, BC_E_INTERNAL, "local.thread", "pthread_cond_init failed");
@@ -850,8 +911,10 @@ out:
 	if (ls != NULL) {
 		local_threads_stop(ls);
 		local_free_all(ls);
-		if (have_cond)
+		if (have_cond) {
 			pthread_cond_destroy(&ls->wake);
+			pthread_cond_destroy(&ls->watch_wake);
+		}
 		if (have_lock)
 			pthread_mutex_destroy(&ls->lock);
 		free(ls->root);
@@ -867,6 +930,7 @@ void local_streams_close(struct local_streams *ls)
 	local_threads_stop(ls);
 	local_free_all(ls);
 	pthread_cond_destroy(&ls->wake);
+	pthread_cond_destroy(&ls->watch_wake);
 	pthread_mutex_destroy(&ls->lock);
 	free(ls->root);
 	free(ls);
@@ -886,96 +950,43 @@ static void local_media_resumed(struct local_streams *ls, struct local_stream *s
 }
 
 /*
- * Add a live stream with a new folder: for start() (a folder already there
- * is a conflict) and for resume() of a stream the table does not know
- * (`resumed`: a folder already there, made after the table was loaded, is
- * taken as it is). Nothing is fsync()ed: the store's commit is the durable
- * record of the stream, and a folder a crash lost is made again by resume().
+ * Add a live stream to the table: for start() (an id already known is a
+ * conflict) and for resume() of a stream the table does not know. Memory
+ * only: the store's commit is the durable record of the stream, and its
+ * folder is made by its first upload (local_streams_tmpfile()).
  */
 static enum bc_status local_add(struct local_streams *ls, const char *id,
                                 const char *token_sha256, int64_t expires_ms, int resumed,
                                 struct bc_error *err)
 {
 	const struct bc_host_api *api = ls->api;
-	struct local_stream *s = NULL;
-	char dir[4096];
-	enum bc_status st = BC_OK;
-	int made_dir = 0;
-	uint64_t bytes = 0;
+	struct local_stream *s;
 
 	if (!local_id_is_valid(id) || strlen(token_sha256) != 64)
 		return api->fail(err, BC_E_INVALID, "local.bad_id", "not a stream id: %s", id);
-	if (local_path(dir, sizeof(dir), ls->root, id, NULL) != 0)
-		return api->fail(err, BC_E_INVALID, "local.root_too_long", "root path too long");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
 	memcpy(s->id, id, LOCAL_ID_LEN + 1);
 	memcpy(s->token_sha256, token_sha256, 65);
 	s->expires_ms = expires_ms;
-	s->pending = 1;
-	s->busy = 1;
 
-	/* Take the id under the lock, then create the folder without it: the
-	 * pending entry keeps a second start of the same id out, and keeps
-	 * the stream invisible to uploads, GETs and stop meanwhile. */
 	pthread_mutex_lock(&ls->lock);
-	if (local_find_any(ls, id) != NULL) {
+	if (local_find(ls, id) != NULL) {
 		pthread_mutex_unlock(&ls->lock);
 		free(s);
 		return api->fail(err, BC_E_CONFLICT, "local.stream_exists",
-		                 "stream %s already has a folder", id);
+		                 "stream %s is known already", id);
 	}
 	if (local_append(ls, s) != 0) {
 		pthread_mutex_unlock(&ls->lock);
 		free(s);
 		return api->fail(err, BC_E_NOMEM, "local.nomem", "out of memory");
 	}
+	if (resumed)
+		local_media_resumed(ls, s);
 	pthread_mutex_unlock(&ls->lock);
-
-	/* The messages go to API clients: the folder's path only to the log. */
-	if (mkdir(dir, 0755) == 0) {
-		made_dir = 1;
-	} else {
-		int e = errno, dfd = -1;
-
-		if (resumed && e == EEXIST) {
-			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (dfd < 0)
-				e = errno; /* not a folder: a symlink, a file */
-		}
-		if (dfd >= 0) {
-			/* Made after the table was loaded: taken as it is. A
-			 * stop marker in it is stale, since the store says live. */
-			bytes = local_dir_scan(dfd, NULL);
-			unlinkat(dfd, LOCAL_STOP_MARKER, 0);
-			close(dfd);
-		} else {
-			api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot create %s: %s", id, dir,
-			         strerror(e));
-			st = api->fail(err, BC_E_UNAVAILABLE,
-			               e == EEXIST ? "local.stream_exists" : "local.write_failed",
-			               "cannot create the stream's folder: %s (see the log)",
-			               strerror(e));
-		}
-	}
-	/* s is still ours to touch: busy streams are never removed by anyone
-	 * else (discard and the janitor skip them). */
-	pthread_mutex_lock(&ls->lock);
-	if (st == BC_OK) {
-		s->pending = 0;
-		s->busy = 0;
-		s->bytes = bytes;
-		ls->live++;
-		if (resumed)
-			local_media_resumed(ls, s);
-	} else {
-		local_remove(ls, s);
-	}
-	pthread_mutex_unlock(&ls->lock);
-	if (st != BC_OK && made_dir)
-		local_remove_dir(ls->root, id);
-	return st;
+	return BC_OK;
 }
 
 enum bc_status local_streams_add(struct local_streams *ls, const char *id,
@@ -1001,13 +1012,14 @@ enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
 	if (local_path(marker, sizeof(marker), ls->root, id, LOCAL_STOP_MARKER) != 0)
 		return api->fail(err, BC_E_INVALID, "local.root_too_long", "root path too long");
 	pthread_mutex_lock(&ls->lock);
-	s = local_find_any(ls, id);
+	s = local_find(ls, id);
 	if (s == NULL) {
 		pthread_mutex_unlock(&ls->lock);
-		/* No folder (removed, or `root` changed): a new one, as at start. */
+		/* No folder (never published to, removed, or `root` changed):
+		 * as at start, the first upload makes one. */
 		return local_add(ls, id, token_sha256, expires_ms, 1, err);
 	}
-	if (s->pending || s->busy) {
+	if (s->busy) {
 		pthread_mutex_unlock(&ls->lock);
 		return api->fail(err, BC_E_CONFLICT, "local.stream_busy",
 		                 "stream %s is being started or stopped", id);
@@ -1058,86 +1070,94 @@ enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
 void local_streams_discard(struct local_streams *ls, const char *id)
 {
 	struct local_stream *s;
-	int found;
+	int found, has_dir = 0;
 
 	pthread_mutex_lock(&ls->lock);
 	s = local_find(ls, id);
 	found = s != NULL && !s->busy;
-	if (found)
+	if (found) {
+		has_dir = s->has_dir;
 		local_remove(ls, s);
+	}
 	pthread_mutex_unlock(&ls->lock);
-	if (found)
+	if (has_dir) /* a start undone before it answered has none */
 		local_remove_dir(ls->root, id);
 }
 
-/* Append "#EXT-X-ENDLIST" to one media playlist that lacks it. Master
- * playlists (no #EXTINF) are left alone: they have no end to mark. */
-static void local_endlist_one(struct local_streams *ls, int dfd, const char *dir,
+/*
+ * Append "#EXT-X-ENDLIST" to one media playlist of folder dfd that lacks
+ * it, in place and without a flush (issue 24: a stop's request path makes
+ * no temporary file and no flush; the store has the stop, and a playlist
+ * whose end a crash lost is deleted with its folder after the retention).
+ * No upload can replace the file any more (commit refuses a stopped
+ * stream), and a player reading it meanwhile sees it with or without the
+ * line. Master playlists (no #EXTINF) are left alone: they have no end.
+ */
+static void local_endlist_one(struct local_streams *ls, int dfd, const char *id,
                               const char *name)
 {
-	size_t len = 0;
-	char *text = local_read_small(dfd, name, ls->max_file_bytes, &len);
-	char *buf = NULL;
-	size_t n;
+	int fd = openat(dfd, name, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+	const char *tail;
 
-	if (text == NULL)
+	if (fd < 0)
 		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ls->max_file_bytes)
+		goto out;
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL)
+		goto out;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	text[got] = '\0';
 	if (strstr(text, "#EXTINF") == NULL || strstr(text, LOCAL_ENDLIST) != NULL)
 		goto out;
-	buf = malloc(len + sizeof(LOCAL_ENDLIST) + 2);
-	if (buf == NULL)
-		goto out;
-	memcpy(buf, text, len);
-	n = len;
-	if (n > 0 && buf[n - 1] != '\n')
-		buf[n++] = '\n';
-	memcpy(buf + n, LOCAL_ENDLIST "\n", sizeof(LOCAL_ENDLIST));
-	n += sizeof(LOCAL_ENDLIST);
-	if (local_write_atomic(dir, name, buf, n, 0644) != 0)
-		ls->api->log(ls->host, BC_LOG_WARN, "cannot end the playlist %s/%s: %s", dir, name,
-		             strerror(errno));
+	tail = (got > 0 && text[got - 1] != '\n') ? "\n" LOCAL_ENDLIST "\n" : LOCAL_ENDLIST "\n";
+	if (local_write_all(fd, tail, strlen(tail)) != 0)
+		ls->api->log(ls->host, BC_LOG_WARN, "stream %s: cannot end the playlist %s: %s", id,
+		             name, strerror(errno));
 	else
-		ls->api->log(ls->host, BC_LOG_DEBUG, "ended the playlist %s/%s", dir, name);
+		ls->api->log(ls->host, BC_LOG_DEBUG, "stream %s: ended the playlist %s", id, name);
 out:
-	free(buf);
 	free(text);
+	close(fd);
 }
 
-static void local_endlist_all(struct local_streams *ls, const char *id)
+/* End every media playlist of the folder dfd (local_endlist_one()). */
+static void local_endlist_all(struct local_streams *ls, int dfd, const char *id)
 {
-	char dir[4096];
-	int dfd, dup_fd;
-	DIR *d;
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	struct dirent *de;
 
-	if (local_path(dir, sizeof(dir), ls->root, id, NULL) != 0)
-		return;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	dup_fd = dup(dfd);
-	d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	if (d == NULL) {
 		if (dup_fd >= 0)
 			close(dup_fd);
-		close(dfd);
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 5, ".m3u8") != 0)
 			continue;
-		local_endlist_one(ls, dfd, dir, de->d_name);
+		local_endlist_one(ls, dfd, id, de->d_name);
 	}
 	closedir(d);
-	close(dfd);
 }
 
 enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
                                     const char *meta_token_sha256, struct bc_error *err)
 {
 	struct local_stream *s;
-	int newly_stopped = 0, wrote;
+	char dir[4096];
+	int newly_stopped = 0, wrote = 0, dfd = -1, e = 0;
 	int64_t stopped_ms;
 
 	(void)err; /* a stop no longer fails here: see below */
@@ -1155,10 +1175,11 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 		             "stream %s: the store's token hash differs from the one it was started "
 		             "with; stopping it all the same", id);
 	/* Close uploads in memory first, under the lock, so they fail from
-	 * now on (commit re-checks under it); the stop marker, which only
-	 * keeps the retention's start across a restart, is written after,
-	 * without the lock. A folder found at create and never resumed (no
-	 * marker, so counted from its last modification) is stopped now. */
+	 * now on (commit re-checks under it); the files, which only end the
+	 * playlists and keep the retention's start across a restart, are
+	 * written after, without the lock. A folder found at create and never
+	 * resumed (no marker, so counted from its last modification) is
+	 * stopped now. */
 	if (s->stopped_ms == 0 || (s->unclaimed && !s->marked)) {
 		if (s->stopped_ms == 0)
 			ls->live--;
@@ -1168,6 +1189,14 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 		/* No media fact after stop: the host has the stream's end. */
 		local_watch_unlink(ls, s);
 		s->media = LOCAL_MEDIA_NONE;
+	}
+	if (!s->has_dir) {
+		/* Never published to: there is no file to end or mark. (A first
+		 * upload making the folder right now finds the stream stopped
+		 * at its commit; the empty folder counts from its mtime.) */
+		s->unmarked = 0;
+		pthread_mutex_unlock(&ls->lock);
+		return BC_OK;
 	}
 	if (!s->unmarked) {
 		pthread_mutex_unlock(&ls->lock);
@@ -1183,12 +1212,26 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 	 * marker a restart counts the retention from the folder's last
 	 * modification (about the stop, which ends the playlists); a retried
 	 * stop writes it again. */
-	wrote = local_marker_write(ls, id, stopped_ms) == 0;
-	if (!wrote)
+	if (local_path(dir, sizeof(dir), ls->root, id, NULL) == 0)
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		errno = ENAMETOOLONG;
+	if (dfd >= 0) {
+		/* No upload can be published any more, so the playlists can be
+		 * finished without holding the lock. */
+		if (newly_stopped)
+			local_endlist_all(ls, dfd, id);
+		wrote = local_marker_write(dfd, stopped_ms, 0) == 0;
+	}
+	if (!wrote) {
+		e = errno;
 		ls->api->log(ls->host, BC_LOG_ERROR,
 		             "stream %s: cannot write its stop marker under %s: %s; after a "
 		             "restart its retention counts from its last change", id, ls->root,
-		             strerror(errno));
+		             strerror(e));
+	}
+	if (dfd >= 0)
+		close(dfd);
 	pthread_mutex_lock(&ls->lock);
 	/* busy kept the janitor and discard away, so s is still there. */
 	s->busy--;
@@ -1197,10 +1240,6 @@ enum bc_status local_streams_finish(struct local_streams *ls, const char *id,
 		s->marked = 1;
 	}
 	pthread_mutex_unlock(&ls->lock);
-	/* No upload can be published any more, so the playlists can be
-	 * finished without holding the lock. */
-	if (newly_stopped)
-		local_endlist_all(ls, id);
 	return BC_OK;
 }
 
@@ -1240,14 +1279,63 @@ int local_streams_exists(struct local_streams *ls, const char *id)
 	return found;
 }
 
+/*
+ * Make the folder of live stream s, which has none: its first upload
+ * (issue 24: a start makes no file). Caller holds the lock; it is dropped
+ * around the mkdir (s is busy meanwhile, so nobody removes it). A folder
+ * already there is a concurrent first upload's: taken as it is (not
+ * scanned: that would remove the other upload's temporary file). The new
+ * folder's entry is not flushed, like the uploads' renames into it.
+ * 0, or -1 with errno.
+ */
+static int local_make_dir(struct local_streams *ls, struct local_stream *s)
+{
+	char dir[4096];
+	struct stat st;
+	int rc = 0, e = 0;
+
+	if (local_path(dir, sizeof(dir), ls->root, s->id, NULL) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	s->busy++;
+	pthread_mutex_unlock(&ls->lock);
+	if (mkdir(dir, 0755) != 0 &&
+	    (errno != EEXIST || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		rc = -1;
+		e = errno == EEXIST ? ENOTDIR : errno; /* a file or a symlink is in the way */
+		/* The path to the log only: the upload's answer names none. */
+		ls->api->log(ls->host, BC_LOG_ERROR, "stream %s: cannot create its folder %s: %s",
+		             s->id, dir, strerror(e));
+	}
+	pthread_mutex_lock(&ls->lock);
+	s->busy--;
+	if (rc == 0)
+		s->has_dir = 1;
+	errno = e;
+	return rc;
+}
+
 int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path, size_t pathlen)
 {
+	struct local_stream *s;
 	int n = snprintf(path, pathlen, "%s/%s/" LOCAL_TMP_PREFIX "XXXXXX", ls->root, id);
 
 	if (n < 0 || (size_t)n >= pathlen) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	pthread_mutex_lock(&ls->lock);
+	s = local_find(ls, id);
+	if (s != NULL && !s->has_dir && s->stopped_ms == 0 && local_make_dir(ls, s) != 0) {
+		int e = errno;
+		pthread_mutex_unlock(&ls->lock);
+		errno = e;
+		return -1;
+	}
+	pthread_mutex_unlock(&ls->lock);
+	/* An unknown or stopped stream: mkostemp fails (no folder) or
+	 * commit refuses the upload, as before. */
 	return mkostemp(path, O_CLOEXEC);
 }
 

@@ -3,15 +3,17 @@
  * local_streams.h: the local origin's table of streams and their folders.
  *
  * Central type: struct local_streams, one per provider instance. It owns the
- * `root` directory, one folder per stream (root/{stream_id}/), the in-memory
- * table of those streams (upload token hash, expiry, live or stopped, bytes
- * stored) and the janitor thread that deletes stopped streams' folders once
- * their retention has passed. Every function is safe to call from any thread:
- * one mutex guards the table (a hash keyed by stream id), and every change of
- * a stream's files that must agree with its state (the rename that publishes
- * an upload, a delete) happens under it. Creating a stream's folder (start)
- * and writing its stop marker (stop) happen outside it, so one stream's
- * fsync() does not hold up the others.
+ * `root` directory, one folder per stream that was uploaded to
+ * (root/{stream_id}/, made by its first upload: a start touches no file,
+ * issue 24), the in-memory table of the streams (upload token hash, expiry,
+ * live or stopped, bytes stored) and the janitor thread that deletes
+ * stopped streams' folders once their retention has passed. Every function
+ * is safe to call from any thread: one mutex guards the table (a hash keyed
+ * by stream id), and every change of a stream's files that must agree with
+ * its state (the rename that publishes an upload, a delete) happens under
+ * it. Making a stream's folder (first upload) and its stop's file work
+ * (ending playlists, the stop marker) happen outside it. Nothing on a
+ * start's or a stop's path is flushed.
  *
  * The table is soft state (DESIGN §4b): a start writes nothing durable but
  * the store's commit, which the host makes after start() returns. After a
@@ -20,7 +22,8 @@
  * an upload token; a stream the store recorded as stopped is never
  * re-announced, so its token stays refused. The folders found at open are
  * loaded without a token, for playback and for the retention: stop()
- * leaves a zero-length marker ".stopped" whose mtime is the stop time, and
+ * leaves a zero-length marker ".stopped" whose mtime is the stop time (not
+ * flushed: after a power loss the folder's last change counts), and
  * the janitor deletes a folder the retention after its marker (or, without
  * one, after its last modification), never one resume() claimed, and none
  * found at open before a grace (LOCAL_RESUME_GRACE_MS in local_streams.c)
@@ -77,8 +80,9 @@ enum local_auth {
 
 /**
  * Create `root` if needed (mode 0755), load the stream folders found in it
- * without a token (removing temporary files a crash left, and the state
- * file ".stream" of older versions), and start the janitor thread.
+ * without a token (removing temporary files a crash left, and converting
+ * the state file ".stream" of releases up to 0.1: its stop time becomes a
+ * stop marker, the file goes), and start the janitor thread.
  * Returns BC_OK and sets *out, or BC_E_UNAVAILABLE "local.root_unusable" when
  * the folder cannot be created or written, BC_E_NOMEM, BC_E_INTERNAL.
  * api and host are kept and must outlive the table.
@@ -91,14 +95,12 @@ enum bc_status local_streams_open(struct local_streams **out, const struct bc_ho
 void local_streams_close(struct local_streams *ls);
 
 /**
- * Add a live stream: create its folder (nothing is fsync()ed: the store's
- * commit is the durable record, and resume() makes a lost folder again).
- * While it runs the id is taken but the stream is unknown to every other
- * call.
+ * Add a live stream, in memory only: no file, no folder (its first upload
+ * makes the folder; the store's commit is the durable record).
  * token_sha256 is the lowercase hex hash of its upload token.
  * Returns BC_OK, BC_E_CONFLICT
- * "local.stream_exists" when the id is already known, BC_E_UNAVAILABLE
- * "local.write_failed" on a file system error, BC_E_NOMEM.
+ * "local.stream_exists" when the id is already known, BC_E_INVALID
+ * "local.bad_id", BC_E_NOMEM.
  */
 enum bc_status local_streams_add(struct local_streams *ls, const char *id,
                                  const char *token_sha256, int64_t expires_ms,
@@ -111,29 +113,31 @@ enum bc_status local_streams_add(struct local_streams *ls, const char *id,
  * (the janitor no longer deletes it) and made live with that token, also
  * one with a stop marker: the store says the stop never completed, so it
  * was never acknowledged, and the marker is removed. A stream without a
- * folder gets a new one, as local_streams_add() does. Its media state
+ * folder is added as local_streams_add() does (its first upload makes the
+ * folder). Its media state
  * becomes unknown: the first upload reports publishing, no upload within
  * idle_after reports idle. Idempotent.
  * Returns BC_OK, BC_E_INVALID "local.bad_id", BC_E_CONFLICT
- * "local.stream_busy" (a start of the id is under way), BC_E_UNAVAILABLE
- * "local.write_failed", BC_E_NOMEM.
+ * "local.stream_busy" (file work of the stream is under way), BC_E_NOMEM.
  */
 enum bc_status local_streams_resume(struct local_streams *ls, const char *id,
                                     const char *token_sha256, int64_t expires_ms,
                                     struct bc_error *err);
 
 /**
- * Forget a stream local_streams_add() just added and remove its folder: the
- * undo of a start() that fails after it. Unknown ids are ignored.
+ * Forget a stream local_streams_add() just added (and its folder, if an
+ * upload made one): the undo of a start() that fails after it. Unknown ids
+ * are ignored.
  */
 void local_streams_discard(struct local_streams *ls, const char *id);
 
 /**
- * Stop a stream: its token stops working at once, every media playlist in its
- * folder gets "#EXT-X-ENDLIST" if it lacks one (so players see the end), and
- * the retention clock starts: a stop marker ".stopped", mtime the stop time,
- * is written and fsync()ed before it returns, so the retention counts from
- * the stop across a restart. Idempotent: an unknown or already stopped
+ * Stop a stream: its token stops working at once, and for a stream with a
+ * folder every media playlist in it gets "#EXT-X-ENDLIST" appended if it
+ * lacks one (so players see the end) and the retention clock starts: a stop
+ * marker ".stopped", mtime the stop time, so the retention counts from the
+ * stop across a restart. Neither is flushed (issue 24: no flush on a stop's
+ * request path; the store's commit is the stop's record). Idempotent: an unknown or already stopped
  * stream is BC_OK. `meta_token_sha256` (may be NULL) is the hash the store
  * kept; a mismatch with the one in memory is logged. Returns BC_OK: a
  * marker that cannot be written is logged (uploads are refused all the same,
@@ -153,8 +157,10 @@ enum local_auth local_streams_authorize(struct local_streams *ls, const char *id
 int local_streams_exists(struct local_streams *ls, const char *id);
 
 /**
- * Open a new temporary file in the stream's folder for an upload. Writes its
- * path into path (size pathlen) and returns the descriptor, or -1 with errno.
+ * Open a new temporary file in the stream's folder for an upload, making the
+ * folder first when the live stream has none yet (its first upload; a
+ * failure to make it is logged with the path). Writes the file's path into
+ * path (size pathlen) and returns the descriptor, or -1 with errno.
  */
 int local_streams_tmpfile(struct local_streams *ls, const char *id, char *path,
                           size_t pathlen);

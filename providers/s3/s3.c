@@ -122,18 +122,12 @@ static enum bc_status s3_read_settings(const struct bc_host_api *api,
 	o->connect_timeout_ms = api->cfg_int(cfg, "connect_timeout");
 	duration_ms = api->cfg_int(cfg, "duration");
 
-	if (o->bucket == NULL || *o->bucket == '\0' || strchr(o->bucket, '/') != NULL ||
+	/* Empty bucket, region and keys never get here: they are BC_OPT_NONEMPTY. */
+	if (o->bucket == NULL || strchr(o->bucket, '/') != NULL ||
 	    strpbrk(o->bucket, "*?$") != NULL)
 		return api->fail(err, BC_E_INVALID, "s3.bad_option",
 		                 "bucket must be a bucket name (no '/', '*', '?' or '$'), e.g. "
 		                 "\"${DJ_BROADCAST_S3_BUCKET}\"");
-	if (o->region == NULL || *o->region == '\0')
-		return api->fail(err, BC_E_INVALID, "s3.bad_option", "region must not be empty");
-	if (o->akid == NULL || *o->akid == '\0' || o->secret == NULL || *o->secret == '\0')
-		return api->fail(err, BC_E_INVALID, "s3.bad_option",
-		                 "access_key_id and secret_access_key must be set, e.g. "
-		                 "\"${DJ_BROADCAST_AWS_ACCESS_KEY}\" and "
-		                 "\"${DJ_BROADCAST_AWS_ACCESS_SECRET}\"");
 	if (o->assume_role) {
 		if (o->role_arn == NULL || strncmp(o->role_arn, "arn:", 4) != 0)
 			return api->fail(err, BC_E_INVALID, "s3.bad_option",
@@ -411,21 +405,24 @@ static enum bc_status s3_health(void *instance, struct bc_error *err)
 static const char *const s3_credentials_values[] = { "federation", "assume-role", NULL };
 
 static const struct bc_option s3_options[] = {
-	BC_OPTION(.name = "bucket", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	BC_OPTION(.name = "bucket", .type = BC_OPT_STRING,
+	          .flags = BC_OPT_REQUIRED | BC_OPT_NONEMPTY,
 	          .description = "The S3 bucket streams are written to, e.g. "
 	                         "\"${DJ_BROADCAST_S3_BUCKET}\"."),
-	BC_OPTION(.name = "region", .type = BC_OPT_STRING, .default_value = "us-west-1",
+	BC_OPTION(.name = "region", .type = BC_OPT_STRING, .flags = BC_OPT_NONEMPTY,
+	          .default_value = "us-west-1",
 	          .description = "The bucket's AWS region; also the STS region signed for."),
 	BC_OPTION(.name = "path", .type = BC_OPT_STRING, .default_value = "{owner}/{stream_id}/",
 	          .description = "Template of a stream's folder in the bucket: {owner}, "
 	                         "{stream_id}, {name}, {type}. End it with '/'. Streams whose "
 	                         "path would hold \"..\", '*', '?', '$' or start with '/' are "
 	                         "refused."),
-	BC_OPTION(.name = "access_key_id", .type = BC_OPT_STRING, .flags = BC_OPT_REQUIRED,
+	BC_OPTION(.name = "access_key_id", .type = BC_OPT_STRING,
+	          .flags = BC_OPT_REQUIRED | BC_OPT_NONEMPTY,
 	          .description = "Access key id of the base credentials that call STS, e.g. "
 	                         "\"${DJ_BROADCAST_AWS_ACCESS_KEY}\"."),
 	BC_OPTION(.name = "secret_access_key", .type = BC_OPT_STRING,
-	          .flags = BC_OPT_REQUIRED | BC_OPT_SECRET,
+	          .flags = BC_OPT_REQUIRED | BC_OPT_SECRET | BC_OPT_NONEMPTY,
 	          .description = "Secret access key of the base credentials, e.g. "
 	                         "\"${DJ_BROADCAST_AWS_ACCESS_SECRET}\"."),
 	BC_OPTION(.name = "session_token", .type = BC_OPT_STRING, .flags = BC_OPT_SECRET,

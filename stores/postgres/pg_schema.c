@@ -101,9 +101,22 @@ static const char *const v2_steps[] = {
 	NULL
 };
 
+/* ABI 1.1: the webhooks' delivery cursors (cursor_claim, cursor_advance;
+ * docs/webhooks.md). lease_until_ms is in the nodes' clocks (the host's
+ * now_ms), like every other time the host passes. */
+static const char *const v3_steps[] = {
+	"CREATE TABLE %1$s.delivery_cursors ("
+	" name text COLLATE \"C\" NOT NULL PRIMARY KEY,"
+	" cursor bigint NOT NULL,"
+	" holder text NOT NULL,"
+	" lease_until_ms bigint NOT NULL,"
+	" updated_at timestamptz NOT NULL DEFAULT now())",
+	NULL
+};
 static const struct migration migrations[] = {
 	{ 1, "streams table with keyset, state and owner indexes", v1_steps },
 	{ 2, "media state, stop reason and the event outbox (ABI 1.1)", v2_steps },
+	{ 3, "delivery cursors of the webhooks (ABI 1.1)", v3_steps },
 };
 
 static const char *const stmt_names[PG_STMT_COUNT] = {
@@ -124,6 +137,8 @@ static const char *const stmt_names[PG_STMT_COUNT] = {
 	[PG_STMT_EVENTS_PRUNE] = "bc_events_prune",
 	[PG_STMT_WRITABLE] = "bc_writable",
 	[PG_STMT_REAP] = "bc_reap",
+	[PG_STMT_CURSOR_CLAIM] = "bc_cursor_claim",
+	[PG_STMT_CURSOR_ADVANCE] = "bc_cursor_advance",
 };
 
 /* Statement templates; %1$s is the quoted schema. States are numbers
@@ -196,6 +211,24 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 	/* The database's clock, not the nodes': they may disagree. */
 	[PG_STMT_REAP] = "DELETE FROM %1$s.streams WHERE state = 1 "
 	                 "AND updated_at < now() - interval '" PG_REAP_AFTER "'",
+	/* One statement, so the compare-and-set of the lease is atomic: the
+	 * INSERT's conflict path locks the row and re-checks its WHERE on the
+	 * committed version; a claim that loses returns no row. The head is
+	 * the counter's committed value: every cursor up to it is committed
+	 * (EVENT_TAIL hands cursors out in commit order). */
+	[PG_STMT_CURSOR_CLAIM] =
+		"INSERT INTO %1$s.delivery_cursors AS d (name, cursor, holder, lease_until_ms) "
+		"SELECT $1, CASE WHEN $3::boolean THEN (SELECT last_cursor FROM "
+		"%1$s.event_counter) ELSE $4::bigint END, $2, $5::bigint + $6::bigint "
+		"ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+		"lease_until_ms = excluded.lease_until_ms, updated_at = now() "
+		"WHERE d.holder = excluded.holder OR d.lease_until_ms <= $5::bigint "
+		"RETURNING d.cursor",
+	[PG_STMT_CURSOR_ADVANCE] =
+		"WITH u AS (UPDATE %1$s.delivery_cursors SET cursor = greatest(cursor, $3::bigint), "
+		"updated_at = now() WHERE name = $1 AND holder = $2 RETURNING 1) "
+		"SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM %1$s.delivery_cursors "
+		"WHERE name = $1)",
 };
 
 static const int stmt_nparams[PG_STMT_COUNT] = {
@@ -205,7 +238,7 @@ static const int stmt_nparams[PG_STMT_COUNT] = {
 	[PG_STMT_MEDIA] = 3 + PG_EVENT_PARAMS, [PG_STMT_LIST] = 3, [PG_STMT_LIST_OWNER] = 4,
 	[PG_STMT_LIST_AFTER] = 5, [PG_STMT_LIST_OWNER_AFTER] = 6, [PG_STMT_EVENTS] = 2,
 	[PG_STMT_EVENTS_OWNER] = 3, [PG_STMT_EVENTS_PRUNE] = 2, [PG_STMT_WRITABLE] = 0,
-	[PG_STMT_REAP] = 0,
+	[PG_STMT_REAP] = 0, [PG_STMT_CURSOR_CLAIM] = 6, [PG_STMT_CURSOR_ADVANCE] = 3,
 };
 
 int pg_schema_name_ok(const char *schema)

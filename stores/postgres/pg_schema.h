@@ -36,7 +36,7 @@
 #include "pg_pool.h"
 
 /* The schema version this code writes and reads. */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /* A PENDING row older than this was abandoned: its node lost the database
  * between reserve and commit/abort (or died). Provider starts take seconds;
@@ -64,6 +64,9 @@ enum pg_stmt {
 	PG_STMT_EVENTS_PRUNE,    /* $1 before_ms $2 keep (0: no bound) -> count */
 	PG_STMT_WRITABLE,        /* -> one row: 't' when the server takes writes */
 	PG_STMT_REAP,            /* delete PENDING rows abandoned PG_REAP_AFTER ago */
+	PG_STMT_CURSOR_CLAIM,    /* $1 name $2 holder $3 at head (bool) $4 initial $5 now_ms
+	                            $6 lease_ms -> cursor, or no row: held by another */
+	PG_STMT_CURSOR_ADVANCE,  /* $1 name $2 holder $3 cursor -> (moved, exists) */
 	PG_STMT_COUNT
 };
 

@@ -483,6 +483,63 @@ static enum bc_status pg_events_prune(void *instance, int64_t before_ms, uint64_
 	return st;
 }
 
+/* Both cursor statements are idempotent for one holder (a claim renews,
+ * an advance never moves back): safe to retry on a fresh connection. */
+static enum bc_status pg_cursor_claim(void *instance, const char *name, const char *holder,
+                                      uint64_t initial_cursor, int64_t now_ms, int64_t lease_ms,
+                                      uint64_t *cursor, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	PGresult *res = NULL;
+	char init[32], now[32], lease[32];
+	const char *params[6] = { name, holder, initial_cursor == BC_CURSOR_HEAD ? "t" : "f",
+		                  init, now, lease };
+	enum bc_status st;
+
+	if (name == NULL || holder == NULL || cursor == NULL || lease_ms < 0)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_cursor",
+		                    "cursor_claim needs a name, a holder and a lease >= 0");
+	snprintf(init, sizeof init, "%" PRIu64,
+	         initial_cursor > (uint64_t)INT64_MAX ? (uint64_t)0 : initial_cursor);
+	snprintf(now, sizeof now, "%" PRId64, now_ms);
+	snprintf(lease, sizeof lease, "%" PRId64, lease_ms);
+	st = run_stmt(s, PG_STMT_CURSOR_CLAIM, 6, params, 1, &res, err);
+	if (st == BC_OK && PQntuples(res) == 1)
+		*cursor = strtou64(PQgetvalue(res, 0, 0));
+	else if (st == BC_OK)
+		st = s->api->fail(err, BC_E_CONFLICT, "store.cursor_held",
+		                  "delivery cursor %s is held by another node", name);
+	PQclear(res);
+	return st;
+}
+
+static enum bc_status pg_cursor_advance(void *instance, const char *name, const char *holder,
+                                        uint64_t cursor, struct bc_error *err)
+{
+	struct pg_store *s = instance;
+	PGresult *res = NULL;
+	char cur[32];
+	const char *params[3] = { name, holder, cur };
+	enum bc_status st;
+
+	if (name == NULL || holder == NULL)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_cursor",
+		                    "cursor_advance needs a name and a holder");
+	snprintf(cur, sizeof cur, "%" PRIu64,
+	         cursor > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : cursor);
+	st = run_stmt(s, PG_STMT_CURSOR_ADVANCE, 3, params, 1, &res, err);
+	if (st == BC_OK && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "1") != 0)) {
+		if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+			st = s->api->fail(err, BC_E_CONFLICT, "store.cursor_held",
+			                  "delivery cursor %s is held by another node", name);
+		else
+			st = s->api->fail(err, BC_E_NOT_FOUND, "store.cursor_not_found",
+			                  "no delivery cursor %s", name);
+	}
+	PQclear(res);
+	return st;
+}
+
 static enum bc_status pg_health(void *instance, struct bc_error *err)
 {
 	struct pg_store *s = instance;
@@ -644,6 +701,8 @@ static const struct bc_store_ops pg_ops = {
 	.events = pg_events,
 	.events_prune = pg_events_prune,
 	.check = pg_check,
+	.cursor_claim = pg_cursor_claim,
+	.cursor_advance = pg_cursor_advance,
 };
 
 static const struct bc_plugin pg_plugin = BC_PLUGIN_INIT(

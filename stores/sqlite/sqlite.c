@@ -10,8 +10,9 @@
  * the pool of readers. Reads (get, list, events) borrow a pooled
  * connection for their duration. A reserve is kept in memory (sqlite_pending.c) and its
  * commit inserts the whole row LIVE, so a start costs one write. Writes
- * (commit, stop, media, events_prune, health, and the abort of a row an
- * older version left PENDING) queue on the writer and are applied in batches, one transaction for all the writes
+ * (commit, stop, media, events_prune, health, the delivery cursors' claim
+ * and advance, and the abort of a row an older version left PENDING) queue
+ * on the writer and are applied in batches, one transaction for all the writes
  * that arrived while the previous batch ran (group commit, see "the
  * writer" below). That is why the plugin declares BC_PLUGIN_THREAD_SAFE.
  * This file holds the operations, then the option table, the descriptor
@@ -228,7 +229,9 @@ enum sqlite_op_kind {
 	SQLITE_OP_STOP,
 	SQLITE_OP_HEALTH,
 	SQLITE_OP_MEDIA,   /* since ABI 1.1 */
-	SQLITE_OP_PRUNE    /* since ABI 1.1: events_prune */
+	SQLITE_OP_PRUNE,   /* since ABI 1.1: events_prune */
+	SQLITE_OP_CLAIM,   /* since ABI 1.1: cursor_claim */
+	SQLITE_OP_ADVANCE  /* since ABI 1.1: cursor_advance */
 };
 
 struct sqlite_op {
@@ -243,6 +246,9 @@ struct sqlite_op {
 	int64_t before_ms;           /* prune */
 	uint64_t keep;               /* prune */
 	uint64_t deleted;            /* prune: the leader's answer */
+	const char *holder;          /* claim, advance (id is the cursor's name) */
+	uint64_t cursor;             /* claim: initial, then the answer; advance */
+	int64_t now_ms, lease_ms;    /* claim */
 	/* insert, commit, stop, media: the event to write with the change, a
 	 * zero-extended copy of the caller's (its strings borrowed), or none. */
 	struct bc_event event;
@@ -266,7 +272,8 @@ static const char *const sqlite_op_names[] = {
 	[SQLITE_OP_INSERT] = "commit",   [SQLITE_OP_COMMIT] = "commit",
 	[SQLITE_OP_ABORT] = "abort",     [SQLITE_OP_STOP] = "stop",
 	[SQLITE_OP_HEALTH] = "health check", [SQLITE_OP_MEDIA] = "media change",
-	[SQLITE_OP_PRUNE] = "event pruning",
+	[SQLITE_OP_PRUNE] = "event pruning", [SQLITE_OP_CLAIM] = "delivery cursor claim",
+	[SQLITE_OP_ADVANCE] = "delivery cursor advance",
 };
 
 /* Step a statement without parameters or rows (transaction control). */
@@ -516,6 +523,105 @@ static enum bc_status sqlite_op_prune(struct sqlite_store *s, struct sqlite_conn
 	return status;
 }
 
+/* cursor_claim: read the cursor, decide, then one write (the INSERT of a
+ * new cursor or the UPDATE of its lease). The batch's BEGIN IMMEDIATE holds
+ * the file's write lock, so no other writer, in this process or another,
+ * claims between the read and the write. */
+static enum bc_status sqlite_op_claim(struct sqlite_store *s, struct sqlite_conn *c,
+                                      struct sqlite_op *op)
+{
+	sqlite3_stmt *get = c->st[SQLITE_ST_CURSOR_GET], *st;
+	enum bc_status status = BC_OK;
+	uint64_t cursor = 0;
+	int rc, exists = 0;
+
+	sqlite3_bind_text(get, 1, op->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(get);
+	if (rc == SQLITE_ROW) {
+		exists = 1;
+		cursor = (uint64_t)sqlite3_column_int64(get, 0);
+		if (strcmp(sqlite_text(get, 1), op->holder) != 0 &&
+		    sqlite3_column_int64(get, 2) > op->now_ms)
+			status = s->api->fail(op->err, BC_E_CONFLICT, "store.cursor_held",
+			                      "delivery cursor %s is held by another host", op->id);
+	} else if (rc != SQLITE_DONE) {
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "reading a delivery cursor");
+	}
+	sqlite_done(get);
+	if (status == BC_OK && !exists) {
+		cursor = op->cursor;
+		if (cursor == BC_CURSOR_HEAD) {
+			st = c->st[SQLITE_ST_CURSOR_HEAD];
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				cursor = (uint64_t)sqlite3_column_int64(st, 0);
+			else
+				status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+				                          "reading the feed's head");
+			sqlite_done(st);
+		}
+	}
+	if (status != BC_OK)
+		return status;
+	st = c->st[exists ? SQLITE_ST_CURSOR_LEASE : SQLITE_ST_CURSOR_INSERT];
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	if (exists) {
+		sqlite3_bind_text(st, 2, op->holder, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, op->now_ms + op->lease_ms);
+		sqlite3_bind_int64(st, 4, s->api->now_ms());
+	} else {
+		sqlite3_bind_int64(st, 2, cursor > (uint64_t)INT64_MAX ? INT64_MAX
+		                                                       : (sqlite3_int64)cursor);
+		sqlite3_bind_text(st, 3, op->holder, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, op->now_ms + op->lease_ms);
+		sqlite3_bind_int64(st, 5, s->api->now_ms());
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "writing a delivery cursor");
+	else
+		op->cursor = cursor;
+	sqlite_done(st);
+	return status;
+}
+
+static enum bc_status sqlite_op_advance(struct sqlite_store *s, struct sqlite_conn *c,
+                                        struct sqlite_op *op)
+{
+	sqlite3_stmt *st = c->st[SQLITE_ST_CURSOR_MOVE], *get = c->st[SQLITE_ST_CURSOR_GET];
+	enum bc_status status = BC_OK;
+	int rc;
+
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, op->holder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, op->cursor > (uint64_t)INT64_MAX ? INT64_MAX
+	                                                           : (sqlite3_int64)op->cursor);
+	sqlite3_bind_int64(st, 4, s->api->now_ms());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "moving a delivery cursor");
+	sqlite_done(st);
+	if (status != BC_OK || sqlite3_changes(c->db) == 1)
+		return status;
+	/* Nothing changed: tell "taken over" from "no such cursor". */
+	sqlite3_bind_text(get, 1, op->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(get);
+	if (rc == SQLITE_ROW)
+		status = s->api->fail(op->err, BC_E_CONFLICT, "store.cursor_held",
+		                      "delivery cursor %s is held by another host", op->id);
+	else if (rc == SQLITE_DONE)
+		status = s->api->fail(op->err, BC_E_NOT_FOUND, "store.cursor_not_found",
+		                      "no delivery cursor %s", op->id);
+	else
+		status = sqlite_conn_fail(s->api, op->err, c->db, rc, SQLITE_DB_NAME,
+		                          "reading a delivery cursor");
+	sqlite_done(get);
+	return status;
+}
+
 static enum bc_status sqlite_op_run(struct sqlite_store *s, struct sqlite_conn *c,
                                     struct sqlite_op *op)
 {
@@ -532,6 +638,10 @@ static enum bc_status sqlite_op_run(struct sqlite_store *s, struct sqlite_conn *
 		return sqlite_op_media(s, c, op);
 	case SQLITE_OP_PRUNE:
 		return sqlite_op_prune(s, c, op);
+	case SQLITE_OP_CLAIM:
+		return sqlite_op_claim(s, c, op);
+	case SQLITE_OP_ADVANCE:
+		return sqlite_op_advance(s, c, op);
 	case SQLITE_OP_HEALTH:
 		/* BEGIN IMMEDIATE got the write lock: normally that is the
 		 * answer. But while writes fail, a full disk or an unwritable
@@ -596,8 +706,11 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 			durable = 1;
 	}
 	if (w->sync_full && durable != w->sync_now_full) {
-		rc = sqlite_exec_st(c, durable ? SQLITE_ST_SYNC_FULL : SQLITE_ST_SYNC_NORMAL);
-		if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+		/* sqlite3_exec, not a prepared statement: the pragma acts when
+		 * compiled (sqlite_conn_prepare() skips these two). */
+		rc = sqlite3_exec(c->db, durable ? "PRAGMA synchronous = FULL"
+		                                 : "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
 			w->sync_now_full = durable;
 		} else if (durable) {
 			/* Never commit a durable batch at NORMAL. */
@@ -1030,6 +1143,53 @@ static enum bc_status sqlite_events_prune(void *instance, int64_t before_ms, uin
 	return status;
 }
 
+/* The delivery cursors: writes on the writer like every other (durable,
+ * so an acknowledged event is not delivered again after a crash). */
+static enum bc_status sqlite_cursor_claim(void *instance, const char *name, const char *holder,
+                                          uint64_t initial_cursor, int64_t now_ms,
+                                          int64_t lease_ms, uint64_t *cursor,
+                                          struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_op op;
+	enum bc_status status;
+
+	if (name == NULL || holder == NULL || cursor == NULL || lease_ms < 0)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_cursor",
+		                    "cursor_claim needs a name, a holder and a lease >= 0");
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_CLAIM;
+	op.id = name;
+	op.holder = holder;
+	op.cursor = initial_cursor;
+	op.now_ms = now_ms;
+	op.lease_ms = lease_ms;
+	op.err = err;
+	status = sqlite_write(s, &op);
+	if (status == BC_OK)
+		*cursor = op.cursor;
+	return status;
+}
+
+static enum bc_status sqlite_cursor_advance(void *instance, const char *name,
+                                            const char *holder, uint64_t cursor,
+                                            struct bc_error *err)
+{
+	struct sqlite_store *s = instance;
+	struct sqlite_op op;
+
+	if (name == NULL || holder == NULL)
+		return s->api->fail(err, BC_E_INVALID, "store.bad_cursor",
+		                    "cursor_advance needs a name and a holder");
+	memset(&op, 0, sizeof op);
+	op.kind = SQLITE_OP_ADVANCE;
+	op.id = name;
+	op.holder = holder;
+	op.cursor = cursor;
+	op.err = err;
+	return sqlite_write(s, &op);
+}
+
 static enum bc_status sqlite_list(void *instance, const struct bc_list_query *query,
                                   struct bc_record_sink *out, struct bc_error *err)
 {
@@ -1393,6 +1553,8 @@ static const struct bc_store_ops sqlite_ops = {
 	.events = sqlite_events,
 	.events_prune = sqlite_events_prune,
 	.check = sqlite_check,
+	.cursor_claim = sqlite_cursor_claim,
+	.cursor_advance = sqlite_cursor_advance,
 };
 
 static const struct bc_plugin sqlite_plugin = BC_PLUGIN_INIT(

@@ -85,6 +85,20 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	[SQLITE_ST_EVENTS_PRUNE] =
 		"DELETE FROM events WHERE time_ms < ?1 OR (?2 > 0 AND cursor <= coalesce("
 		"(SELECT cursor FROM events ORDER BY cursor DESC LIMIT 1 OFFSET ?2), 0))",
+	[SQLITE_ST_CURSOR_GET] =
+		"SELECT cursor, holder, lease_until_ms FROM delivery_cursors WHERE name = ?1",
+	/* AUTOINCREMENT's counter: also right after every event was pruned. */
+	[SQLITE_ST_CURSOR_HEAD] =
+		"SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+	[SQLITE_ST_CURSOR_INSERT] =
+		"INSERT INTO delivery_cursors (name, cursor, holder, lease_until_ms, updated_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQLITE_ST_CURSOR_LEASE] =
+		"UPDATE delivery_cursors SET holder = ?2, lease_until_ms = ?3, updated_ms = ?4"
+		" WHERE name = ?1",
+	[SQLITE_ST_CURSOR_MOVE] =
+		"UPDATE delivery_cursors SET cursor = max(cursor, ?3), updated_ms = ?4"
+		" WHERE name = ?1 AND holder = ?2",
 };
 
 const char *sqlite_conn_code(int rc)
@@ -188,7 +202,15 @@ enum bc_status sqlite_conn_prepare(struct sqlite_conn *c, const char *path,
 {
 	for (size_t i = 0; i < SQLITE_ST_COUNT; i++) {
 		/* PERSISTENT: these live as long as the connection. */
-		int rc = sqlite3_prepare_v3(c->db, sqlite_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		int rc;
+
+		/* PRAGMA synchronous acts when it is compiled, not when it is
+		 * stepped: preparing both would leave every connection at NORMAL
+		 * (the later one), and stepping them changes nothing. sqlite.c
+		 * runs them with sqlite3_exec() when it switches (issue 24). */
+		if (i == SQLITE_ST_SYNC_FULL || i == SQLITE_ST_SYNC_NORMAL)
+			continue;
+		rc = sqlite3_prepare_v3(c->db, sqlite_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                            &c->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			enum bc_status st =

@@ -49,6 +49,11 @@ enum sqlite_stmt_id {
 	SQLITE_ST_EVENTS,           /* the feed after a cursor */
 	SQLITE_ST_EVENTS_OWNER,     /* one owner's feed after a cursor */
 	SQLITE_ST_EVENTS_PRUNE,     /* by age and by count, in one statement */
+	SQLITE_ST_CURSOR_GET,       /* since schema 4: a delivery cursor */
+	SQLITE_ST_CURSOR_HEAD,      /* the greatest event cursor ever handed out */
+	SQLITE_ST_CURSOR_INSERT,
+	SQLITE_ST_CURSOR_LEASE,     /* a claim: holder and lease */
+	SQLITE_ST_CURSOR_MOVE,      /* an advance */
 	SQLITE_ST_COUNT
 };
 

@@ -74,6 +74,18 @@ static const char *const sqlite_migrations[] = {
 	" data TEXT NOT NULL DEFAULT '{}');"
 	"CREATE INDEX events_by_time ON events (time_ms);"
 	"CREATE INDEX events_by_owner ON events (owner, cursor);",
+	/*
+	 * Version 4 (ABI 1.1). The delivery cursors of the webhooks
+	 * (cursor_claim, cursor_advance; docs/webhooks.md): per name, the
+	 * cursor of the last event acknowledged or given up, and who delivers
+	 * for it until when.
+	 */
+	"CREATE TABLE delivery_cursors ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" cursor INTEGER NOT NULL,"
+	" holder TEXT NOT NULL,"
+	" lease_until_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof sqlite_migrations / sizeof sqlite_migrations[0] == SQLITE_SCHEMA_VERSION,

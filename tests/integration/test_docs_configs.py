@@ -9,7 +9,7 @@ Each ```yaml block of README.md, docs/*.md and docs/*/*.md is read:
   option, an indented line) and is not checked further.
 - Any other block is a configuration or sections of one: a map whose keys
   are top-level keys of the file (log, plugin_dir, store, providers,
-  frontends). Sections it lacks are filled from the README's setup (sqlite,
+  frontends, webhooks). Sections it lacks are filled from the README's setup (sqlite,
   the local provider, a loopback http frontend), so `providers:` of
   docs/providers/s3.md is checked as it would run. Paths under /etc,
   /var/lib and /run/broadcast are moved into a temp folder (a tokens file
@@ -43,11 +43,12 @@ DOCS = ["README.md"] + sorted(
     for root, _, files in os.walk(os.path.join(bctest.SRCDIR, "docs"))
     for f in files if f.endswith(".md"))
 MARK = "<!-- not a whole config -->"
-TOP_KEYS = {"log", "plugin_dir", "store", "providers", "frontends"}
+TOP_KEYS = {"log", "plugin_dir", "store", "providers", "frontends", "webhooks"}
 ENV = {"DJ_BROADCAST_AWS_ACCESS_KEY": "AKIADOCSEXAMPLE00001",
        "DJ_BROADCAST_AWS_ACCESS_SECRET": "docs-example-secret",
        "DJ_BROADCAST_S3_BUCKET": "my-bucket",
-       "BROADCAST_PG_PASSWORD": "docs-example-password"}
+       "BROADCAST_PG_PASSWORD": "docs-example-password",
+       "BROADCAST_WEBHOOK_SECRET": "docs-example-webhook-secret"}
 BASE = {
     "store": "store: {type: sqlite, path: /var/lib/broadcast/streams.db}\n",
     "providers": "providers:\n  - {name: local, type: local, root: /var/lib/broadcast/hls}\n",

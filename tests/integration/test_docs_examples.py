@@ -51,8 +51,15 @@ SKIP = {
     "journalctl": "needs systemd",
     "cc": "tests/check-installed-headers.sh builds a plugin from the headers",
     "cp": "installs into the system plugin folder",
+    "make": "builds examples/provider-hello: tests/check-sdk.sh does, from an installed copy",
+    "BROADCAST_PLUGIN_PATH=$PWD": "a plugin built in the current folder: tests/check-sdk.sh",
+    "broadcast-plugin-check": "tests/check-plugins.sh and tests/check-sdk.sh run the kit",
     "LOAD_SECONDS=600": "ten minutes of load: test_load_wrk.py runs it shorter",
     "aws": "needs AWS; test_s3_sts.py uploads with the minted keys to the STS double",
+    "./configure": "builds the whole tree: .ci/build check does, and make distcheck",
+    "dpkg-buildpackage": "builds the Debian packages: tests/packaging/build-debs.sh",
+    "lintian": "tests/packaging/build-debs.sh runs it on the packages it builds",
+    "git": "reads or changes the checkout",
 }
 # Commands run here only for their setting or their output's shape.
 RUN_PREFIXES = ("curl ", "broadcastctl ", "broadcastd --hash-token", "export BROADCAST_SOCKET=",

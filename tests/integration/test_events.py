@@ -333,12 +333,13 @@ class LocalMedia(unittest.TestCase):
             def media():
                 return d.request("GET", "/streams/%s" % sid)[2]["stream"]
             pub = wait_for(lambda: media()["media"] == "publishing" and media(), 3)
-            if not pub:
-                self.skipTest("the local provider does not report media yet")
+            self.assertTrue(pub, d.log_text())
             self.assertIsNotNone(pub["publish_date"])
-            # keep publishing past the idle_timeout: not stopped
-            for i in range(1, 5):
-                time.sleep(0.8)
+            # keep publishing past the idle_timeout (3 s): not stopped. An
+            # upload every 0.25 s stays far inside idle_after (1 s) even on
+            # a loaded machine.
+            for i in range(1, 15):
+                time.sleep(0.25)
                 upload(d, sid, tok, "seg%d.ts" % i, b"\x47" * 188)
             self.assertEqual(media()["state"], "live")
             # then stop uploading: idle after ~1 s, stopped ~3 s later

@@ -100,6 +100,9 @@ class LocalHostile(unittest.TestCase):
         return os.path.join(self.d.tmp, "hls", sid)
 
     def files(self, sid):
+        # A stream nobody uploaded to has no folder yet (issue 24).
+        if not os.path.isdir(self.folder(sid)):
+            return []
         return sorted(os.listdir(self.folder(sid)))
 
     def assert_error(self, got, status, code):

@@ -100,9 +100,9 @@ class LocalUploads(unittest.TestCase):
             st, _, body = origin(d, "PUT", p + "big.ts", b"\0" * (64 * 1024 + 1), token=tok)
             self.assertEqual(st, 413, body)
             self.assertIn(b"local.too_large", body)
-            self.assertEqual(self.files(d, sid), [])
-            self.assertEqual(self.files(d, other), [])
-            self.assertEqual(sorted(os.listdir(os.path.join(d.tmp, "hls"))), sorted([sid, other]))
+            # Not even a folder: a start makes none, and a refused upload
+            # neither (issue 24: the first accepted upload makes it).
+            self.assertEqual(os.listdir(os.path.join(d.tmp, "hls")), [])
             # The limit itself is fine.
             self.assertEqual(origin(d, "PUT", p + "big.ts", b"\0" * (64 * 1024), token=tok)[0], 201)
             self.assertEqual(self.files(d, sid), ["big.ts"])
@@ -158,15 +158,17 @@ class LocalUploads(unittest.TestCase):
                                         token=ep2["upload_token"])[0], 201)
                 self.assertEqual(d.request("POST", "/stream/stop/", params={"id": stopped})[0],
                                  200)
-            # What the provider left on disk: the folders, the stop marker of
-            # the stopped one, and no state file (the store is the record).
+            # What the provider left on disk: the stopped one's folder with
+            # its stop marker, no state file (the store is the record), and
+            # no folder for the live one, never uploaded to (issue 24: the
+            # first upload makes it).
             hls = os.path.join(shared, "hls")
-            self.assertEqual(sorted(os.listdir(os.path.join(hls, sid))), [])
+            self.assertFalse(os.path.exists(os.path.join(hls, sid)))
             self.assertEqual(sorted(os.listdir(os.path.join(hls, stopped))),
                              [".stopped", "index.m3u8"])
             with bctest.Daemon(text) as d2:
                 log = d2.log_text()
-                self.assertIn("found 2 stream folder(s) in %s, 1 of them stopped" % hls, log)
+                self.assertIn("found 1 stream folder(s) in %s, 1 of them stopped" % hls, log)
                 # the host resumed the live one, and only it
                 self.assertIn("stream %s: resumed, uploads open" % sid, log)
                 self.assertNotIn("stream %s: resumed" % stopped, log)

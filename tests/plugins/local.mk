@@ -48,11 +48,12 @@ tests_plugins_abi_abi_decline_la_LDFLAGS = $(bc_abi_ldflags)
 # abi_hidden_nodecl defines the entry without the header's declaration and
 # does not; abi_reserved_* declare a host-wide option (refused), abi_fe_idle
 # declares one that is reserved only for providers (a frontend may); the
-# store abi_store_partial has some of 1.1's event operations (refused).
+# store abi_store_partial has some of 1.1's event operations (refused), and
+# abi_store_cursor_half one of the two cursor operations (refused).
 check_LTLIBRARIES += tests/plugins/abi/abi_min0.la tests/plugins/abi/abi_hidden.la \
 	tests/plugins/abi/abi_hidden_nodecl.la tests/plugins/abi/abi_reserved_provider.la \
 	tests/plugins/abi/abi_reserved_frontend.la tests/plugins/abi/abi_fe_idle.la \
-	tests/plugins/abi/abi_store_partial.la
+	tests/plugins/abi/abi_store_partial.la tests/plugins/abi/abi_store_cursor_half.la
 tests_plugins_abi_abi_min0_la_SOURCES = tests/plugins/abi/abi_plugin.c
 tests_plugins_abi_abi_min0_la_CPPFLAGS = $(AM_CPPFLAGS) -DABI_NAME='"abi-min0"' \
 	-DBC_PLUGIN_MIN_MINOR=0
@@ -82,6 +83,10 @@ tests_plugins_abi_abi_store_partial_la_SOURCES = tests/plugins/abi/abi_plugin.c
 tests_plugins_abi_abi_store_partial_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DABI_NAME='"abi-store-partial"' -DABI_STORE_PARTIAL
 tests_plugins_abi_abi_store_partial_la_LDFLAGS = $(bc_abi_ldflags)
+tests_plugins_abi_abi_store_cursor_half_la_SOURCES = tests/plugins/abi/abi_plugin.c
+tests_plugins_abi_abi_store_cursor_half_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DABI_NAME='"abi-store-cursor-half"' -DABI_STORE_PARTIAL -DABI_STORE_CURSOR_HALF
+tests_plugins_abi_abi_store_cursor_half_la_LDFLAGS = $(bc_abi_ldflags)
 
 # Plugins written and built against the ABI 1.0 headers (kept unchanged in
 # tests/plugins/abi-1.0, first on the include path), in a folder of their

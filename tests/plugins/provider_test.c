@@ -123,6 +123,22 @@ static enum bc_status tp_start(void *instance, const struct bc_stream_info *s,
 	    api->ep_str(out, tp->section, "s3_bucket_path", path, 0) != BC_OK ||
 	    api->ep_str(out, tp->section, "s3_bucket_region", "us-west-1", 0) != BC_OK)
 		return api->fail(err, BC_E_NOMEM, "test.nomem", "out of memory");
+	/* "json-fields": the host's ep_json() (ABI 1.1) keeps arrays and objects
+	 * as JSON and refuses anything else; a refusal it should have made
+	 * fails the start. */
+	if (strcmp(s->name, "json-fields") == 0) {
+		static const char *const bad[] = { "", "\"text\"", "42", "[1,", "{\"a\":1}x",
+		                                   "[[[[[[[[[1]]]]]]]]]" };
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+			if (api->ep_json(out, tp->section, "bad", bad[i], 0) != BC_E_INVALID)
+				return api->fail(err, BC_E_INTERNAL, "test.ep_json",
+				                 "ep_json accepted %s", bad[i]);
+		if (api->ep_json(out, tp->section, "ice_servers",
+		                 "[{\"urls\":\"stun:a.example:3478\"}]", 0) != BC_OK ||
+		    api->ep_json(out, tp->section, "turn", "{\"credential\":\"pw\"}",
+		                 BC_EP_SECRET) != BC_OK)
+			return api->fail(err, BC_E_INTERNAL, "test.ep_json", "ep_json refused JSON");
+	}
 	api->fingerprint(secret, fp);
 	if (api->meta_set(out, "key_id", key) != BC_OK || api->meta_set(out, "secret_fp", fp) != BC_OK)
 		return api->fail(err, BC_E_NOMEM, "test.nomem", "out of memory");

@@ -2179,6 +2179,164 @@ START_TEST(test_older_structs)
 }
 END_TEST
 
+/* ---- delivery cursors (ABI 1.1: cursor_claim, cursor_advance) ------------ */
+
+static enum bc_status cf_claim(struct cf_store *s, const char *name, const char *holder,
+                               uint64_t initial, int64_t now_ms, int64_t lease_ms,
+                               uint64_t *cursor, struct bc_error *err)
+{
+	enum bc_status st;
+	memset(err, 0, sizeof *err);
+	cf_enter(s);
+	st = s->ops->cursor_claim(s->inst, name, holder, initial, now_ms, lease_ms, cursor, err);
+	cf_leave(s);
+	return st;
+}
+
+static enum bc_status cf_advance(struct cf_store *s, const char *name, const char *holder,
+                                 uint64_t cursor, struct bc_error *err)
+{
+	enum bc_status st;
+	memset(err, 0, sizeof *err);
+	cf_enter(s);
+	st = s->ops->cursor_advance(s->inst, name, holder, cursor, err);
+	cf_leave(s);
+	return st;
+}
+
+/* The cursor ops are optional (a store without them gets in-memory cursors
+ * in the host), but both or neither, and only with the event ops. */
+static int cf_has_cursors(const struct cf_store *s)
+{
+	ck_assert_msg((s->ops->cursor_claim == NULL) == (s->ops->cursor_advance == NULL),
+	              "cursor_claim and cursor_advance: both or neither");
+	if (s->ops->cursor_claim != NULL)
+		cf_require_events(s);
+	return s->ops->cursor_claim != NULL;
+}
+
+START_TEST(test_cursor_claim_advance)
+{
+	struct cf_store s;
+	struct cf_evsink e;
+	struct bc_error err;
+	uint64_t cur;
+	char id[37];
+	const int64_t now = CF_T0, lease = 30000;
+
+	cf_start(&s);
+	if (!cf_has_cursors(&s)) {
+		cf_finish(&s);
+		return;
+	}
+	cf_evsink_init(&e);
+	/* At the head of an empty feed: 0. */
+	cur = 99;
+	ck_assert_int_eq(cf_claim(&s, "a", "h1", BC_CURSOR_HEAD, now, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, 0);
+	/* At the head of a feed with events: its last cursor. */
+	cf_id(id, 0x31, 1);
+	cf_start_event(&s, id, "alice", CF_T0);
+	cf_id(id, 0x31, 2);
+	cf_start_event(&s, id, "alice", CF_T0);
+	cf_all_events(&s, &e);
+	ck_assert_uint_eq(e.n, 2);
+	ck_assert_int_eq(cf_claim(&s, "b", "h1", BC_CURSOR_HEAD, now, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, e.items[1].cursor);
+	ck_assert_int_eq(cf_claim(&s, "c", "h1", 5, now, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, 5);
+	/* An existing cursor keeps its place whatever initial_cursor says. */
+	ck_assert_int_eq(cf_claim(&s, "a", "h1", 77, now + 1, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, 0);
+	/* Another holder while the lease is live: conflict, nothing put. */
+	cur = 4242;
+	ck_assert_int_eq(cf_claim(&s, "a", "h2", BC_CURSOR_HEAD, now + lease - 1, lease, &cur,
+	                          &err), BC_E_CONFLICT);
+	ck_assert_str_eq(err.code, "store.cursor_held");
+	ck_assert_uint_eq(cur, 4242);
+	/* Advance: forward only, by the holder only. */
+	ck_assert_int_eq(cf_advance(&s, "a", "h1", 7, &err), BC_OK);
+	ck_assert_int_eq(cf_advance(&s, "a", "h1", 3, &err), BC_OK);
+	ck_assert_int_eq(cf_claim(&s, "a", "h1", 0, now + 2, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, 7);
+	ck_assert_int_eq(cf_advance(&s, "a", "h2", 9, &err), BC_E_CONFLICT);
+	ck_assert_str_eq(err.code, "store.cursor_held");
+	ck_assert_int_eq(cf_advance(&s, "nope", "h1", 9, &err), BC_E_NOT_FOUND);
+	/* The lease lapses: another holder takes it over, where it was. */
+	ck_assert_int_eq(cf_claim(&s, "a", "h2", 0, now + 2 + lease, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, 7);
+	ck_assert_int_eq(cf_advance(&s, "a", "h1", 8, &err), BC_E_CONFLICT);
+	ck_assert_int_eq(cf_advance(&s, "a", "h2", 8, &err), BC_OK);
+	/* Given up with lease 0: the next holder need not wait. */
+	ck_assert_int_eq(cf_claim(&s, "a", "h2", 0, now + 3 + lease, 0, &cur, &err), BC_OK);
+	ck_assert_int_eq(cf_claim(&s, "a", "h1", 0, now + 3 + lease, lease, &cur, &err), BC_OK);
+	ck_assert_uint_eq(cur, 8);
+	/* Durable. */
+	if (!cf_fx->no_reopen) {
+		cf_close(&s);
+		cf_open(&s, cf_fx->same_config(cf_fx->arg));
+		ck_assert_int_eq(cf_claim(&s, "a", "h1", 0, now + 4 + lease, lease, &cur, &err),
+		                 BC_OK);
+		ck_assert_uint_eq(cur, 8);
+		ck_assert_int_eq(cf_claim(&s, "b", "h3", 0, now + 4 + lease, lease, &cur, &err),
+		                 BC_OK);
+		ck_assert_uint_eq(cur, e.items[1].cursor);
+	}
+	cf_evsink_free(&e);
+	cf_finish(&s);
+}
+END_TEST
+
+struct cf_claimer {
+	struct cf_store *s;
+	char holder[16];
+	int64_t now;
+	enum bc_status st;
+};
+
+static void *cf_claim_worker(void *arg)
+{
+	struct cf_claimer *c = arg;
+	struct bc_error err;
+	uint64_t cur;
+	c->st = cf_claim(c->s, "race", c->holder, BC_CURSOR_HEAD, c->now, 30000, &cur, &err);
+	return NULL;
+}
+
+/* Of 8 holders claiming one new cursor at once, exactly one gets it. */
+START_TEST(test_cursor_claim_race)
+{
+	struct cf_store s;
+	struct cf_claimer c[8];
+	pthread_t t[8];
+	unsigned ok = 0;
+
+	cf_start(&s);
+	if (!cf_has_cursors(&s)) {
+		cf_finish(&s);
+		return;
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 8; i++) {
+			c[i].s = &s;
+			snprintf(c[i].holder, sizeof c[i].holder, "h%d.%d", round, i);
+			/* Each round after the first starts when the last lease lapsed. */
+			c[i].now = CF_T0 + round * 40000;
+			ck_assert_int_eq(pthread_create(&t[i], NULL, cf_claim_worker, &c[i]), 0);
+		}
+		ok = 0;
+		for (int i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			ck_assert_msg(c[i].st == BC_OK || c[i].st == BC_E_CONFLICT, "claim: %d",
+			              c[i].st);
+			ok += c[i].st == BC_OK;
+		}
+		ck_assert_uint_eq(ok, 1);
+	}
+	cf_finish(&s);
+}
+END_TEST
+
 Suite *store_conformance_suite(const char *suite_name, const struct store_fixture *fx)
 {
 	Suite *s = suite_create(suite_name);
@@ -2218,11 +2376,13 @@ Suite *store_conformance_suite(const char *suite_name, const struct store_fixtur
 	tcase_add_test(events, test_events_prune);
 	tcase_add_test(events, test_list_media);
 	tcase_add_test(events, test_events_durable);
+	tcase_add_test(events, test_cursor_claim_advance);
 	tcase_set_timeout(events, 60);
 	tcase_add_test(conc, test_concurrent_cycles);
 	tcase_add_test(conc, test_concurrent_stop_race);
 	tcase_add_test(conc, test_concurrent_stop_event_race);
 	tcase_add_test(conc, test_concurrent_event_cycles);
+	tcase_add_test(conc, test_cursor_claim_race);
 	tcase_set_timeout(conc, 120);
 	suite_add_tcase(s, basic);
 	suite_add_tcase(s, events);

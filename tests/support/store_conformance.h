@@ -34,6 +34,15 @@
  * through the suite's own sinks, which check that a store puts them on the
  * thread of the call (host.h).
  *
+ * The delivery cursors (cursor_claim, cursor_advance; optional, both or
+ * neither, only with the event ops; skipped for a store without them):
+ * creation at BC_CURSOR_HEAD (0 on an empty feed, else the last cursor) or
+ * at a given cursor, renewal by the holder, BC_E_CONFLICT for another
+ * holder while the lease is live and takeover after it, advance forward
+ * only and by the holder only (BC_E_NOT_FOUND for no cursor), a lease of 0
+ * giving the claim up, durability across a reopen, and 8 threads claiming
+ * one cursor at once (exactly one wins, in each of three rounds).
+ *
  * Threads: when the plugin lacks BC_PLUGIN_THREAD_SAFE the suite serialises
  * its calls with a mutex, as the host does.
  */

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stubhost.c: the test host of stubhost.h. Simple on purpose: linear
- * lists, no locking beyond one mutex for logs and counters.
+ * lists, no locking beyond one mutex for logs and counters. Built with
+ * STUBHOST_NO_CHECK it needs no libcheck (ck_shim.h): that copy is the host
+ * of the installed conformance kit, broadcast-plugin-check.
  */
 #include "config.h"
 
+#ifdef STUBHOST_NO_CHECK /* built into broadcast-plugin-check */
+#include "ck_shim.h"
+#else
 #include <check.h>
+#endif
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -514,6 +520,16 @@ static enum bc_status stub_ep_bool(struct bc_endpoint *ep, const char *section,
 	return ep_put(ep, section, field, value ? "true" : "false", 0);
 }
 
+/* Kept as its text: the stub checks only that it looks like an array or
+ * object; the real host parses it (framework/host.c). */
+static enum bc_status stub_ep_json(struct bc_endpoint *ep, const char *section,
+                                   const char *field, const char *json, unsigned flags)
+{
+	if (json == NULL || (json[0] != '[' && json[0] != '{'))
+		return BC_E_INVALID;
+	return ep_put(ep, section, field, json, flags);
+}
+
 static enum bc_status stub_meta_set(struct bc_endpoint *ep, const char *key, const char *value)
 {
 	if (ep == NULL || key == NULL || value == NULL)
@@ -615,6 +631,7 @@ static const struct bc_host_api stub_api = {
 	.log_v = stub_log_v,
 	.fail_v = stub_fail_v,
 	.media_report = stub_media_report,
+	.ep_json = stub_ep_json,
 };
 
 const struct bc_host_api *stubhost_api(void)

@@ -17,4 +17,9 @@ TESTS += tests/unit/test_status
 tests_unit_test_status_SOURCES = tests/unit/test_status.c
 tests_unit_test_status_CFLAGS = $(bc_unit_cflags)
 tests_unit_test_status_LDADD = $(bc_unit_ldadd)
+check_PROGRAMS += tests/unit/test_webhook
+TESTS += tests/unit/test_webhook
+tests_unit_test_webhook_SOURCES = tests/unit/test_webhook.c
+tests_unit_test_webhook_CFLAGS = $(bc_unit_cflags)
+tests_unit_test_webhook_LDADD = $(bc_unit_ldadd)
 endif

@@ -267,6 +267,24 @@ START_TEST(typed_start_result)
 	bc_stream_started_release(&started); /* released: a no-op */
 	bc_response_release(&resp);
 
+	/* ep_json() fields (the test provider's "json-fields" stream) arrive as
+	 * JSON in the response and as compact JSON text, flags kept, here. */
+	memset(&resp, 0, sizeof resp);
+	resp.struct_size = sizeof resp;
+	st = bc_stream_start_typed(ctx, "hls", "json-fields", NULL, &started, &resp);
+	ck_assert_msg(st == BC_OK, "%s: %s", bc_status_name(st), resp.body ? resp.body : "");
+	ck_assert_ptr_nonnull(
+	        strstr(resp.body, "\"ice_servers\":[{\"urls\":\"stun:a.example:3478\"}]"));
+	ck_assert_ptr_null(strstr(resp.body, "\"bad\""));
+	ck_assert_ptr_nonnull(f = field(&started, "ice_servers"));
+	ck_assert_str_eq(f->value, "[{\"urls\":\"stun:a.example:3478\"}]");
+	ck_assert_int_eq(f->is_secret, 0);
+	ck_assert_ptr_nonnull(f = field(&started, "turn"));
+	ck_assert_str_eq(f->value, "{\"credential\":\"pw\"}");
+	ck_assert_int_eq(f->is_secret, 1);
+	bc_stream_started_release(&started);
+	bc_response_release(&resp);
+
 	/* Without a response; a refused start fills nothing. */
 	st = bc_stream_start_typed(ctx, NULL, NULL, NULL, &started, NULL);
 	ck_assert_int_eq(st, BC_OK);

@@ -412,6 +412,20 @@ START_TEST(partial_event_ops_refused)
 }
 END_TEST
 
+START_TEST(half_cursor_ops_refused)
+{
+	struct bc_registry *reg;
+	char *msg;
+	ck_assert_int_eq(load_as("abi_store_cursor_half", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg),
+	                 -1);
+	ck_assert_msg(strstr(msg, "store plugin 'abi-store-cursor-half' (ABI 1.1, host 1.1) "
+	                          "implements some of the ABI 1.1 event operations but not "
+	                          "cursor_advance()") != NULL, "message: %s", msg);
+	free(msg);
+	bc_registry_free(reg);
+}
+END_TEST
+
 START_TEST(search_path_order)
 {
 	const char *conf[] = { "/conf/a", NULL };
@@ -451,6 +465,7 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, reserved_frontend_option_refused);
 	tcase_add_test(tc, reserved_names_are_per_kind);
 	tcase_add_test(tc, partial_event_ops_refused);
+	tcase_add_test(tc, half_cursor_ops_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,9 +9,10 @@
  * uploads with the right, wrong and missing token, path traversal (also
  * percent-encoded), wrong extensions, size and quota limits (declared and
  * chunked), content types, CORS, DELETE, stop (uploads refused, playlists
- * ended), and retention; starts and stops from many threads at once (the
- * folder and the stop marker are written outside the table lock, and the
- * table is a hash that grows) and a race of starts of one id; and issue 17:
+ * ended), and retention; starts, first uploads and stops from many threads
+ * at once (the folder and the stop marker are written outside the table
+ * lock, and the table is a hash that grows) and a race of starts of one id;
+ * and issue 17:
  * raw paths judged before any
  * decoding (NUL, %2f, ... for every method), 411 for unframed bodies, 408
  * for a trickled body, nosniff everywhere, error messages without server
@@ -19,8 +20,9 @@
  * after idle, idle after idle_after, only changes, the uploader's address
  * and never the token as detail, nothing on a 1.0 host) and resume (a fresh
  * instance re-admits a live stream's token from its meta). Issue 18: the
- * provider keeps no durable state of its own: a start writes only the
- * folder, a restart without resume() admits no token, one with it does, a
+ * provider keeps no durable state of its own: a start writes no file (not
+ * even the folder, which the first upload makes: issue 24), a restart
+ * without resume() admits no token, one with it does, a
  * stopped stream's folder is deleted the retention after its stop across a
  * restart, and the startup cleanup spares the folders of live streams. The
  * ffmpeg and browser tests run through the daemon (tests/integration).
@@ -428,15 +430,13 @@ START_TEST(test_endpoint)
 	ck_assert_str_eq(stubhost_ep_meta(ep, "token_sha256"), hash);
 	ck_assert(!stubhost_log_contains(in.sh, token));
 
-	/* A start writes the folder and nothing in it: the store's commit is
-	 * the stream's one durable record (issue 18). */
+	/* A start writes no file, not even the folder: the store's commit is
+	 * the stream's one durable record (issue 18), and the first upload
+	 * makes the folder (issue 24). */
 	snprintf(path, sizeof(path), "%s/" ID_A, root);
 	d = opendir(path);
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL)
-		ck_assert_msg(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0,
-		              "start wrote %s", de->d_name);
-	closedir(d);
+	ck_assert_ptr_null(d);
+	(void)de;
 
 	/* A second start of the same id is refused, the first stays. */
 	{
@@ -571,8 +571,9 @@ START_TEST(test_auth)
 		ck_assert_int_eq(put(t2, ID_A, "x.ts", "abc", 3), 401);
 	}
 	ck_assert_int_eq(put(ta, "0a1b2c3d-0000-4000-8000-0000000000ff", "x.ts", "abc", 3), 404);
-	ck_assert_int_eq(count_files(ID_A), 0);
-	ck_assert_int_eq(count_files(ID_B), 0);
+	/* no folder yet: a start makes none, a refused upload neither */
+	ck_assert_int_eq(count_files(ID_A), -1);
+	ck_assert_int_eq(count_files(ID_B), -1);
 	ck_assert_int_eq(put(ta, ID_A, "x.ts", "abc", 3), 201);
 	ck_assert_int_eq(put(tb, ID_B, "x.ts", "abcd", 4), 201);
 	ck_assert_int_eq(get("/live/" ID_A "/x.ts", &r), 200);
@@ -633,12 +634,19 @@ START_TEST(test_bad_paths)
 		ck_assert_ptr_nonnull(strstr(r.body, "local.bad_extension"));
 		resp_free(&r);
 	}
-	ck_assert_int_eq(count_files(ID_A), 0);
-	ck_assert_int_eq(count_files(ID_B), 0);
+	/* no folder yet: a start makes none, a refused upload neither */
+	ck_assert_int_eq(count_files(ID_A), -1);
+	ck_assert_int_eq(count_files(ID_B), -1);
 	{
-		/* a stop marker is unreadable over HTTP */
-		char p[256];
+		/* a stop marker is unreadable over HTTP (a stream with a folder
+		 * gets one: B is uploaded to first) */
+		char p[256], auth_b[160];
 		struct stat st;
+		snprintf(auth_b, sizeof(auth_b), "Authorization: Bearer %s\r\n",
+		         stubhost_ep_value(eb, "HTTP", "upload_token"));
+		http(&r, "PUT", "/live/" ID_B "/seg0.ts", auth_b, "x", 1, 0);
+		ck_assert_int_eq(r.status, 201);
+		resp_free(&r);
 		stop_stream(&in, ID_B, eb);
 		snprintf(p, sizeof(p), "%s/" ID_B "/.stopped", root);
 		ck_assert_int_eq(stat(p, &st), 0);
@@ -940,6 +948,7 @@ struct conc {
 	enum bc_status st[CONC_PER_THREAD];
 	char token[CONC_PER_THREAD][64];
 	int stop_failed;
+	int upload_failed;
 };
 
 static void conc_id(char *buf, int t, int i)
@@ -947,8 +956,9 @@ static void conc_id(char *buf, int t, int i)
 	snprintf(buf, LOCAL_TEST_ID_SIZE, "%08x-0000-4000-8000-%012x", (unsigned)t, (unsigned)i);
 }
 
-/* Start this thread's streams, then stop every third of them; statuses go
- * into c (Check's asserts belong to the main thread). */
+/* Start this thread's streams, uploading to every other one, then stop
+ * every third of them; statuses go into c (Check's asserts belong to the
+ * main thread). */
 static void *conc_main(void *arg)
 {
 	struct conc *c = arg;
@@ -972,6 +982,10 @@ static void *conc_main(void *arg)
 		c->st[i] = ops->start(c->in->p, &info, eps[i], &err);
 		tok = stubhost_ep_value(eps[i], "HTTP", "upload_token");
 		snprintf(c->token[i], 64, "%s", tok ? tok : "");
+		/* Every other stream gets an upload, which makes its folder
+		 * (a start makes none, issue 24), while other threads start. */
+		if (!c->same_id && i % 2 == 0 && put(c->token[i], id, "seg0.ts", "x", 1) != 201)
+			c->upload_failed++;
 	}
 	for (i = 0; i < n && !c->same_id; i++) {
 		char id[LOCAL_TEST_ID_SIZE];
@@ -1018,18 +1032,24 @@ START_TEST(test_concurrent)
 	struct inst in;
 	char id[LOCAL_TEST_ID_SIZE], path[256];
 	struct stat st;
-	int t, i, ok, win, stopped = 0;
+	int t, i, ok, win, stopped = 0, folders = 0;
 
 	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
 	conc_run(&in, c, NULL);
 	for (t = 0; t < CONC_THREADS; t++) {
 		ck_assert_int_eq(c[t].stop_failed, 0);
+		ck_assert_int_eq(c[t].upload_failed, 0);
 		for (i = 0; i < CONC_PER_THREAD; i++) {
 			ck_assert_int_eq(c[t].st[i], BC_OK);
 			conc_id(id, t, i);
+			/* A folder for each stream uploaded to, a stop marker in
+			 * those of them that were stopped. */
+			snprintf(path, sizeof(path), "%s/%s", root, id);
+			ck_assert_int_eq(stat(path, &st) == 0, i % 2 == 0);
 			snprintf(path, sizeof(path), "%s/%s/.stopped", root, id);
-			ck_assert_int_eq(stat(path, &st) == 0, i % 3 == 0);
-			stopped += i % 3 == 0;
+			ck_assert_int_eq(stat(path, &st) == 0, i % 6 == 0);
+			folders += i % 2 == 0;
+			stopped += i % 6 == 0;
 		}
 	}
 	ck_assert_uint_eq(stubhost_counter(in.sh, "local_streams_started_total", NULL),
@@ -1038,7 +1058,7 @@ START_TEST(test_concurrent)
 	for (t = 0; t < CONC_THREADS; t++) {
 		for (i = 0; i < 4; i++) {
 			conc_id(id, t, i);
-			ck_assert_int_eq(put(c[t].token[i], id, "seg0.ts", "x", 1),
+			ck_assert_int_eq(put(c[t].token[i], id, "seg9.ts", "x", 1),
 			                 i % 3 == 0 ? 403 : 201);
 		}
 		conc_id(id, t, 1);
@@ -1063,11 +1083,14 @@ START_TEST(test_concurrent)
 	 * ones (never resumed) stay closed. */
 	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
 	{
-		char want[128];
-		/* + 1: the race's winner, ID_A */
+		char want[192];
+		/* + CONC_THREADS: stream 1 of each thread got its first upload in
+		 * the lookups above; + 1: the race's winner, ID_A */
 		snprintf(want, sizeof(want), "found %d stream folder(s) in %s, %d of them stopped",
-		         CONC_THREADS * CONC_PER_THREAD + 1, root, stopped);
-		ck_assert_msg(stubhost_log_contains(in.sh, want), "no \"%s\" in the log", want);
+		         folders + CONC_THREADS + 1, root, stopped);
+		ck_assert_msg(stubhost_log_contains(in.sh, want), "no \"%s\" in the log: %.200s",
+		              want, strstr(stubhost_log_text(in.sh), "found ") ?
+		                    strstr(stubhost_log_text(in.sh), "found ") : "(none)");
 	}
 	for (t = 0; t < CONC_THREADS; t++) {
 		for (i = 0; i < CONC_PER_THREAD; i++) {
@@ -1086,8 +1109,10 @@ START_TEST(test_concurrent)
 	}
 	conc_id(id, 3, 37);
 	ck_assert_int_eq(put(c[3].token[37], id, "seg1.ts", "x", 1), 201);
-	conc_id(id, 3, 39);
-	ck_assert_int_eq(put(c[3].token[39], id, "seg1.ts", "x", 1), 401);
+	conc_id(id, 3, 36); /* stopped, with a folder */
+	ck_assert_int_eq(put(c[3].token[36], id, "seg1.ts", "x", 1), 401);
+	conc_id(id, 3, 39); /* stopped without a folder: unknown after a restart */
+	ck_assert_int_eq(put(c[3].token[39], id, "seg1.ts", "x", 1), 404);
 	/* the race's winner was not resumed either */
 	ck_assert_int_eq(put(r[win].token[0], ID_A, "seg1.ts", "x", 1), 401);
 	inst_destroy(&in);
@@ -1196,7 +1221,7 @@ START_TEST(test_raw_paths)
 	ck_assert(!file_exists(ID_A, "nul.ts"));
 	ck_assert(file_exists(ID_A, "index.m3u8"));
 	ck_assert_int_eq(count_files(ID_A), 1);
-	ck_assert_int_eq(count_files(ID_B), 0);
+	ck_assert_int_eq(count_files(ID_B), -1); /* no folder: refusals make none */
 	ck_assert_int_eq(count_tmp_files(ID_A), 0);
 
 	/* Very long paths: 414, whatever the method. */
@@ -1392,13 +1417,14 @@ START_TEST(test_errors_without_paths)
 	struct bc_endpoint *ep;
 	struct bc_stream_info info;
 	struct bc_error err;
-	char moved[128], path[256];
+	char moved[128], path[256], h[160];
 	const char *log, *at;
 	int seen = 0;
 	FILE *f;
 
 	ck_assert_int_eq(inst_create(&in, NULL), BC_OK);
-	/* a start that cannot create its folder (a file is in the way) */
+	/* a first upload that cannot create the folder (a file is in the
+	 * way; a start makes no folder since issue 24, so it succeeds) */
 	snprintf(path, sizeof(path), "%s/" ID_B, root);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -1406,9 +1432,19 @@ START_TEST(test_errors_without_paths)
 	ep = stubhost_endpoint_new();
 	memset(&err, 0, sizeof(err));
 	stubhost_stream_info(&info, ID_B, "", "hls", "alice", ep);
-	ck_assert_int_eq(ops->start(in.p, &info, ep, &err), BC_E_UNAVAILABLE);
-	ck_assert_str_eq(err.code, "local.stream_exists");
-	ck_assert_msg(strstr(err.message, root) == NULL, "start said: %s", err.message);
+	ck_assert_int_eq(ops->start(in.p, &info, ep, &err), BC_OK);
+	{
+		char body[64];
+		struct resp r;
+		snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n",
+		         stubhost_ep_value(ep, "HTTP", "upload_token"));
+		memset(body, 'x', sizeof(body));
+		http(&r, "PUT", "/live/" ID_B "/seg0.ts", h, body, sizeof(body), 0);
+		ck_assert_int_eq(r.status, 503);
+		ck_assert_ptr_nonnull(strstr(r.body, "local.write_failed"));
+		ck_assert_msg(strstr(r.body, root) == NULL, "the upload said: %s", r.body);
+		resp_free(&r);
+	}
 	ck_assert(stubhost_log_contains(in.sh, path));
 	stubhost_endpoint_free(ep);
 
@@ -1592,6 +1628,7 @@ START_TEST(test_resume)
 	ck_assert_int_ge(strtoll(exp, NULL, 10), now + 36LL * 3600 * 1000 - 60000);
 	ck_assert_int_le(strtoll(exp, NULL, 10), now + 36LL * 3600 * 1000);
 	ck_assert_int_eq(put(ta, ID_A, "seg0.ts", "x", 1), 201);
+	ck_assert_int_eq(put(tb, ID_B, "seg0.ts", "x", 1), 201);
 	stop_stream(&in, ID_B, eb);
 	inst_destroy(&in);
 
@@ -1622,8 +1659,8 @@ START_TEST(test_resume)
 	ck_assert_str_eq(err.code, "local.no_token_meta");
 	inst_destroy(&in);
 
-	/* A new, empty root (the folders are gone): resume makes the folder;
-	 * no upload follows, so after idle_after the stream is reported idle
+	/* A new, empty root (the folders are gone): resume makes no folder,
+	 * the first upload does; no upload follows at first, so after idle_after the stream is reported idle
 	 * (the host may still think it publishing). */
 	rm_rf(root);
 	ck_assert_int_eq(mkdir(root, 0700), 0);

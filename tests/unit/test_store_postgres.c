@@ -55,7 +55,7 @@ static const struct bc_store_ops *ops;
 
 /* The schema version stores/postgres/pg_schema.h writes (one row per
  * migration in schema_version). */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* The stub host's table, with the framework's event sink when the stub
  * lacks one: what the nodes of these tests are created with. */

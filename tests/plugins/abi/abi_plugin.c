@@ -171,12 +171,30 @@ static enum bc_status as_list(void *instance, const struct bc_list_query *q,
 	return as_commit(instance, NULL, NULL, err);
 }
 
+#ifndef ABI_STORE_CURSOR_HALF
 static enum bc_status as_commit_event(void *instance, const char *id, const char *meta,
                                       const struct bc_event *event, struct bc_error *err)
 {
 	(void)event;
 	return as_commit(instance, id, meta, err);
 }
+#endif
+
+#ifdef ABI_STORE_CURSOR_HALF
+/* ABI_STORE_CURSOR_HALF: no event operation, and one of the two cursor
+ * operations (refused: both or neither, and only with the event ops). */
+static enum bc_status as_cursor_claim(void *instance, const char *name, const char *holder,
+                                      uint64_t initial, int64_t now_ms, int64_t lease_ms,
+                                      uint64_t *cursor, struct bc_error *err)
+{
+	(void)holder;
+	(void)initial;
+	(void)now_ms;
+	(void)lease_ms;
+	*cursor = 0;
+	return as_commit(instance, name, NULL, err);
+}
+#endif
 
 static const struct bc_store_ops as_ops = {
 	.struct_size = sizeof(struct bc_store_ops),
@@ -188,7 +206,11 @@ static const struct bc_store_ops as_ops = {
 	.stop = as_stop,
 	.list = as_list,
 	.destroy = ap_destroy,
+#ifdef ABI_STORE_CURSOR_HALF
+	.cursor_claim = as_cursor_claim,
+#else
 	.commit_event = as_commit_event,
+#endif
 };
 #define ABI_KIND BC_KIND_STORE
 #define ABI_OPS (&as_ops)

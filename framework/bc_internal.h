@@ -366,9 +366,12 @@ const struct bc_loaded_plugin *bc_registry_at(const struct bc_registry *reg, siz
 size_t bc_registry_reject_count(const struct bc_registry *reg);
 const char *bc_registry_reject_at(const struct bc_registry *reg, size_t i);
 /* The same check bc_registry_load applies to one file, for tests and for
- * --list-plugins on a single path: 0 and a registry holding its plugins, or
- * -1 with *errmsg. */
-int bc_registry_load_file(struct bc_registry *reg, const char *path, char **errmsg);
+ * --list-plugins on a single path: BC_OK and a registry holding its
+ * plugins (some of a file's plugins may still be refused: see
+ * bc_registry_reject_count()), or BC_E_INVALID (nothing accepted; BC_E_NOMEM
+ * when memory ran out) with *errmsg. */
+enum bc_status bc_registry_load_file(struct bc_registry *reg, const char *path,
+                                     char **errmsg);
 /* The plugin search path: $BROADCAST_PLUGIN_PATH (':'-separated) if set,
  * then `configured` (NULL-terminated, may be NULL), then BC_PLUGIN_DIR.
  * Returns a malloc'd NULL-terminated array; free with bc_strv_free(). */
@@ -376,8 +379,8 @@ char **bc_plugin_search_path(const char *const *configured);
 void bc_strv_free(char **v);
 /* bc_registry_load_file() as a host of ABI hmaj.hmin would do it: the
  * version-negotiation tests play a newer host with it. */
-int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned hmaj,
-                             unsigned hmin, char **errmsg);
+enum bc_status bc_registry_load_file_as(struct bc_registry *reg, const char *path,
+                                        unsigned hmaj, unsigned hmin, char **errmsg);
 /* An empty registry, for bc_registry_load_file() alone. */
 struct bc_registry *bc_registry_new_empty(void);
 /* "provider", "store" or "frontend". */

@@ -41,6 +41,12 @@ enum { CTL_OK = 0, CTL_API_ERROR = 1, CTL_USAGE = 2, CTL_NO_ANSWER = 3 };
 
 /* Set by SIGINT/SIGTERM during `events --follow`: end the wait, exit 0. */
 static volatile sig_atomic_t ctl_stop;
+/* During `events --follow` SIGINT and SIGTERM are blocked except inside the
+ * wait for an answer (ppoll() with this mask), so one that comes between the
+ * check of ctl_stop and the wait is delivered when the wait begins, not
+ * after a 25 s long-poll. */
+static sigset_t ctl_wait_mask;
+static int ctl_wait_masked;
 
 /* What the command line asked for. */
 struct ctl_opts {
@@ -167,7 +173,12 @@ static int ctl_exchange(const struct ctl_opts *o, const char *request, char **li
 			goto out;
 		}
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int pr = poll(&pfd, 1, left > 3600 ? 3600000 : (int)(left * 1000) + 1);
+		double wait_s = left > 3600 ? 3600 : left + 0.001;
+		struct timespec ts = { .tv_sec = (time_t)wait_s,
+		                       .tv_nsec = (long)((wait_s - (double)(time_t)wait_s) * 1e9) };
+		if (ctl_stop)
+			goto out;
+		int pr = ppoll(&pfd, 1, &ts, ctl_wait_masked ? &ctl_wait_mask : NULL);
 		if (pr < 0 && errno == EINTR && ctl_stop)
 			goto out;
 		if (pr < 0 && errno == EINTR)
@@ -475,6 +486,12 @@ static int ctl_follow(const struct ctl_opts *o, json_t *params)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &block, &ctl_wait_mask) == 0)
+		ctl_wait_masked = 1;
 	if (json_is_integer(json_object_get(params, "after")))
 		after = json_integer_value(json_object_get(params, "after"));
 	while (!ctl_stop) {

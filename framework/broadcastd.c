@@ -295,7 +295,7 @@ static int describe(char *const *dirs, const char *type, int markdown)
 		reg = bc_registry_new_empty();
 		if (reg == NULL)
 			return 1;
-		if (bc_registry_load_file(reg, type, &err) != 0) {
+		if (bc_registry_load_file(reg, type, &err) != BC_OK) {
 			fprintf(stderr, "broadcastd: %s\n", err ? err : "out of memory");
 			free(err);
 			bc_registry_free(reg);
@@ -351,7 +351,7 @@ static int check_plugin(const char *path)
 
 	if (reg == NULL)
 		return 1;
-	rc = bc_registry_load_file(reg, path, &err) == 0 ? 0 : 1;
+	rc = bc_registry_load_file(reg, path, &err) == BC_OK ? 0 : 1;
 	printf("file:          %s\n", path);
 	printf("host ABI:      %d.%d\n\n", BC_ABI_MAJOR, BC_ABI_MINOR);
 	for (size_t i = 0; i < bc_registry_count(reg); i++) {

@@ -556,20 +556,22 @@ static int accept_descriptor(struct bc_registry *reg, struct bc_loaded_so *so, c
 	return 0;
 }
 
-int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned hmaj,
+enum bc_status bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned hmaj,
                              unsigned hmin, char **errmsg)
 {
 	struct bc_loaded_so *so = NULL;
 	bc_plugin_entry_fn entry;
 	const struct bc_plugin *const *list;
 	size_t accepted = 0;
-	int rc = -1;
+	int refused = 0; /* descriptors of the file the checks refused */
 
 	if (errmsg != NULL)
 		*errmsg = NULL;
 	so = calloc(1, sizeof *so);
-	if (so == NULL)
-		return reject(reg, errmsg, "%s: out of memory", path);
+	if (so == NULL) {
+		reject(reg, errmsg, "%s: out of memory", path);
+		return BC_E_NOMEM;
+	}
 	dlerror();
 	so->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (so->handle == NULL) {
@@ -578,7 +580,7 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 		reject(reg, errmsg, "%s: cannot load: %s; install the libraries it needs "
 		       "or remove the file", path, why ? why : "unknown error");
 		keep_refusal(reg, path, 0, NULL);
-		return -1;
+		return BC_E_INVALID;
 	}
 	/* The one symbol we look up; casting through uintptr_t is how POSIX
 	 * says a data pointer from dlsym becomes a function pointer.
@@ -602,14 +604,13 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 		keep_refusal(reg, path, 0, NULL);
 		goto out;
 	}
-	rc = 0;
 	for (size_t i = 0; i < 64 && list[i] != NULL; i++) {
 		const struct bc_plugin *raw = list[i];
 		if (accept_descriptor(reg, so, path, raw, hmaj, hmin, errmsg) == 0) {
 			accepted++;
 			continue;
 		}
-		rc = -1;
+		refused++;
 		/* Name the refused descriptor by what it declares when that much
 		 * of it can be read, else by the file name. */
 		if (raw->struct_size >= BC_PLUGIN_MIN_SIZE && valid_plugin_name(raw->name) &&
@@ -618,8 +619,8 @@ int bc_registry_load_file_as(struct bc_registry *reg, const char *path, unsigned
 		else
 			keep_refusal(reg, path, 0, NULL);
 	}
-	if (accepted == 0 && rc == 0) {
-		rc = reject(reg, errmsg, "%s: the plugin declares no plugins", path);
+	if (accepted == 0 && refused == 0) {
+		reject(reg, errmsg, "%s: the plugin declares no plugins", path);
 		keep_refusal(reg, path, 0, NULL);
 	}
 out:
@@ -627,10 +628,13 @@ out:
 		dlclose(so->handle);
 		free(so);
 	}
-	return accepted > 0 ? 0 : rc;
+	/* A file whose plugins were all refused is refused: the messages say
+	 * why (kept for bc_registry_reject_at()). */
+	return accepted > 0 ? BC_OK : BC_E_INVALID;
 }
 
-int bc_registry_load_file(struct bc_registry *reg, const char *path, char **errmsg)
+enum bc_status bc_registry_load_file(struct bc_registry *reg, const char *path,
+                                     char **errmsg)
 {
 	return bc_registry_load_file_as(reg, path, BC_ABI_MAJOR, BC_ABI_MINOR, errmsg);
 }

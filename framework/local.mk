@@ -44,8 +44,14 @@ pkginclude_HEADERS += \
 lib_LTLIBRARIES += framework/libbroadcast.la
 framework_libbroadcast_la_SOURCES =
 framework_libbroadcast_la_LIBADD = framework/libbroadcast_core.la
-framework_libbroadcast_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
-	-export-symbols-regex '^bc_(context|stream|response)_' $(BC_LDFLAGS)
+# The soname follows the plugin ABI's major (libbroadcast.so.1 for ABI 1.x):
+# both change only when something is removed or changed, never on an
+# append. The exported functions are exactly those <broadcast/embed.h>
+# declares, listed in libbroadcast.sym (tests/check-exports.sh compares).
+framework_libbroadcast_la_LDFLAGS = -version-info 1:0:0 -no-undefined \
+	-export-symbols $(srcdir)/framework/libbroadcast.sym $(BC_LDFLAGS)
+EXTRA_framework_libbroadcast_la_DEPENDENCIES = framework/libbroadcast.sym
+EXTRA_DIST += framework/libbroadcast.sym
 pkginclude_HEADERS += include/broadcast/embed.h
 
 sbin_PROGRAMS += framework/broadcastd

@@ -10,8 +10,8 @@
  *    that it is LIVE and minted by the reporting instance, and writes the
  *    new media state with its event through the store's media op;
  *  - a timekeeper thread keeps a deadline per LIVE stream (in `entries`,
- *    re-read from the store every few seconds, so streams another node
- *    started are covered) and stops streams past them through the same
+ *    indexed by id; re-read from the store every few seconds, so streams
+ *    another node started are covered) and stops streams past them through the same
  *    lifecycle as an API stop (bc_stream_stop_run); it also prunes events;
  *  - with a store that lacks the 1.1 ops (a 1.0 store) the media state and
  *    the events are kept here, in memory only (a bounded ring);
@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ struct bc_media {
 	size_t q_head, q_len;
 	struct media_entry *entries;
 	size_t n, cap;
+	size_t *idx;            /* entries by id: see "the index" below */
+	size_t idx_cap;         /* slots in idx: 0 or a power of 2 */
 	size_t n_live;          /* entries with live set: the streams_live gauge */
 	struct bc_event_copy *ring; /* 1.0 store: the feed, oldest at r_head */
 	size_t r_head, r_len;
@@ -113,11 +116,89 @@ static struct bc_instance *media_provider(struct bc_generation *gen, const char 
 	return NULL;
 }
 
+/* ---- the index of entries by id ------------------------------------------------
+ *
+ * An open-addressing table (linear probing) of positions into m->entries:
+ * slot value i + 1 names entries[i], 0 is empty. It has at least twice as
+ * many slots as entries, so a probe is short; a removal shifts the following
+ * run back instead of leaving a tombstone, so lookups never slow down with
+ * churn. A lookup used to be a strcmp over every entry, which made the
+ * re-read of 50 000 live streams quadratic (docs/performance.md). */
+
+static size_t idx_hash(const char *id)
+{
+	uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * UINT64_C(1099511628211);
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot that holds entries[i]; it must be indexed. */
+static size_t idx_slot_of(const struct bc_media *m, size_t i)
+{
+	size_t mask = m->idx_cap - 1, s = idx_hash(m->entries[i].id) & mask;
+	while (m->idx[s] != i + 1) {
+		assert(m->idx[s] != 0);
+		s = (s + 1) & mask;
+	}
+	return s;
+}
+
+static void idx_put(struct bc_media *m, size_t i)
+{
+	size_t mask = m->idx_cap - 1, s = idx_hash(m->entries[i].id) & mask;
+	while (m->idx[s] != 0)
+		s = (s + 1) & mask;
+	m->idx[s] = i + 1;
+}
+
+/* Empty slot s and move back the entries of the run after it whose home
+ * slot is not between s and where they sit (backward-shift deletion). */
+static void idx_del(struct bc_media *m, size_t s)
+{
+	size_t mask = m->idx_cap - 1, j = s;
+	for (;;) {
+		size_t home;
+		j = (j + 1) & mask;
+		if (m->idx[j] == 0)
+			break;
+		home = idx_hash(m->entries[m->idx[j] - 1].id) & mask;
+		/* j's entry may fill s unless its home lies cyclically in (s, j]. */
+		if (s <= j ? (home <= s || home > j) : (home <= s && home > j)) {
+			m->idx[s] = m->idx[j];
+			s = j;
+		}
+	}
+	m->idx[s] = 0;
+}
+
+/* Make room to index `want` entries; -1 when out of memory. */
+static int idx_reserve(struct bc_media *m, size_t want)
+{
+	size_t cap = m->idx_cap ? m->idx_cap : 128, *v;
+	while (cap < want * 2)
+		cap *= 2;
+	if (cap == m->idx_cap)
+		return 0;
+	v = calloc(cap, sizeof *v);
+	if (v == NULL)
+		return -1;
+	free(m->idx);
+	m->idx = v;
+	m->idx_cap = cap;
+	for (size_t i = 0; i < m->n; i++)
+		idx_put(m, i);
+	return 0;
+}
+
 static struct media_entry *entry_find(struct bc_media *m, const char *id)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->entries[i].id, id) == 0)
-			return &m->entries[i];
+	size_t mask = m->idx_cap - 1, s;
+	if (m->idx_cap == 0)
+		return NULL;
+	for (s = idx_hash(id) & mask; m->idx[s] != 0; s = (s + 1) & mask)
+		if (strcmp(m->entries[m->idx[s] - 1].id, id) == 0)
+			return &m->entries[m->idx[s] - 1];
 	return NULL;
 }
 
@@ -125,15 +206,18 @@ static struct media_entry *entry_find(struct bc_media *m, const char *id)
  * zeroed, so nothing freed stays reachable. */
 static void entry_remove(struct bc_media *m, struct media_entry *e)
 {
-	struct media_entry *last;
+	size_t i = (size_t)(e - m->entries), last = m->n - 1;
 	if (e->live)
 		m->n_live--;
 	free(e->provider);
 	free(e->owner);
-	last = &m->entries[--m->n];
-	if (e != last)
-		*e = *last;
-	memset(last, 0, sizeof *last);
+	idx_del(m, idx_slot_of(m, i));
+	if (i != last) {
+		m->idx[idx_slot_of(m, last)] = i + 1;
+		*e = m->entries[last];
+	}
+	memset(&m->entries[last], 0, sizeof m->entries[last]);
+	m->n--;
 }
 
 /* Mark e live or stopped, keeping m->n_live (the streams_live gauge) right:
@@ -165,6 +249,8 @@ static struct media_entry *entry_get(struct bc_media *m, const struct bc_record_
 		m->entries = v;
 		m->cap = cap;
 	}
+	if (idx_reserve(m, m->n + 1) != 0)
+		return NULL;
 	e = &m->entries[m->n];
 	memset(e, 0, sizeof *e);
 	snprintf(e->id, sizeof e->id, "%s", r->id);
@@ -181,6 +267,7 @@ static struct media_entry *entry_get(struct bc_media *m, const struct bc_record_
 	e->publish_ms = r->publish_ms;
 	e->seq = r->event_seq;
 	entry_set_live(m, e, r->state == BC_STATE_LIVE);
+	idx_put(m, m->n);
 	m->n++;
 	return e;
 }
@@ -880,18 +967,39 @@ static size_t timer_due(struct bc_media *m, struct due **out)
 	int64_t now = bc_now_ms(), mono = bc_monotonic_ms();
 	int has = bc_store_has_events(gen->store);
 	struct due *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, k;
+	int64_t *limits; /* per provider of gen: idle_timeout, max_duration */
+	int any = 0;
 
+	/* The options once per tick, not once per stream: this runs four
+	 * times a second over every live stream, and an option is found by
+	 * name. With no timer configured there is nothing to look at. */
+	limits = calloc(gen->n_providers * 2 + 1, sizeof *limits);
+	if (limits == NULL) {
+		bc_gen_release(m->ctx, gen);
+		*out = NULL;
+		return 0;
+	}
+	for (k = 0; k < gen->n_providers; k++) {
+		const struct bc_config *cfg = bc_instance_config(gen->providers[k]);
+		limits[2 * k] = bc_config_int(cfg, "idle_timeout");
+		limits[2 * k + 1] = bc_config_int(cfg, "max_duration");
+		any |= limits[2 * k] > 0 || limits[2 * k + 1] > 0;
+	}
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->n; i++) {
+	for (size_t i = 0; any && i < m->n; i++) {
 		struct media_entry *e = &m->entries[i];
-		struct bc_instance *p;
 		const char *reason = NULL;
 		int64_t idle, max, since;
-		if (!e->live || e->retry_mono > mono || (p = media_provider(gen, e->provider)) == NULL)
+		if (!e->live || e->retry_mono > mono)
 			continue;
-		idle = bc_config_int(bc_instance_config(p), "idle_timeout");
-		max = bc_config_int(bc_instance_config(p), "max_duration");
+		for (k = 0; k < gen->n_providers; k++)
+			if (strcmp(bc_instance_name(gen->providers[k]), e->provider) == 0)
+				break;
+		if (k == gen->n_providers)
+			continue;
+		idle = limits[2 * k];
+		max = limits[2 * k + 1];
 		since = e->media_ms > 0 ? e->media_ms : e->start_ms;
 		/* A 1.0 store keeps no media time: for a stream this process has
 		 * not seen change, the idle timer counts from the later of its
@@ -918,6 +1026,7 @@ static size_t timer_due(struct bc_media *m, struct due **out)
 		n++;
 	}
 	pthread_mutex_unlock(&m->lock);
+	free(limits);
 	bc_gen_release(m->ctx, gen);
 	*out = v;
 	return n;
@@ -1198,6 +1307,7 @@ void bc_media_free(struct bc_media *m)
 	while (m->n > 0)
 		entry_remove(m, &m->entries[m->n - 1]);
 	free(m->entries);
+	free(m->idx);
 	for (size_t i = 0; i < m->r_len; i++) {
 		struct bc_event_copy *c = &m->ring[(m->r_head + i) % MEDIA_RING_CAP];
 		free(c->stream_id);

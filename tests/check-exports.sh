@@ -20,12 +20,23 @@ for so in "$b"/stores/*/.libs/*.so "$b"/providers/*/.libs/*.so "$b"/frontends/*/
 done
 [ "$found" -gt 0 ] || { echo "FAIL: no plugin .so found under $b"; exit 1; }
 lib="$b/framework/.libs/libbroadcast.so"
-other=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' |
-	grep -Ev '^bc_(context|stream|response)_' || true)
-if [ -n "$other" ]; then
-	echo "FAIL: libbroadcast.so exports more than the embedding API: $(echo $other)"
+s=${BC_SRCDIR:-$(dirname "$0")/..}
+# Exactly the functions <broadcast/embed.h> declares: the header, the export
+# list the linker uses (framework/libbroadcast.sym) and the library agree.
+declared=$(sed -n 's/^[a-z].*[ *]\(bc_[a-z_]*\)(.*/\1/p' "$s/include/broadcast/embed.h" | sort -u)
+listed=$(sort -u "$s/framework/libbroadcast.sym")
+exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort -u)
+if [ "$declared" != "$listed" ] || [ "$listed" != "$exported" ]; then
+	echo "FAIL: embed.h, framework/libbroadcast.sym and libbroadcast.so disagree"
+	echo "  declared: $(echo $declared)"
+	echo "  listed:   $(echo $listed)"
+	echo "  exported: $(echo $exported)"
 	fail=1
 else
-	echo "ok: libbroadcast.so exports only bc_context_*, bc_stream_*, bc_response_*"
+	echo "ok: libbroadcast.so exports exactly embed.h's $(echo "$listed" | wc -l) functions"
 fi
+case $(readlink "$lib") in
+libbroadcast.so.1*) echo "ok: the soname follows ABI major 1" ;;
+*) echo "FAIL: libbroadcast.so -> $(readlink "$lib"), want libbroadcast.so.1 (ABI major 1)"; fail=1 ;;
+esac
 exit $fail

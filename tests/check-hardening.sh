@@ -49,7 +49,7 @@ for f in "$b/framework/broadcastd" "$b/framework/broadcastctl"; do
 	check_elf "$f" exe
 	n=$((n + 1))
 done
-# Real files only: the .so names are symlinks to libbroadcast.so.0.0.0.
+# Real files only: the .so names are symlinks to libbroadcast.so.1.0.0.
 for f in "$b"/framework/.libs/libbroadcast.so.* "$b"/stores/*/.libs/*.so \
          "$b"/providers/*/.libs/*.so "$b"/frontends/*/.libs/*.so; do
 	[ -f "$f" ] && [ ! -L "$f" ] || continue

@@ -752,20 +752,6 @@ static int http_screen(struct http_frontend *fe, struct mg_connection *conn,
 	return 0;
 }
 
-/*
- * CivetWeb's authorization step, which we do not use (bearer tokens are the
- * dispatcher's): without a handler of its own CivetWeb looks for a
- * ".htpasswd" on every request, one stat() system call (issue 24, measured
- * with strace: one of about 33 a request). This one grants everything, so
- * http_handle() runs as before.
- */
-static int http_auth_none(struct mg_connection *conn, void *cbdata)
-{
-	(void)conn;
-	(void)cbdata;
-	return 1;
-}
-
 static int http_handle(struct mg_connection *conn, void *cbdata)
 {
 	struct http_frontend *fe = cbdata;
@@ -1069,7 +1055,7 @@ static enum bc_status http_start(void *instance, struct bc_error *err)
 		                 "cannot serve on %s: %s", fe->ports,
 		                 etext[0] ? etext : "CivetWeb did not start");
 	mg_set_request_handler(fe->mg, "/", http_handle, fe);
-	mg_set_auth_handler(fe->mg, "/", http_auth_none, NULL);
+	mg_set_auth_handler(fe->mg, "/", http_guard_auth_none, NULL); /* no .htpasswd stat() */
 	fe->watchdog = http_guard_watchdog_start();
 	if (fe->watchdog == NULL)
 		return api->fail(err, BC_E_INTERNAL, "http.thread_failed",

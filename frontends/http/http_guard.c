@@ -646,6 +646,17 @@ int http_guard_listener_init(struct http_guard_listener *l, const struct bc_host
 	return l->watchdog != NULL && l->per_addr != NULL ? 0 : -1;
 }
 
+/* CivetWeb's authorization step, which no listener of ours uses (tokens
+ * are checked by the handlers): without an auth handler CivetWeb stat()s a
+ * ".htpasswd" on every request (issue 24, counted with strace). This one
+ * grants everything, so the request handler decides. */
+int http_guard_auth_none(struct mg_connection *conn, void *cbdata)
+{
+	(void)conn;
+	(void)cbdata;
+	return 1;
+}
+
 int http_guard_listener_start(struct http_guard_listener *l, const char *listen, int threads,
                               long long request_timeout_ms, const char *const *extra,
                               int (*handler)(struct mg_connection *conn, void *cbdata),
@@ -702,6 +713,7 @@ int http_guard_listener_start(struct http_guard_listener *l, const char *listen,
 	if (l->ctx == NULL)
 		return -1;
 	mg_set_request_handler(l->ctx, "/", handler, cbdata);
+	mg_set_auth_handler(l->ctx, "/", http_guard_auth_none, NULL);
 	return 0;
 }
 

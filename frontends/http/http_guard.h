@@ -164,13 +164,17 @@ int http_guard_listener_init(struct http_guard_listener *l, const struct bc_host
                              struct bc_host *host, const char *code_prefix, int threads,
                              int max_per_address);
 
+/* An auth handler granting every request (mg_set_auth_handler): CivetWeb
+ * then skips its per-request ".htpasswd" lookup. Every listener sets it. */
+int http_guard_auth_none(struct mg_connection *conn, void *cbdata);
+
 /* Start CivetWeb on `listen` ("HOST:PORT") with `threads` workers and
  * request_timeout_ms (CivetWeb's own, for headers and slow reads), the
  * options every provider listener sets (tcp_nodelay, decode_url=no: paths
  * are judged as sent, max_request_size=HTTP_GUARD_MAX_REQUEST), then
  * `extra` (name/value pairs, NULL-ended, at most 8 pairs); the callbacks of
  * http_guard_set_callbacks() with `l` as user data; every path to
- * `handler` with `cbdata`. 0, or -1 with CivetWeb's reason in etext (""
+ * `handler` with `cbdata`, and http_guard_auth_none(). 0, or -1 with CivetWeb's reason in etext (""
  * when it gave none). */
 int http_guard_listener_start(struct http_guard_listener *l, const char *listen, int threads,
                               long long request_timeout_ms, const char *const *extra,

@@ -518,16 +518,6 @@ static int local_route_stream(struct local_origin *o, struct mg_connection *conn
 	return local_upload(o, conn, id, name, deadline_ms);
 }
 
-/* CivetWeb's authorization step: the upload token is checked by us
- * (local_check_token); without a handler CivetWeb stat()s a ".htpasswd" on
- * every request (issue 24). This one grants everything. */
-static int local_auth_none(struct mg_connection *conn, void *cbdata)
-{
-	(void)conn;
-	(void)cbdata;
-	return 1;
-}
-
 static int local_origin_handle(struct mg_connection *conn, void *cbdata)
 {
 	struct local_origin *o = cbdata;
@@ -631,7 +621,6 @@ enum bc_status local_origin_start(struct local_origin **out, const struct bc_hos
 		               cfg->listen, etext[0] ? etext : "unknown CivetWeb error");
 		goto out;
 	}
-	mg_set_auth_handler(o->guard.ctx, "/", local_auth_none, NULL);
 	*out = o;
 	o = NULL;
 out:

@@ -350,7 +350,7 @@ static enum bc_status pg_media(void *instance, const char *id, enum bc_media_sta
 		}
 		if (atoi(PQgetvalue(res, 0, PG_COL_MEDIA)) == (int)media) {
 			PQclear(res);
-			return s->api->fail(err, BC_E_CONFLICT, "store.same_media",
+			return s->api->fail(err, BC_E_CONFLICT, "store.media_unchanged",
 			                    "stream %s is %s already", params[0],
 			                    media == BC_MEDIA_PUBLISHING ? "publishing" : "idle");
 		}

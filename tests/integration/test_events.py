@@ -231,6 +231,39 @@ class Timers(unittest.TestCase):
             self.assertIsNotNone(ev, d.log_text())
             self.assertEqual(ev["reason"], "max_duration")
 
+    def run_many(self, store):
+        """Hundreds of streams, most stopped through the API in random
+        order (the host's table of live streams moves entries and shifts
+        its index on every removal; framework/media.c), the rest stopped
+        by idle_timeout: each record ends with the right reason and the
+        gauge at 0, so no stream was lost or found twice."""
+        import random
+        with daemon(store, providers="- name: test\n  type: test\n  idle_timeout: 6s\n") as d:
+            ids = [start(d) for _ in range(400)]
+            by_api = set()
+            for sid in random.Random(7).sample(ids, 270):
+                st, _, body = d.request("POST", "/stream/stop/", params={"id": sid})
+                self.assertIn(st, (200, 409), body)  # 409: its idle_timeout came first
+                if st == 200:
+                    by_api.add(sid)
+            self.assertGreater(len(by_api), 100, "the machine is too slow for this test")
+
+            def live():
+                m = d.request("GET", "/metrics")[2]
+                return [ln for ln in m.splitlines() if ln.startswith("broadcast_streams_live ")]
+            self.assertTrue(wait_for(lambda: live() == ["broadcast_streams_live 0"], 20),
+                            (live(), d.log_text()[-3000:]))
+            for sid in ids:
+                rec = d.request("GET", "/streams/%s" % sid)[2]["stream"]
+                want = "api" if sid in by_api else "idle_timeout"
+                self.assertEqual((rec["state"], rec["stop_reason"]), ("stopped", want), sid)
+
+    def test_many_streams_sqlite(self):
+        self.run_many(SQLITE)
+
+    def test_many_streams_v10_store(self):
+        self.run_many(MEMORY_V10)
+
     def test_timers_survive_sigkill(self):
         d = daemon(SQLITE, providers="- name: test\n  type: test\n  idle_timeout: 3s\n")
         with d:

@@ -31,14 +31,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 import unittest
 
 import bctest
-from test_postgres_nodes import PG, SCRIPT, start_cluster
+from test_postgres_nodes import PG, main_with_cluster
 
 IDLE_S = 2
 CAP_S = 2
@@ -69,10 +67,6 @@ def node_config(schema):
         pool_size: 4
     """ % (PG["PG_CONNINFO"], schema))
 
-
-def plugin_built(name):
-    return any(os.path.exists(os.path.join(p, name))
-               for p in os.environ.get("BROADCAST_PLUGIN_PATH", "").split(":") if p)
 
 
 def parse_date(text):
@@ -377,20 +371,4 @@ class EventNodes(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    for plugin in ("store_postgres.so", "provider_local.so"):
-        if not plugin_built(plugin):
-            print("SKIP: %s is not built (configure without it)" % plugin)
-            sys.exit(77)
-    rc = start_cluster()
-    if rc == 77:
-        print("SKIP: PostgreSQL's server cannot be installed here (see above)")
-        sys.exit(77)
-    if rc != 0:
-        print("pg-cluster.sh start failed with exit status %d" % rc)
-        sys.exit(1)
-    try:
-        prog = unittest.main(verbosity=2, exit=False)
-        ok = prog.result.wasSuccessful()
-    finally:
-        subprocess.run(["sh", SCRIPT, "destroy", PG["PG_DIR"]], stdout=subprocess.DEVNULL)
-    sys.exit(0 if ok else 1)
+    main_with_cluster(("store_postgres.so", "provider_local.so"))

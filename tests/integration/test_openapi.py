@@ -200,8 +200,7 @@ class TestOpenApiFile(unittest.TestCase):
         """Each endpoint kind the file names comes from a provider that exists."""
         kinds = resolve(SPEC["components"]["schemas"]["StartResponse"])["properties"]
         names = set(resolve(kinds["endpoint"])["properties"])
-        self.assertEqual(names, {"S3", "HTTP"})
-        self.assertNotIn("RTMP", spec_text())
+        self.assertEqual(names, {"S3", "HTTP", "RTMP", "WebRTC"})
 
 
 class TestOpenApiAnswers(OpenApiCase):
@@ -425,6 +424,33 @@ class TestOpenApiS3(OpenApiCase):
                 self.assertIn("aws_expiration_date", s3)
                 self.assertIn("s3_endpoint", s3)
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+RTMP_SO = os.path.join(bctest.BUILDDIR, "providers", "rtmp", ".libs", "provider_rtmp.so")
+
+
+@unittest.skipUnless(os.path.exists(RTMP_SO), "the rtmp provider is not built")
+class TestOpenApiRTMP(OpenApiCase):
+    """The rtmp provider's endpoint (a start needs no nginx): every field it
+    writes must be in RTMPEndpoint. The WebRTC endpoint needs Janus:
+    test_webrtc.py checks its fields, the same set as WebRTCEndpoint's."""
+
+    def test_rtmp_endpoint_fields(self):
+        providers = '''
+- type: rtmp
+  rtmp_url: "rtmp://media.example:1935/live"
+  callback_listen: "127.0.0.1:@PORT1@"
+  hls_base_url: "http://media.example/hls"
+'''
+        tmp = tempfile.mkdtemp(prefix="bctest-docs-rtmp-")
+        with bctest.Daemon(bctest.config(providers=providers), tmp=tmp) as d:
+            status, headers, body = d.request("POST", "/stream/start/?type=rtmp")
+            self.conforms("/stream/start/", "post", status, headers, body)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(set(body["endpoint"]["RTMP"]),
+                             set(resolve(SPEC["components"]["schemas"]["RTMPEndpoint"])
+                                 ["properties"]))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,34 @@ def start_cluster():
     return 0
 
 
+def plugin_built(name):
+    return any(os.path.exists(os.path.join(p, name))
+               for p in os.environ.get("BROADCAST_PLUGIN_PATH", "").split(":") if p)
+
+
+def main_with_cluster(plugins=("store_postgres.so",)):
+    """The __main__ of every test on a throwaway PostgreSQL: SKIP (77) when a
+    plugin it needs is not built or the server cannot be installed, else the
+    tests of the calling script with the server up, then the server gone."""
+    for plugin in plugins:
+        if not plugin_built(plugin):
+            print("SKIP: %s is not built (configure without it)" % plugin)
+            sys.exit(77)
+    rc = start_cluster()
+    if rc == 77:
+        print("SKIP: PostgreSQL's server cannot be installed here (see above)")
+        sys.exit(77)
+    if rc != 0:
+        print("pg-cluster.sh start failed with exit status %d" % rc)
+        sys.exit(1)
+    try:
+        prog = unittest.main(module="__main__", verbosity=2, exit=False)
+        ok = prog.result.wasSuccessful()
+    finally:
+        subprocess.run(["sh", SCRIPT, "destroy", PG["PG_DIR"]], stdout=subprocess.DEVNULL)
+    sys.exit(0 if ok else 1)
+
+
 def node_config(schema):
     return bctest.config(store="""
         type: postgres
@@ -220,16 +248,4 @@ class TwoNodes(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    rc = start_cluster()
-    if rc == 77:
-        print("SKIP: PostgreSQL's server cannot be installed here (see above)")
-        sys.exit(77)
-    if rc != 0:
-        print("pg-cluster.sh start failed with exit status %d" % rc)
-        sys.exit(1)
-    try:
-        prog = unittest.main(verbosity=2, exit=False)
-        ok = prog.result.wasSuccessful()
-    finally:
-        subprocess.run(["sh", SCRIPT, "destroy", PG["PG_DIR"]], stdout=subprocess.DEVNULL)
-    sys.exit(0 if ok else 1)
+    main_with_cluster()

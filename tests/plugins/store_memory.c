@@ -388,7 +388,7 @@ static enum bc_status ms_media(void *instance, const char *id, enum bc_media_sta
 	if (r->state != BC_STATE_LIVE)
 		return m->api->fail(err, BC_E_CONFLICT, "store.not_live", "the stream is not live");
 	if (r->media == media)
-		return m->api->fail(err, BC_E_CONFLICT, "store.same_media",
+		return m->api->fail(err, BC_E_CONFLICT, "store.media_unchanged",
 		                    "the stream is in that media state already");
 	st = event_prepare(m, r, event, &e, err);
 	if (st != BC_OK)

@@ -862,7 +862,7 @@ int main(int argc, char **argv)
 	reg = bc_registry_new_empty();
 	if (reg == NULL)
 		goto out;
-	if (bc_registry_load_file(reg, so, &err) != 0 || bc_registry_reject_count(reg) > 0) {
+	if (bc_registry_load_file(reg, so, &err) != BC_OK || bc_registry_reject_count(reg) > 0) {
 		tap(0, "the loader accepts it: %s",
 		    err ? err : bc_registry_reject_count(reg) ? bc_registry_reject_at(reg, 0) : "?");
 		if (bc_registry_count(reg) == 0)

@@ -52,6 +52,19 @@ struct cf_store {
 
 #define CF_T0 INT64_C(1700000000000)
 
+/* An op expected to fail: its status, the same status in `err`, and a
+ * dotted code ("store.not_found"), filled by this call (err is cleared
+ * first, so a code left from an earlier failure cannot pass for it). */
+#define CF_EXPECT_FAILURE(call, want, errp)                                              \
+	do {                                                                             \
+		memset((errp), 0, sizeof *(errp));                                       \
+		enum bc_status cf_got_ = (call);                                         \
+		ck_assert_int_eq(cf_got_, (want));                                       \
+		ck_assert_int_eq((errp)->status, (want));                                \
+		ck_assert_msg(strchr((errp)->code, '.') != NULL,                         \
+		              "a failure without a dotted code: \"%s\"", (errp)->code); \
+	} while (0)
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 static void cf_id(char out[37], unsigned tag, unsigned n)
@@ -477,11 +490,11 @@ START_TEST(test_duplicate_reserve)
 	cf_start(&s);
 	cf_id(id, 2, 1);
 	ck_assert_int_eq(cf_reserve(&s, id, "a", "alice", CF_T0, &err), BC_OK);
-	ck_assert_int_eq(cf_reserve(&s, id, "b", "bob", CF_T0 + 1, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_reserve(&s, id, "b", "bob", CF_T0 + 1, &err), BC_E_CONFLICT, &err);
 	ck_assert_int_eq(err.status, BC_E_CONFLICT);
 	ck_assert_str_ne(err.code, "");
 	ck_assert_int_eq(cf_commit(&s, id, "{}", &err), BC_OK);
-	ck_assert_int_eq(cf_reserve(&s, id, "c", "carol", CF_T0 + 2, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_reserve(&s, id, "c", "carol", CF_T0 + 2, &err), BC_E_CONFLICT, &err);
 	cf_finish(&s);
 }
 END_TEST
@@ -499,10 +512,10 @@ START_TEST(test_abort)
 	bc_record_sink_init(&sink);
 	ck_assert_int_eq(cf_reserve(&s, id, "a", "alice", CF_T0, &err), BC_OK);
 	ck_assert_int_eq(cf_abort(&s, id, &err), BC_OK);
-	ck_assert_int_eq(cf_get(&s, id, &sink, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_get(&s, id, &sink, &err), BC_E_NOT_FOUND, &err);
 	ck_assert_uint_eq(sink.n, 0);
 	ck_assert_int_eq(cf_abort(&s, id, &err), BC_OK); /* idempotent */
-	ck_assert_int_eq(cf_commit(&s, id, "{}", &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_commit(&s, id, "{}", &err), BC_E_NOT_FOUND, &err);
 	ck_assert_str_eq(err.code, "store.not_found");
 	/* The id is free again after an abort. */
 	ck_assert_int_eq(cf_reserve(&s, id, "a", "alice", CF_T0, &err), BC_OK);
@@ -520,7 +533,7 @@ START_TEST(test_abort)
 	ck_assert_int_eq(sink.items[0].state, BC_STATE_STOPPED);
 	bc_record_sink_free(&sink);
 	/* commit only turns PENDING records LIVE. */
-	ck_assert_int_eq(cf_commit(&s, live, "{}", &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_commit(&s, live, "{}", &err), BC_E_NOT_FOUND, &err);
 	cf_finish(&s);
 }
 END_TEST
@@ -535,15 +548,15 @@ START_TEST(test_not_found)
 	cf_start(&s);
 	cf_id(id, 4, 1);
 	bc_record_sink_init(&sink);
-	ck_assert_int_eq(cf_get(&s, id, &sink, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_get(&s, id, &sink, &err), BC_E_NOT_FOUND, &err);
 	ck_assert_str_eq(err.code, "store.not_found");
-	ck_assert_int_eq(cf_stop(&s, id, CF_T0, &sink, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_stop(&s, id, CF_T0, &sink, &err), BC_E_NOT_FOUND, &err);
 	ck_assert_str_eq(err.code, "store.not_found");
-	ck_assert_int_eq(cf_commit(&s, id, "{}", &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_commit(&s, id, "{}", &err), BC_E_NOT_FOUND, &err);
 	ck_assert_uint_eq(sink.n, 0);
 	/* A PENDING stream has not started yet: it cannot be stopped. */
 	ck_assert_int_eq(cf_reserve(&s, id, "a", "alice", CF_T0, &err), BC_OK);
-	ck_assert_int_eq(cf_stop(&s, id, CF_T0 + 1, &sink, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_stop(&s, id, CF_T0 + 1, &sink, &err), BC_E_NOT_FOUND, &err);
 	ck_assert_uint_eq(sink.n, 0);
 	bc_record_sink_free(&sink);
 	cf_finish(&s);
@@ -595,7 +608,7 @@ START_TEST(test_stop)
 	bc_record_sink_free(&sink);
 
 	/* The second stop loses and sees the first one's stop_ms. */
-	ck_assert_int_eq(cf_stop(&s, id, CF_T0 + 99000, &sink, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_stop(&s, id, CF_T0 + 99000, &sink, &err), BC_E_CONFLICT, &err);
 	ck_assert_int_eq(err.status, BC_E_CONFLICT);
 	ck_assert_uint_eq(sink.n, 1);
 	ck_assert_int_eq(sink.items[0].state, BC_STATE_STOPPED);
@@ -860,7 +873,7 @@ START_TEST(test_durability)
 	/* A stop after the restart still works, and still only once. */
 	ck_assert_int_eq(cf_stop(&s, live, CF_T0 + 9, &sink, &err), BC_OK);
 	bc_record_sink_free(&sink);
-	ck_assert_int_eq(cf_stop(&s, live, CF_T0 + 10, &sink, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_stop(&s, live, CF_T0 + 10, &sink, &err), BC_E_CONFLICT, &err);
 	bc_record_sink_free(&sink);
 	cf_finish(&s);
 }
@@ -1258,16 +1271,16 @@ START_TEST(test_commit_event)
 	ck_assert_str_eq(e.items[0].data, data);
 
 	/* A second commit_event, or one of an unknown id: not found, no event. */
-	ck_assert_int_eq(cf_commit_event(&s, id, "{}", &ev, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_commit_event(&s, id, "{}", &ev, &err), BC_E_NOT_FOUND, &err);
 	ck_assert_int_eq(err.status, BC_E_NOT_FOUND);
 	ck_assert_str_eq(err.code, "store.not_found");
 	cf_event(&ev, unknown, "stream.started", CF_T0 + 6, "alice", "{}");
-	ck_assert_int_eq(cf_commit_event(&s, unknown, "{}", &ev, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_commit_event(&s, unknown, "{}", &ev, &err), BC_E_NOT_FOUND, &err);
 	ck_assert_str_eq(err.code, "store.not_found");
 	/* After an abort, too. */
 	ck_assert_int_eq(cf_reserve(&s, unknown, "n", "alice", CF_T0, &err), BC_OK);
 	ck_assert_int_eq(cf_abort(&s, unknown, &err), BC_OK);
-	ck_assert_int_eq(cf_commit_event(&s, unknown, "{}", &ev, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_commit_event(&s, unknown, "{}", &ev, &err), BC_E_NOT_FOUND, &err);
 	cf_all_events(&s, &e);
 	ck_assert_uint_eq(e.n, 1);
 	ck_assert_int_eq(cf_get_x(&s, id, &x, &err), BC_OK);
@@ -1311,7 +1324,7 @@ START_TEST(test_media)
 
 	/* Already IDLE: a conflict that writes nothing. */
 	cf_event(&ev, id, "stream.idle", CF_T0 + 1, "alice", "{}");
-	ck_assert_int_eq(cf_media(&s, id, BC_MEDIA_IDLE, CF_T0 + 1, &ev, &x, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_media(&s, id, BC_MEDIA_IDLE, CF_T0 + 1, &ev, &x, &err), BC_E_CONFLICT, &err);
 	ck_assert_int_eq(err.status, BC_E_CONFLICT);
 	ck_assert_str_ne(err.code, "");
 	cf_xsink_clear(&x);
@@ -1364,7 +1377,7 @@ START_TEST(test_media)
 	ck_assert_uint_eq(x.ext[0].event_seq, 5);
 	cf_xsink_clear(&x);
 	cf_event(&ev, id, "stream.idle", CF_T0 + 41, "alice", "{}");
-	ck_assert_int_eq(cf_media(&s, id, BC_MEDIA_IDLE, CF_T0 + 41, &ev, &x, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_media(&s, id, BC_MEDIA_IDLE, CF_T0 + 41, &ev, &x, &err), BC_E_CONFLICT, &err);
 	cf_xsink_clear(&x);
 	ck_assert_int_eq(cf_get_x(&s, id, &x, &err), BC_OK);
 	ck_assert_int_eq(x.rs.items[0].state, BC_STATE_STOPPED);
@@ -1439,7 +1452,7 @@ START_TEST(test_stop_event)
 	ck_assert_uint_eq(x.ext[0].event_seq, 2);
 	cf_xsink_clear(&x);
 	/* A plain stop loses the same way. */
-	ck_assert_int_eq(cf_stop(&s, id, CF_T0 + 80000, &x.rs, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_stop(&s, id, CF_T0 + 80000, &x.rs, &err), BC_E_CONFLICT, &err);
 	cf_xsink_clear(&x);
 
 	/* Unknown, and PENDING (not started): not found, nothing written. */
@@ -1610,9 +1623,9 @@ START_TEST(test_events_query)
 	ck_assert_uint_eq(e.n, 0);
 
 	/* limit outside 1..1000 */
-	ck_assert_int_eq(cf_events(&s, 0, 0, NULL, &e, &err), BC_E_INVALID);
+	CF_EXPECT_FAILURE(cf_events(&s, 0, 0, NULL, &e, &err), BC_E_INVALID, &err);
 	ck_assert_int_eq(err.status, BC_E_INVALID);
-	ck_assert_int_eq(cf_events(&s, 0, 1001, NULL, &e, &err), BC_E_INVALID);
+	CF_EXPECT_FAILURE(cf_events(&s, 0, 1001, NULL, &e, &err), BC_E_INVALID, &err);
 	ck_assert_uint_eq(e.n, 0);
 
 	/* A query from a host whose struct ended before `owner`: all owners. */
@@ -2250,8 +2263,8 @@ START_TEST(test_cursor_claim_advance)
 	ck_assert_uint_eq(cur, 0);
 	/* Another holder while the lease is live: conflict, nothing put. */
 	cur = 4242;
-	ck_assert_int_eq(cf_claim(&s, "a", "h2", BC_CURSOR_HEAD, now + lease - 1, lease, &cur,
-	                          &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_claim(&s, "a", "h2", BC_CURSOR_HEAD, now + lease - 1, lease, &cur,
+	                          &err), BC_E_CONFLICT, &err);
 	ck_assert_str_eq(err.code, "store.cursor_held");
 	ck_assert_uint_eq(cur, 4242);
 	/* Advance: forward only, by the holder only. */
@@ -2259,13 +2272,13 @@ START_TEST(test_cursor_claim_advance)
 	ck_assert_int_eq(cf_advance(&s, "a", "h1", 3, &err), BC_OK);
 	ck_assert_int_eq(cf_claim(&s, "a", "h1", 0, now + 2, lease, &cur, &err), BC_OK);
 	ck_assert_uint_eq(cur, 7);
-	ck_assert_int_eq(cf_advance(&s, "a", "h2", 9, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_advance(&s, "a", "h2", 9, &err), BC_E_CONFLICT, &err);
 	ck_assert_str_eq(err.code, "store.cursor_held");
-	ck_assert_int_eq(cf_advance(&s, "nope", "h1", 9, &err), BC_E_NOT_FOUND);
+	CF_EXPECT_FAILURE(cf_advance(&s, "nope", "h1", 9, &err), BC_E_NOT_FOUND, &err);
 	/* The lease lapses: another holder takes it over, where it was. */
 	ck_assert_int_eq(cf_claim(&s, "a", "h2", 0, now + 2 + lease, lease, &cur, &err), BC_OK);
 	ck_assert_uint_eq(cur, 7);
-	ck_assert_int_eq(cf_advance(&s, "a", "h1", 8, &err), BC_E_CONFLICT);
+	CF_EXPECT_FAILURE(cf_advance(&s, "a", "h1", 8, &err), BC_E_CONFLICT, &err);
 	ck_assert_int_eq(cf_advance(&s, "a", "h2", 8, &err), BC_OK);
 	/* Given up with lease 0: the next holder need not wait. */
 	ck_assert_int_eq(cf_claim(&s, "a", "h2", 0, now + 3 + lease, 0, &cur, &err), BC_OK);

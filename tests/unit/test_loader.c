@@ -25,14 +25,14 @@ static char *so_path(const char *name)
 }
 
 /* Load one file as a host of ABI maj.min; returns 0 or -1 with *msg. */
-static int load_as(const char *name, unsigned maj, unsigned min, struct bc_registry **reg,
-                   char **msg)
+static enum bc_status load_as(const char *name, unsigned maj, unsigned min,
+                              struct bc_registry **reg, char **msg)
 {
 	char *path = so_path(name);
 	*reg = bc_registry_new_empty();
 	ck_assert_ptr_nonnull(*reg);
 	*msg = NULL;
-	int rc = bc_registry_load_file_as(*reg, path, maj, min, msg);
+	enum bc_status rc = bc_registry_load_file_as(*reg, path, maj, min, msg);
 	free(path);
 	return rc;
 }
@@ -41,7 +41,7 @@ START_TEST(same_version_loads)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), 0);
+	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_OK);
 	ck_assert_ptr_null(msg);
 	const struct bc_loaded_plugin *p = bc_registry_find(reg, BC_KIND_PROVIDER, "abi-same");
 	ck_assert_ptr_nonnull(p);
@@ -58,7 +58,7 @@ START_TEST(older_minor_loads_on_newer_host)
 	/* The plugin needs minor BC_ABI_MINOR; a host one minor newer takes it. */
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, BC_ABI_MINOR + 1, &reg, &msg), 0);
+	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, BC_ABI_MINOR + 1, &reg, &msg), BC_OK);
 	ck_assert_ptr_nonnull(bc_registry_find(reg, BC_KIND_PROVIDER, "abi-same"));
 	bc_registry_free(reg);
 }
@@ -68,7 +68,7 @@ START_TEST(newer_minor_refused)
 {
 	struct bc_registry *reg;
 	char *msg, want[128];
-	ck_assert_int_eq(load_as("abi_newer_minor", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_newer_minor", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_ptr_nonnull(msg);
 	snprintf(want, sizeof want, "needs ABI %d.%d but this broadcastd has ABI %d.%d",
 	         BC_ABI_MAJOR, BC_ABI_MINOR + 1, BC_ABI_MAJOR, BC_ABI_MINOR);
@@ -87,7 +87,7 @@ START_TEST(other_major_refused)
 {
 	struct bc_registry *reg;
 	char *msg, want[128];
-	ck_assert_int_eq(load_as("abi_other_major", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_other_major", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	snprintf(want, sizeof want, "built for ABI %d.%d but this broadcastd has ABI %d.%d",
 	         BC_ABI_MAJOR + 1, BC_ABI_MINOR, BC_ABI_MAJOR, BC_ABI_MINOR);
 	ck_assert_msg(strstr(msg, want) != NULL, "message: %s", msg);
@@ -101,7 +101,7 @@ START_TEST(missing_symbol_refused)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_no_entry", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_no_entry", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "no exported bc_plugin_entry symbol") != NULL, "message: %s",
 	              msg);
 	ck_assert_msg(strstr(msg, "abi_no_entry.so") != NULL, "message: %s", msg);
@@ -116,7 +116,7 @@ START_TEST(short_struct_refused)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_short_struct", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_short_struct", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "descriptor is 8 bytes") != NULL, "message: %s", msg);
 	ck_assert_msg(strstr(msg, "rebuild the plugin") != NULL, "message: %s", msg);
 	free(msg);
@@ -128,7 +128,7 @@ START_TEST(missing_op_refused)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_missing_op", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_missing_op", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "required operation stop()") != NULL, "message: %s", msg);
 	free(msg);
 	bc_registry_free(reg);
@@ -139,7 +139,7 @@ START_TEST(decline_refused)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_decline", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_decline", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "declined to load") != NULL, "message: %s", msg);
 	free(msg);
 	bc_registry_free(reg);
@@ -155,7 +155,7 @@ START_TEST(not_a_shared_object_refused)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "not elf", 7), 7);
 	close(fd);
-	ck_assert_int_eq(bc_registry_load_file(reg, path, &msg), -1);
+	ck_assert_int_eq(bc_registry_load_file(reg, path, &msg), BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "cannot load") != NULL, "message: %s", msg);
 	unlink(path);
 	free(msg);
@@ -260,9 +260,9 @@ START_TEST(plugins_built_against_1_0_load)
 		struct bc_registry *reg = bc_registry_new_empty();
 		char *msg = NULL, *store = v10_path("store_memory_v10");
 		char *prov = v10_path("provider_test_v10");
-		ck_assert_int_eq(bc_registry_load_file_as(reg, store, BC_ABI_MAJOR, hmin, &msg), 0);
+		ck_assert_int_eq(bc_registry_load_file_as(reg, store, BC_ABI_MAJOR, hmin, &msg), BC_OK);
 		ck_assert_ptr_null(msg);
-		ck_assert_int_eq(bc_registry_load_file_as(reg, prov, BC_ABI_MAJOR, hmin, &msg), 0);
+		ck_assert_int_eq(bc_registry_load_file_as(reg, prov, BC_ABI_MAJOR, hmin, &msg), BC_OK);
 		ck_assert_ptr_null(msg);
 		const struct bc_loaded_plugin *s = bc_registry_find(reg, BC_KIND_STORE, "memory_v10");
 		const struct bc_loaded_plugin *p = bc_registry_find(reg, BC_KIND_PROVIDER, "test_v10");
@@ -291,7 +291,7 @@ START_TEST(min_minor_0_loads_on_host_1_0)
 	char *msg;
 	ck_assert_int_eq(BC_ABI_MINOR, 1);
 	for (unsigned hmin = 0; hmin <= BC_ABI_MINOR; hmin++) {
-		ck_assert_int_eq(load_as("abi_min0", BC_ABI_MAJOR, hmin, &reg, &msg), 0);
+		ck_assert_int_eq(load_as("abi_min0", BC_ABI_MAJOR, hmin, &reg, &msg), BC_OK);
 		ck_assert_ptr_null(msg);
 		const struct bc_loaded_plugin *p = bc_registry_find(reg, BC_KIND_PROVIDER, "abi-min0");
 		ck_assert_ptr_nonnull(p);
@@ -309,7 +309,7 @@ START_TEST(default_min_minor_refused_on_host_1_0)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, 0, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_same", BC_ABI_MAJOR, 0, &reg, &msg), BC_E_INVALID);
 	ck_assert_ptr_nonnull(msg);
 	ck_assert_msg(strstr(msg, "abi_same.so: plugin 'abi-same' needs ABI 1.1 but this "
 	                          "broadcastd has ABI 1.0") != NULL, "message: %s", msg);
@@ -326,7 +326,7 @@ START_TEST(hidden_visibility_with_header_loads)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_hidden", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), 0);
+	ck_assert_int_eq(load_as("abi_hidden", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_OK);
 	ck_assert_ptr_null(msg);
 	ck_assert_ptr_nonnull(bc_registry_find(reg, BC_KIND_PROVIDER, "abi-hidden"));
 	bc_registry_free(reg);
@@ -339,7 +339,7 @@ START_TEST(hidden_visibility_without_declaration_refused)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_hidden_nodecl", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_hidden_nodecl", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_ptr_nonnull(msg);
 	ck_assert_msg(strstr(msg, "abi_hidden_nodecl.so: no exported bc_plugin_entry symbol "
 	                          "(host ABI 1.1)") != NULL, "message: %s", msg);
@@ -360,7 +360,7 @@ static void check_reserved(const char *file, const char *plugin, const char *kin
 {
 	struct bc_registry *reg;
 	char *msg, want[256];
-	ck_assert_int_eq(load_as(file, BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as(file, BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_ptr_nonnull(msg);
 	snprintf(want, sizeof want, "%s.so: %s plugin '%s' (ABI 1.1, host 1.1) declares the "
 	         "option '%s', but '%s' is a host-wide option of every %s instance", file, kind,
@@ -393,7 +393,7 @@ START_TEST(reserved_names_are_per_kind)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_fe_idle", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), 0);
+	ck_assert_int_eq(load_as("abi_fe_idle", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_OK);
 	ck_assert_ptr_nonnull(bc_registry_find(reg, BC_KIND_FRONTEND, "abi-fe-idle"));
 	bc_registry_free(reg);
 }
@@ -403,7 +403,7 @@ START_TEST(partial_event_ops_refused)
 {
 	struct bc_registry *reg;
 	char *msg;
-	ck_assert_int_eq(load_as("abi_store_partial", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), -1);
+	ck_assert_int_eq(load_as("abi_store_partial", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg), BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "store plugin 'abi-store-partial' (ABI 1.1, host 1.1) implements "
 	                          "some of the ABI 1.1 event operations but not stop_event()") !=
 	              NULL, "message: %s", msg);
@@ -417,7 +417,7 @@ START_TEST(half_cursor_ops_refused)
 	struct bc_registry *reg;
 	char *msg;
 	ck_assert_int_eq(load_as("abi_store_cursor_half", BC_ABI_MAJOR, BC_ABI_MINOR, &reg, &msg),
-	                 -1);
+	                 BC_E_INVALID);
 	ck_assert_msg(strstr(msg, "store plugin 'abi-store-cursor-half' (ABI 1.1, host 1.1) "
 	                          "implements some of the ABI 1.1 event operations but not "
 	                          "cursor_advance()") != NULL, "message: %s", msg);

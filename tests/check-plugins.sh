@@ -5,7 +5,8 @@
 # providers and stores get a configuration of temporary files and loopback
 # ports; s3 points at a closed port (start then needs an upstream: skipped,
 # test_s3_sts.py covers it), postgres at none (create needs a server:
-# skipped; BC_PG_CONNINFO=... checks it against a running one).
+# skipped here; test_postgres_nodes.py runs the kit on it against the real
+# server it starts, and BC_PG_CONNINFO=... checks it against another one).
 set -eu
 b=${BC_BUILDDIR:?}
 kit="$b/tests/support/broadcast-plugin-check"

@@ -82,6 +82,25 @@ def node_config(schema):
     """ % (PG["PG_CONNINFO"], schema))
 
 
+class ConformanceKit(unittest.TestCase):
+    """broadcast-plugin-check on the postgres store against the real server:
+    its whole store lifecycle, which tests/check-plugins.sh can only skip (it
+    has no server)."""
+
+    def test_kit_passes_on_the_postgres_store(self):
+        kit = os.path.join(bctest.BUILDDIR, "tests", "support", "broadcast-plugin-check")
+        so = os.path.join(bctest.BUILDDIR, "stores", "postgres", ".libs", "store_postgres.so")
+        cfg = os.path.join(PG["PG_DIR"], "kit.yaml")
+        with open(cfg, "w") as f:
+            f.write('conninfo: "%s"\nschema: kit\nconnect_timeout: 10s\n' % PG["PG_CONNINFO"])
+        p = subprocess.run([kit, so, "--config", cfg], capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("# SKIP", p.stdout)  # the lifecycle ran, not skipped
+        self.assertRegex(p.stdout, r"(?m)^ok \d+ .*(reserve|commit)")
+        self.assertNotIn(PG["PG_PASSWORD"], p.stdout + p.stderr)
+
+
 class TwoNodes(unittest.TestCase):
     counter = 0
 

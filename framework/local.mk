@@ -29,7 +29,9 @@ framework_libbroadcast_core_la_SOURCES = \
 	framework/ratelimit.c
 framework_libbroadcast_core_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(CURL_CFLAGS)
-framework_libbroadcast_core_la_LIBADD = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(CURL_LIBS)
+# libcurl is opened with dlopen() when a configuration has webhooks, not
+# linked (framework/webhook_http.c): only its headers are needed here.
+framework_libbroadcast_core_la_LIBADD = $(YAML_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 
 pkginclude_HEADERS += \
 	include/broadcast/broadcast.h \

@@ -242,9 +242,10 @@ enum bc_status bc_webhook_set_build(const struct bc_doc *doc, const struct bc_no
 	if (node->n_items == 0)
 		return BC_OK;
 	if (!bc_webhook_http_available()) {
-		*errmsg = bc_doc_error_at(doc, node, "this broadcast was built without libcurl, so "
-		                          "it cannot send webhooks; rebuild it with "
-		                          "libcurl4-openssl-dev installed, or remove `webhooks`");
+		*errmsg = bc_doc_error_at(doc, node, "webhooks need libcurl, and libcurl.so.4 "
+		                          "cannot be opened (or this broadcast was built without "
+		                          "libcurl's headers); install libcurl4, or remove "
+		                          "`webhooks`");
 		return BC_E_INVALID;
 	}
 	if (node->n_items > WH_MAX) {

@@ -14,8 +14,16 @@
  * providers' own client (providers/s3/s3_http.c) lives in that plugin: the
  * framework and the plugins share no code but the ABI.
  *
- * Built without libcurl, the functions exist and fail, and the
- * configuration refuses `webhooks:` (bc_webhook_http_available()).
+ * libcurl is not linked: it is opened with dlopen() the first time a
+ * configuration has webhooks. Linked, it and what it pulls in (a TLS
+ * library, GSSAPI, LDAP, SSH) cost every daemon about 5 MiB of resident
+ * memory whether it sends webhooks or not (docs/performance.md, "Memory").
+ * The few functions used are called through `lc`, by the names curl.h
+ * gives them (the macros below), so the calls read as libcurl's own.
+ *
+ * Built without libcurl's headers, or where libcurl.so.4 cannot be opened,
+ * the functions exist and fail, and the configuration refuses `webhooks:`
+ * with the reason (bc_webhook_http_available()).
  */
 #include "config.h"
 
@@ -27,7 +35,43 @@
 #include "bc_webhook.h"
 
 #ifdef HAVE_LIBCURL
+#include <dlfcn.h>
+#include <stdint.h>
+
+/* curl_easy_setopt() and curl_easy_getinfo() as plain functions, not
+ * curl.h's type-checking macros, so that they can be redirected below. */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+
+/* libcurl's soname: the one libcurl4-openssl-dev links against. */
+#define HTTP_LIBCURL "libcurl.so.4"
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *h);
+	void (*easy_reset)(CURL *h);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} lc;
+
+/* curl.h's own pass-through macros of these two give way to ours. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init (*lc.global_init)
+#define curl_easy_init (*lc.easy_init)
+#define curl_easy_cleanup (*lc.easy_cleanup)
+#define curl_easy_reset (*lc.easy_reset)
+#define curl_easy_setopt (*lc.easy_setopt)
+#define curl_easy_perform (*lc.easy_perform)
+#define curl_easy_getinfo (*lc.easy_getinfo)
+#define curl_easy_strerror (*lc.easy_strerror)
+#define curl_slist_append (*lc.slist_append)
+#define curl_slist_free_all (*lc.slist_free_all)
 
 struct bc_webhook_http {
 	CURL *easy;
@@ -36,17 +80,46 @@ struct bc_webhook_http {
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static int http_init_ok;
 
+/* One symbol of the opened libcurl into *slot; 0, or -1 when it lacks it.
+ * Through uintptr_t, as POSIX says a dlsym() result becomes a function
+ * pointer. */
+static int http_sym(void *lib, const char *name, void *slot)
+{
+	void *sym = dlsym(lib, name);
+	if (sym == NULL)
+		return -1;
+	uintptr_t bits = (uintptr_t)sym;
+	memcpy(slot, &bits, sizeof bits);
+	return 0;
+}
+
 static void http_global_init(void)
 {
-	/* Not thread-safe in older libcurl: once, from whichever worker comes
-	 * first. Never undone (curl_global_cleanup at exit would race the
-	 * plugins that use libcurl too). */
+	/* Kept open for the life of the process, like the plugins (libcurl
+	 * cannot be unloaded safely once its TLS library is initialised). */
+	void *lib = dlopen(HTTP_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+
+	if (lib == NULL || http_sym(lib, "curl_global_init", &lc.global_init) != 0 ||
+	    http_sym(lib, "curl_easy_init", &lc.easy_init) != 0 ||
+	    http_sym(lib, "curl_easy_cleanup", &lc.easy_cleanup) != 0 ||
+	    http_sym(lib, "curl_easy_reset", &lc.easy_reset) != 0 ||
+	    http_sym(lib, "curl_easy_setopt", &lc.easy_setopt) != 0 ||
+	    http_sym(lib, "curl_easy_perform", &lc.easy_perform) != 0 ||
+	    http_sym(lib, "curl_easy_getinfo", &lc.easy_getinfo) != 0 ||
+	    http_sym(lib, "curl_easy_strerror", &lc.easy_strerror) != 0 ||
+	    http_sym(lib, "curl_slist_append", &lc.slist_append) != 0 ||
+	    http_sym(lib, "curl_slist_free_all", &lc.slist_free_all) != 0)
+		return;
+	/* Not thread-safe in older libcurl: once. Never undone
+	 * (curl_global_cleanup at exit would race the plugins that use
+	 * libcurl too). */
 	http_init_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
 int bc_webhook_http_available(void)
 {
-	return 1;
+	pthread_once(&http_once, http_global_init);
+	return http_init_ok;
 }
 
 struct bc_webhook_http *bc_webhook_http_create(void)

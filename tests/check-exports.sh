@@ -35,6 +35,14 @@ if [ "$declared" != "$listed" ] || [ "$listed" != "$exported" ]; then
 else
 	echo "ok: libbroadcast.so exports exactly embed.h's $(echo "$listed" | wc -l) functions"
 fi
+# libcurl is opened on first use by the webhook sender, never linked: linked,
+# it costs every daemon ~4 MiB resident (docs/performance.md, "Memory").
+if readelf -d "$lib" | grep 'NEEDED' | grep -q 'libcurl'; then
+	echo "FAIL: libbroadcast.so links libcurl; framework/webhook_http.c opens it with dlopen"
+	fail=1
+else
+	echo "ok: libbroadcast.so does not link libcurl"
+fi
 case $(readlink "$lib") in
 libbroadcast.so.1*) echo "ok: the soname follows ABI major 1" ;;
 *) echo "FAIL: libbroadcast.so -> $(readlink "$lib"), want libbroadcast.so.1 (ABI major 1)"; fail=1 ;;

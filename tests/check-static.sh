@@ -31,8 +31,9 @@ for d in stores/* providers/* frontends/*; do
 	ls "$b/$d"/*.la >/dev/null 2>&1 && dirs="$dirs $d"
 done
 # Sources compiled into several providers (providers/*/local.mk) have no
-# .la of their own: checked with any provider that was built.
+# .la of their own: checked with any provider (or store) that was built.
 case "$dirs" in *providers/*) dirs="$dirs providers/common" ;; esac
+case "$dirs" in *stores/*) dirs="$dirs stores/common" ;; esac
 # shellcheck disable=SC2086
 files=$(find $dirs -name '*.c' ! -path '*/vendor/*' | sort)
 
@@ -41,7 +42,7 @@ files=$(find $dirs -name '*.c' ! -path '*/vendor/*' | sort)
 pkg_cflags=$(sed -n 's/^\(YAML\|JANSSON\|CRYPTO\|SSL\|SQLITE\|LIBPQ\|CURL\|EXPAT\)_CFLAGS = //p' \
 	"$b/Makefile" | tr '\n' ' ')
 defs="-DHAVE_CONFIG_H -DBC_PLUGIN_DIR=\"/usr/lib/broadcast\" -DBC_SYSCONF_DIR=\"/etc/broadcast\" -DBC_STATE_DIR=\"/var/lib/broadcast\""
-incs="-I include -I framework -I frontends/http -I providers/common -I $b"
+incs="-I include -I framework -I frontends/http -I providers/common -I stores/common -I $b"
 
 status=0
 

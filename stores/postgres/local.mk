@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # stores/postgres: stream records in PostgreSQL (libpq), so several
 # broadcastd nodes share one set of streams. postgres.c (lifecycle, options,
-# descriptor), pg_pool.c (connections), pg_schema.c (tables, migrations, SQL).
+# descriptor), pg_pool.c (connections), pg_schema.c (tables, migrations, SQL),
+# pg_batch.c (writes batched into one transaction, with
+# stores/common/group_commit.c, which the sqlite store shares).
 
 if BUILD_PLUGIN_STORE_POSTGRES
 pkglib_LTLIBRARIES += stores/postgres/store_postgres.la
@@ -10,7 +12,12 @@ stores_postgres_store_postgres_la_SOURCES = \
 	stores/postgres/pg_pool.c \
 	stores/postgres/pg_pool.h \
 	stores/postgres/pg_schema.c \
-	stores/postgres/pg_schema.h
+	stores/postgres/pg_schema.h \
+	stores/postgres/pg_batch.c \
+	stores/postgres/pg_batch.h \
+	stores/common/group_commit.c \
+	stores/common/group_commit.h
+stores_postgres_store_postgres_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/stores/common
 stores_postgres_store_postgres_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) -pthread
 stores_postgres_store_postgres_la_LDFLAGS = $(bc_plugin_ldflags)
 stores_postgres_store_postgres_la_LIBADD = $(LIBPQ_LIBS) -lpthread

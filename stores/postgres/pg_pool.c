@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -560,10 +561,32 @@ static int starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Hand a failure to a caller's error. */
+enum bc_status pg_failure_apply(const struct pg_pool *pool, const struct pg_failure *f,
+                                struct bc_error *err)
+{
+	return pool->api->fail(err, f->status, f->code, "%s", f->message);
+}
+
+static enum bc_status set_failure(struct pg_failure *f, enum bc_status status, const char *code,
+                                  const char *fmt, ...) BC_PRINTF(4, 5);
+static enum bc_status set_failure(struct pg_failure *f, enum bc_status status, const char *code,
+                                  const char *fmt, ...)
+{
+	va_list ap;
+
+	f->status = status;
+	f->code = code;
+	va_start(ap, fmt);
+	vsnprintf(f->message, sizeof f->message, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
 /* The connection itself failed: mark the slot so release() drops it, and
  * log (once per outage; the reconnect logs the rest). */
-static enum bc_status link_failed(struct pg_pool *pool, struct pg_slot *slot, const char *msg,
-                                  struct bc_error *err)
+static enum bc_status link_failed_f(struct pg_pool *pool, struct pg_slot *slot, const char *msg,
+                                    struct pg_failure *f)
 {
 	char why[512];
 	int was_down;
@@ -575,13 +598,23 @@ static enum bc_status link_failed(struct pg_pool *pool, struct pg_slot *slot, co
 	if (!was_down)
 		pool->api->log(pool->host, BC_LOG_WARN, "database connection lost: %s",
 		               why[0] ? why : "no reason given");
-	return pool->api->fail(err, BC_E_UNAVAILABLE, "store.unavailable",
-	                       "the connection to the stream database was lost; retry later");
+	return set_failure(f, BC_E_UNAVAILABLE, "store.unavailable",
+	                   "the connection to the stream database was lost; retry later");
 }
 
-/* Map a finished result to a status (see pg_pool.h). */
-static enum bc_status classify(struct pg_pool *pool, struct pg_slot *slot, PGresult *res,
-                               struct bc_error *err)
+static enum bc_status link_failed(struct pg_pool *pool, struct pg_slot *slot, const char *msg,
+                                  struct bc_error *err)
+{
+	struct pg_failure f;
+
+	link_failed_f(pool, slot, msg, &f);
+	return pg_failure_apply(pool, &f, err);
+}
+
+/* Map a finished result to a status (see pg_pool.h), describing a failure
+ * in *f. */
+static enum bc_status classify_f(struct pg_pool *pool, struct pg_slot *slot, PGresult *res,
+                                 struct pg_failure *f)
 {
 	ExecStatusType rs = PQresultStatus(res);
 	const char *state, *primary;
@@ -595,46 +628,133 @@ static enum bc_status classify(struct pg_pool *pool, struct pg_slot *slot, PGres
 		state = "";
 	if (PQstatus(slot->conn) != CONNECTION_OK || starts_with(state, "08") ||
 	    starts_with(state, "57P"))
-		return link_failed(pool, slot, primary ? primary : PQerrorMessage(slot->conn), err);
+		return link_failed_f(pool, slot, primary ? primary : PQerrorMessage(slot->conn), f);
 	scrub_message(pool, primary ? primary : PQresultErrorMessage(res), msg, sizeof msg);
 	if (strcmp(state, "57014") == 0) {
 		pool->api->log(pool->host, BC_LOG_WARN, "statement timeout (%lld ms): %s",
 		               (long long)pool->stmt_ms, msg);
-		return pool->api->fail(err, BC_E_TIMEOUT, "store.timeout",
-		                       "the stream database did not answer within %lld ms",
-		                       (long long)pool->stmt_ms);
+		return set_failure(f, BC_E_TIMEOUT, "store.timeout",
+		                   "the stream database did not answer within %lld ms",
+		                   (long long)pool->stmt_ms);
 	}
 	if (strcmp(state, "23505") == 0)
-		return pool->api->fail(err, BC_E_CONFLICT, "store.duplicate", "%s", msg);
+		return set_failure(f, BC_E_CONFLICT, "store.duplicate", "%s", msg);
 	if (starts_with(state, "22")) /* data exception: e.g. bytes that are not UTF-8 */
-		return pool->api->fail(err, BC_E_INVALID, "store.bad_value",
-		                       "the database refused a value: %s", msg);
+		return set_failure(f, BC_E_INVALID, "store.bad_value",
+		                   "the database refused a value: %s", msg);
 	if (strcmp(state, "26000") == 0) {
 		/* Our prepared statements vanished (a pooler ran DISCARD ALL):
 		 * reconnect and prepare again. */
 		slot->lost = 1;
-		return pool->api->fail(err, BC_E_UNAVAILABLE, "store.unavailable",
-		                       "the database session was reset; retry");
+		return set_failure(f, BC_E_UNAVAILABLE, "store.unavailable",
+		                   "the database session was reset; retry");
 	}
 	if (starts_with(state, "53") || starts_with(state, "58") || strcmp(state, "25006") == 0 ||
 	    strcmp(state, "55P03") == 0 || strcmp(state, "55006") == 0 ||
 	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
 		pool->api->log(pool->host, BC_LOG_WARN, "database busy or read-only (%s): %s", state,
 		               msg);
-		return pool->api->fail(err, BC_E_UNAVAILABLE, "store.unavailable",
-		                       "the stream database cannot take this now (%s); retry later",
-		                       state);
+		return set_failure(f, BC_E_UNAVAILABLE, "store.unavailable",
+		                   "the stream database cannot take this now (%s); retry later",
+		                   state);
 	}
 	if (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0) {
 		pool->api->log(pool->host, BC_LOG_ERROR,
 		               "the store's tables are gone (%s): %s; restart broadcastd to "
 		               "recreate them", state, msg);
-		return pool->api->fail(err, BC_E_INTERNAL, "postgres.schema_missing",
-		                       "the store's tables are missing; restart to recreate them");
+		return set_failure(f, BC_E_INTERNAL, "postgres.schema_missing",
+		                   "the store's tables are missing; restart to recreate them");
 	}
 	pool->api->log(pool->host, BC_LOG_ERROR, "statement failed (%s): %s", state, msg);
-	return pool->api->fail(err, BC_E_INTERNAL, "postgres.error", "database error %s: %s",
-	                       state[0] ? state : "(none)", msg);
+	return set_failure(f, BC_E_INTERNAL, "postgres.error", "database error %s: %s",
+	                   state[0] ? state : "(none)", msg);
+}
+
+/* The server did not answer, not even with its own timeout, by `deadline`:
+ * the link is dead or the server is stuck. Drop the connection (release()
+ * closes it). w < 0: the socket failed instead. */
+static enum bc_status no_answer(struct pg_pool *pool, struct pg_slot *slot, int w,
+                                struct pg_failure *f)
+{
+	if (w < 0)
+		return link_failed_f(pool, slot, "socket error", f);
+	slot->lost = 1;
+	pool->api->log(pool->host, BC_LOG_WARN,
+	               "no answer from the database within %lld ms; dropping the connection",
+	               (long long)pool->stmt_ms + CLIENT_GRACE_MS);
+	return set_failure(f, BC_E_TIMEOUT, "store.timeout",
+	                   "the stream database did not answer within %lld ms",
+	                   (long long)pool->stmt_ms);
+}
+
+/* Send what libpq still holds for the server, by `deadline`. */
+static enum bc_status flush_out(struct pg_pool *pool, struct pg_slot *slot, int64_t deadline,
+                                struct pg_failure *f)
+{
+	PGconn *conn = slot->conn;
+	int r, w;
+
+	while ((r = PQflush(conn)) == 1) {
+		w = wait_socket(pool, conn, POLLIN | POLLOUT, deadline);
+		if (w <= 0)
+			return no_answer(pool, slot, w, f);
+		if (!PQconsumeInput(conn))
+			return link_failed_f(pool, slot, PQerrorMessage(conn), f);
+	}
+	if (r < 0)
+		return link_failed_f(pool, slot, PQerrorMessage(conn), f);
+	return BC_OK;
+}
+
+/* The next result (NULL at the end of one statement's results), waiting
+ * for it until `deadline`. *st is BC_OK unless the link or the deadline
+ * failed (then NULL is returned too). */
+static PGresult *next_result(struct pg_pool *pool, struct pg_slot *slot, int64_t deadline,
+                             enum bc_status *st, struct pg_failure *f)
+{
+	PGconn *conn = slot->conn;
+	int w;
+
+	*st = BC_OK;
+	while (PQisBusy(conn)) {
+		w = wait_socket(pool, conn, POLLIN, deadline);
+		if (w <= 0) {
+			*st = no_answer(pool, slot, w, f);
+			return NULL;
+		}
+		if (!PQconsumeInput(conn)) {
+			*st = link_failed_f(pool, slot, PQerrorMessage(conn), f);
+			return NULL;
+		}
+	}
+	return PQgetResult(conn);
+}
+
+/* The results of one statement: the first error, or else the last
+ * success, in *keep (NULL when the statement gave none). */
+static enum bc_status statement_results(struct pg_pool *pool, struct pg_slot *slot,
+                                        int64_t deadline, PGresult **keep,
+                                        struct pg_failure *f)
+{
+	enum bc_status st;
+	PGresult *r;
+
+	*keep = NULL;
+	while ((r = next_result(pool, slot, deadline, &st, f)) != NULL) {
+		if (*keep == NULL) {
+			*keep = r;
+		} else if (PQresultStatus(*keep) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+		} else {
+			PQclear(*keep);
+			*keep = r;
+		}
+	}
+	if (st != BC_OK) {
+		PQclear(*keep);
+		*keep = NULL;
+	}
+	return st;
 }
 
 /* Collect every result of the statement sent on slot, keeping the first
@@ -642,67 +762,126 @@ static enum bc_status classify(struct pg_pool *pool, struct pg_slot *slot, PGres
 static enum bc_status collect(struct pg_pool *pool, struct pg_slot *slot, PGresult **res,
                               struct bc_error *err)
 {
-	PGconn *conn = slot->conn;
 	int64_t deadline = mono_ms(pool) + pool->stmt_ms + CLIENT_GRACE_MS;
-	PGresult *keep = NULL, *r;
-	int f, w = 0;
-	enum bc_status st;
+	PGresult *keep = NULL;
+	struct pg_failure f;
+	enum bc_status st = flush_out(pool, slot, deadline, &f);
 
-	while ((f = PQflush(conn)) == 1) {
-		w = wait_socket(pool, conn, POLLIN | POLLOUT, deadline);
-		if (w <= 0)
-			goto timed_out_or_lost;
-		if (!PQconsumeInput(conn))
-			return link_failed(pool, slot, PQerrorMessage(conn), err);
-	}
-	if (f < 0)
-		return link_failed(pool, slot, PQerrorMessage(conn), err);
-	for (;;) {
-		while (PQisBusy(conn)) {
-			w = wait_socket(pool, conn, POLLIN, deadline);
-			if (w <= 0) {
-				PQclear(keep);
-				goto timed_out_or_lost;
-			}
-			if (!PQconsumeInput(conn)) {
-				PQclear(keep);
-				return link_failed(pool, slot, PQerrorMessage(conn), err);
-			}
-		}
-		r = PQgetResult(conn);
-		if (r == NULL)
-			break;
-		if (keep == NULL) {
-			keep = r;
-		} else if (PQresultStatus(keep) == PGRES_FATAL_ERROR) {
-			PQclear(r);
-		} else {
-			PQclear(keep);
-			keep = r;
-		}
-	}
-	if (keep == NULL)
-		return link_failed(pool, slot, PQerrorMessage(conn), err);
-	st = classify(pool, slot, keep, err);
+	if (st == BC_OK)
+		st = statement_results(pool, slot, deadline, &keep, &f);
+	if (st == BC_OK && keep == NULL)
+		st = link_failed_f(pool, slot, PQerrorMessage(slot->conn), &f);
+	if (st == BC_OK)
+		st = classify_f(pool, slot, keep, &f);
 	if (st != BC_OK) {
 		PQclear(keep);
-		return st;
+		return pg_failure_apply(pool, &f, err);
 	}
 	*res = keep;
 	return BC_OK;
+}
 
-timed_out_or_lost:
-	if (w < 0)
-		return link_failed(pool, slot, "socket error", err);
-	/* The server did not even answer with its own timeout: the link is dead
-	 * or the server is stuck. Drop the connection (release() closes it). */
-	slot->lost = 1;
-	pool->api->log(pool->host, BC_LOG_WARN,
-	               "no answer from the database within %lld ms; dropping the connection",
-	               (long long)pool->stmt_ms + CLIENT_GRACE_MS);
-	return pool->api->fail(err, BC_E_TIMEOUT, "store.timeout",
-	                       "the stream database did not answer within %lld ms",
-	                       (long long)pool->stmt_ms);
+/* Leave pipeline mode after a failed pipeline: the link is dropped unless
+ * every result up to the sync was read. */
+static void pipeline_end(struct pg_slot *slot)
+{
+	if (PQpipelineStatus(slot->conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(slot->conn))
+		slot->lost = 1;
+}
+
+enum bc_status pg_pool_pipeline(struct pg_pool *pool, struct pg_slot *slot,
+                                struct pg_query *q, int n, int *failed, struct pg_failure *f)
+{
+	PGconn *conn = slot->conn;
+	int64_t deadline = mono_ms(pool) + pool->stmt_ms + CLIENT_GRACE_MS;
+	enum bc_status st = BC_OK;
+	PGresult *sync;
+	int i;
+
+	*failed = -1;
+	slot->lost = 0;
+	for (i = 0; i < n; i++)
+		q[i].res = NULL;
+	if (!PQenterPipelineMode(conn))
+		return link_failed_f(pool, slot, PQerrorMessage(conn), f);
+	for (i = 0; i < n; i++) {
+		int sent = q[i].is_prepared
+		                   ? PQsendQueryPrepared(conn, q[i].stmt, q[i].nparams, q[i].params,
+		                                         NULL, NULL, 0)
+		                   : PQsendQueryParams(conn, q[i].stmt, q[i].nparams, NULL,
+		                                       q[i].params, NULL, NULL, 0);
+		if (!sent) {
+			st = link_failed_f(pool, slot, PQerrorMessage(conn), f);
+			goto fail;
+		}
+	}
+	if (!PQpipelineSync(conn)) {
+		st = link_failed_f(pool, slot, PQerrorMessage(conn), f);
+		goto fail;
+	}
+	st = flush_out(pool, slot, deadline, f);
+	/* Every statement's results, then the sync's. After the first error
+	 * the server skips the rest (PGRES_PIPELINE_ABORTED) and rolls the
+	 * implicit transaction back: nothing of the pipeline is applied. */
+	for (i = 0; st == BC_OK && i < n; i++) {
+		st = statement_results(pool, slot, deadline, &q[i].res, f);
+		if (st != BC_OK)
+			break;
+		if (q[i].res == NULL) {
+			st = link_failed_f(pool, slot, PQerrorMessage(conn), f);
+			break;
+		}
+		if (*failed < 0 && PQresultStatus(q[i].res) != PGRES_PIPELINE_ABORTED &&
+		    classify_f(pool, slot, q[i].res, f) != BC_OK) {
+			*failed = i;
+			st = f->status;
+		}
+	}
+	if (slot->lost)
+		goto fail;
+	if (*failed >= 0) {
+		/* Read the aborted rest and the sync, so the link stays usable. */
+		for (; i < n; i++) {
+			enum bc_status rest;
+			PGresult *r = NULL;
+			struct pg_failure ignored;
+			rest = statement_results(pool, slot, deadline, &r, &ignored);
+			PQclear(r);
+			if (rest != BC_OK)
+				goto fail;
+		}
+	}
+	if (st != BC_OK && *failed < 0)
+		goto fail;
+	sync = next_result(pool, slot, deadline, &st, f);
+	if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+		/* The commit itself failed, or the link: the outcome is unknown. */
+		if (st == BC_OK && sync != NULL && *failed < 0)
+			st = classify_f(pool, slot, sync, f);
+		if (st == BC_OK && *failed < 0)
+			st = link_failed_f(pool, slot, PQerrorMessage(conn), f);
+		PQclear(sync);
+		goto fail;
+	}
+	PQclear(sync);
+	if (!PQexitPipelineMode(conn)) {
+		slot->lost = 1;
+		if (*failed < 0)
+			st = link_failed_f(pool, slot, PQerrorMessage(conn), f);
+		goto fail;
+	}
+	if (*failed >= 0) {
+		st = f->status;
+		goto fail;
+	}
+	return BC_OK;
+fail:
+	for (i = 0; i < n; i++) {
+		PQclear(q[i].res);
+		q[i].res = NULL;
+	}
+	pipeline_end(slot);
+	return st != BC_OK ? st : f->status;
 }
 
 enum bc_status pg_pool_exec(struct pg_pool *pool, struct pg_slot *slot, int is_prepared,

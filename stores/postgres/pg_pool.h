@@ -106,6 +106,42 @@ enum bc_status pg_pool_exec(struct pg_pool *pool, struct pg_slot *slot, int is_p
 enum bc_status pg_pool_prepare(struct pg_pool *pool, struct pg_slot *slot, const char *name,
                                const char *sql, int nparams, struct bc_error *err);
 
+/* A failure, before it is handed to a caller's error: a pipeline hands one
+ * failure to every caller whose statement was in it. */
+struct pg_failure {
+	enum bc_status status;
+	const char *code;   /* static */
+	char message[600];
+};
+
+/* Describe `f` in `err` (api->fail); returns f->status. */
+enum bc_status pg_failure_apply(const struct pg_pool *pool, const struct pg_failure *f,
+                                struct bc_error *err);
+
+/* One statement of a pipeline: as pg_pool_exec's arguments; `res` is its
+ * result after a successful pipeline (the caller PQclear()s it). */
+struct pg_query {
+	const char *stmt;
+	int is_prepared;
+	int nparams;
+	const char *const *params;
+	PGresult *res;
+};
+
+/* Run q[0..n-1] as one pipeline ending in one sync, so the server runs them
+ * as one implicit transaction: one round trip, one commit (and one WAL
+ * flush) for all, in this order. BC_OK: every statement succeeded and the
+ * transaction committed; each q[i].res is set. Otherwise every res is
+ * NULL, *f says why (as pg_pool_exec's statuses), and *failed tells what:
+ *   >= 0: statement *failed failed, the server rolled the transaction back
+ *         and skipped the rest; nothing was applied (the link is fine
+ *         unless pg_slot_lost());
+ *   -1:   the link, the deadline or the commit failed; whether the
+ *         transaction committed is unknown.
+ * Failures are logged as by pg_pool_exec. */
+enum bc_status pg_pool_pipeline(struct pg_pool *pool, struct pg_slot *slot,
+                                struct pg_query *q, int n, int *failed, struct pg_failure *f);
+
 /* 1 when the last failure of this slot was at the connection level, so a
  * read-only caller may retry once on a fresh connection. */
 int pg_slot_lost(const struct pg_slot *slot);

@@ -27,10 +27,11 @@
  * the changed row (id, owner and its new event_seq; no row when nothing
  * changed), take the next cursor from the one-row counter and insert the
  * event. The counter UPDATE joins `s`, so a call that changed nothing
- * neither locks the counter nor writes an event; it runs after `s` has its
- * row, so the lock order is always stream row, then counter (no deadlock),
- * and the counter's row lock is held only for the INSERT and the COMMIT of
- * this one autocommit statement. Under READ COMMITTED a writer that waited
+ * neither writes to the counter nor writes an event. These statements run
+ * in batches (pg_batch.h) whose first statement locks the counter, so
+ * every event writer takes the counter before any stream row (no
+ * deadlock), and holds it until its batch commits. Under READ COMMITTED a
+ * writer that waited
  * for the lock re-reads the committed counter (EvalPlanQual), so cursors
  * are handed out and committed in the same order. The arguments name the
  * statement's PG_EVENT_PARAMS parameters (type, time_ms, owner, data). */
@@ -40,6 +41,17 @@
 	"e AS (INSERT INTO %1$s.events (cursor, stream_id, seq, type, time_ms, owner, data) " \
 	"SELECT c.last_cursor, s.id, s.event_seq, " t ", " tm "::bigint, "                 \
 	"coalesce(nullif(" o ", ''), s.owner), " d " FROM s, c RETURNING cursor) "
+
+/* The WHERE of a write to one stream in one state. "state + 0" is not
+ * indexable on purpose, so the primary key is the only index a plan can
+ * use. With "state = N", a generic plan made while the table was empty
+ * (the statements are prepared when a connection opens) took
+ * streams_by_state (state, start_ms, id) for both conditions and kept it
+ * for the connection's life: as the table grew, every write walked all the
+ * dead index entries of its state's range, and on a new database the
+ * store's throughput halved every few seconds until autovacuum analysed
+ * the table (docs/performance.md). */
+#define BY_ID_IN_STATE(n) "id = $1 AND state + 0 = " n
 
 /* One migration: the SQL statements (with %1$s for the quoted schema) that
  * take the schema from version-1 to version. */
@@ -139,6 +151,8 @@ static const char *const stmt_names[PG_STMT_COUNT] = {
 	[PG_STMT_REAP] = "bc_reap",
 	[PG_STMT_CURSOR_CLAIM] = "bc_cursor_claim",
 	[PG_STMT_CURSOR_ADVANCE] = "bc_cursor_advance",
+	[PG_STMT_LOCK_COUNTER] = "bc_lock_counter",
+	[PG_STMT_NO_FLUSH] = "bc_no_flush",
 };
 
 /* Statement templates; %1$s is the quoted schema. States are numbers
@@ -146,35 +160,36 @@ static const char *const stmt_names[PG_STMT_COUNT] = {
 static const char *const stmt_sql[PG_STMT_COUNT] = {
 	[PG_STMT_RESERVE] =
 		"INSERT INTO %1$s.streams (id, name, type, provider, owner, state, start_ms, "
-		"stop_ms, meta) VALUES ($1, $2, $3, $4, $5, 1, $6::bigint, 0, $7)",
+		"stop_ms, meta) VALUES ($1, $2, $3, $4, $5, 1, $6::bigint, 0, $7) "
+		"ON CONFLICT (id) DO NOTHING",
 	/* commit() of a 1.0 host: the media state starts too, without an event. */
 	[PG_STMT_COMMIT] =
 		"UPDATE %1$s.streams SET state = 2, meta = $2, media = 1, media_ms = start_ms, "
-		"updated_at = now() WHERE id = $1 AND state = 1",
+		"updated_at = now() WHERE " BY_ID_IN_STATE("1"),
 	[PG_STMT_COMMIT_EVENT] =
 		"WITH s AS (UPDATE %1$s.streams SET state = 2, meta = $2, media = 1, "
 		"media_ms = start_ms, publish_ms = 0, event_seq = 1, updated_at = now() "
-		"WHERE id = $1 AND state = 1 RETURNING id, owner, event_seq)"
+		"WHERE " BY_ID_IN_STATE("1") " RETURNING id, owner, event_seq)"
 		EVENT_TAIL("$3", "$4", "$5", "$6") "SELECT id FROM s",
-	[PG_STMT_ABORT] = "DELETE FROM %1$s.streams WHERE id = $1 AND state = 1",
+	[PG_STMT_ABORT] = "DELETE FROM %1$s.streams WHERE " BY_ID_IN_STATE("1"),
 	[PG_STMT_GET] = "SELECT " COLUMNS " FROM %1$s.streams WHERE id = $1",
 	/* The conditional stop: one statement, so of racing stops the row lock
 	 * lets exactly one see state = 2; the others re-check the committed row
 	 * (READ COMMITTED re-evaluates WHERE) and update nothing. */
 	[PG_STMT_STOP] =
 		"UPDATE %1$s.streams SET state = 3, stop_ms = $2::bigint, updated_at = now() "
-		"WHERE id = $1 AND state = 2 RETURNING " COLUMNS,
+		"WHERE " BY_ID_IN_STATE("2") " RETURNING " COLUMNS,
 	/* The same, with its event: losers change nothing, so they write none. */
 	[PG_STMT_STOP_EVENT] =
 		"WITH s AS (UPDATE %1$s.streams SET state = 3, stop_ms = $2::bigint, "
 		"stop_reason = $3, event_seq = event_seq + 1, updated_at = now() "
-		"WHERE id = $1 AND state = 2 RETURNING " COLUMNS ")"
+		"WHERE " BY_ID_IN_STATE("2") " RETURNING " COLUMNS ")"
 		EVENT_TAIL("$4", "$5", "$6", "$7") "SELECT " COLUMNS " FROM s",
 	[PG_STMT_MEDIA] =
 		"WITH s AS (UPDATE %1$s.streams SET media = $2::smallint, media_ms = $3::bigint, "
 		"publish_ms = CASE WHEN $2::smallint = 2 THEN $3::bigint ELSE publish_ms END, "
 		"event_seq = event_seq + 1, updated_at = now() "
-		"WHERE id = $1 AND state = 2 AND media <> $2::smallint RETURNING " COLUMNS ")"
+		"WHERE " BY_ID_IN_STATE("2") " AND media <> $2::smallint RETURNING " COLUMNS ")"
 		EVENT_TAIL("$4", "$5", "$6", "$7") "SELECT " COLUMNS " FROM s",
 	[PG_STMT_LIST] =
 		"SELECT " COLUMNS " FROM %1$s.streams WHERE state = ANY ($1::smallint[]) "
@@ -229,6 +244,10 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 		"updated_at = now() WHERE name = $1 AND holder = $2 RETURNING 1) "
 		"SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM %1$s.delivery_cursors "
 		"WHERE name = $1)",
+	/* The first statement of a batch that writes events (pg_batch.h). */
+	[PG_STMT_LOCK_COUNTER] = "SELECT last_cursor FROM %1$s.event_counter FOR UPDATE",
+	/* Until the end of this transaction only. */
+	[PG_STMT_NO_FLUSH] = "SELECT set_config('synchronous_commit', 'off', true)",
 };
 
 static const int stmt_nparams[PG_STMT_COUNT] = {
@@ -239,6 +258,7 @@ static const int stmt_nparams[PG_STMT_COUNT] = {
 	[PG_STMT_LIST_AFTER] = 5, [PG_STMT_LIST_OWNER_AFTER] = 6, [PG_STMT_EVENTS] = 2,
 	[PG_STMT_EVENTS_OWNER] = 3, [PG_STMT_EVENTS_PRUNE] = 2, [PG_STMT_WRITABLE] = 0,
 	[PG_STMT_REAP] = 0, [PG_STMT_CURSOR_CLAIM] = 6, [PG_STMT_CURSOR_ADVANCE] = 3,
+	[PG_STMT_LOCK_COUNTER] = 0, [PG_STMT_NO_FLUSH] = 0,
 };
 
 int pg_schema_name_ok(const char *schema)

@@ -18,7 +18,8 @@
  *   event_counter(one, last_cursor): one row, the last cursor handed out.
  *       Every statement that writes an event increments it in the event's
  *       own transaction and takes cursor = the new value: its row lock makes
- *       event writers of all nodes commit one at a time, in cursor order, so
+ *       event writers of all nodes commit one batch (pg_batch.h) at a time,
+ *       in cursor order, so
  *       a reader that has seen cursor C never later finds a new event <= C
  *       (a sequence would not: a smaller value may commit after a larger).
  *       A rolled-back writer rolls the counter back too; a pruned cursor is
@@ -45,7 +46,8 @@
 
 /* The store's prepared statements. */
 enum pg_stmt {
-	PG_STMT_RESERVE,         /* $1 id $2 name $3 type $4 provider $5 owner $6 start_ms $7 meta */
+	PG_STMT_RESERVE,         /* $1 id $2 name $3 type $4 provider $5 owner $6 start_ms $7 meta
+	                            -> 0 rows changed: the id exists */
 	PG_STMT_COMMIT,          /* $1 id $2 meta */
 	PG_STMT_COMMIT_EVENT,    /* $1 id $2 meta + EVENT_PARAMS at $3 -> cursor */
 	PG_STMT_ABORT,           /* $1 id */
@@ -67,6 +69,8 @@ enum pg_stmt {
 	PG_STMT_CURSOR_CLAIM,    /* $1 name $2 holder $3 at head (bool) $4 initial $5 now_ms
 	                            $6 lease_ms -> cursor, or no row: held by another */
 	PG_STMT_CURSOR_ADVANCE,  /* $1 name $2 holder $3 cursor -> (moved, exists) */
+	PG_STMT_LOCK_COUNTER,    /* lock the event counter's row (a batch's first) */
+	PG_STMT_NO_FLUSH,        /* this transaction commits without a WAL flush */
 	PG_STMT_COUNT
 };
 

@@ -9,8 +9,7 @@
  * also creates and migrates the tables). This file maps store.h's
  * operations onto those statements and rows onto struct bc_record.
  *
- * Each operation is one autocommit statement, so there is no transaction
- * to leave open or half applied: reserve is an INSERT (unique violation:
+ * Each operation is one statement: reserve is an INSERT (no row inserted:
  * the id exists), commit and abort are conditional UPDATE/DELETE on
  * state = PENDING, and stop is `UPDATE ... WHERE state = LIVE RETURNING`,
  * which the row lock makes exactly-one-winner across any number of nodes;
@@ -20,6 +19,10 @@
  * counter's UPDATE in data-modifying CTEs of that one statement, so the
  * change and its event commit together or not at all, and only a call
  * that changed the row writes one (pg_schema.c, EVENT_TAIL).
+ * The writes of reserve, commit, stop and media run in batches, one
+ * transaction for the writes of many concurrent calls (pg_batch.h); the
+ * others are autocommit statements of their own, so no transaction is
+ * left open or half applied.
  * Reads (get, list, health, and abort, which is idempotent) are retried
  * once on a fresh connection when the first one turns out to be dead;
  * writes are not, because the first attempt may have been applied.
@@ -36,6 +39,7 @@
 
 #include <broadcast/broadcast.h>
 
+#include "pg_batch.h"
 #include "pg_pool.h"
 #include "pg_schema.h"
 
@@ -43,6 +47,7 @@ struct pg_store {
 	const struct bc_host_api *api;
 	struct bc_host *host;
 	struct pg_pool *pool;
+	struct pg_batch *batch; /* the writes of reserve, commit, stop and media */
 	struct pg_statements stmts;
 	char *schema;
 };
@@ -73,6 +78,15 @@ static enum bc_status run_stmt(struct pg_store *s, enum pg_stmt which, int npara
 		if (st == BC_OK || !retry_safe || !lost || attempt >= 1)
 			return st;
 	}
+}
+
+/* Run a write statement in the next batch (pg_batch.h): `flags` are
+ * PG_WRITE_*. Never retried: the first attempt may have been applied. */
+static enum bc_status write_stmt(struct pg_store *s, enum pg_stmt which, int nparams,
+                                 const char *const *params, unsigned flags, PGresult **res,
+                                 struct bc_error *err)
+{
+	return pg_batch_exec(s->batch, pg_stmt_name(which), nparams, params, flags, res, err);
 }
 
 /* Hand row `row` of a COLUMNS result to the host. */
@@ -150,11 +164,12 @@ static enum bc_status pg_reserve(void *instance, const struct bc_record *rec,
 	params[6] = BC_HAS_MEMBER(rec, struct bc_record, meta) && rec->meta && rec->meta[0]
 	                    ? rec->meta
 	                    : "{}";
-	st = run_stmt(s, PG_STMT_RESERVE, 7, params, 0, &res, err);
+	/* Not durable (store.h): the commit that follows flushes it. */
+	st = write_stmt(s, PG_STMT_RESERVE, 7, params, 0, &res, err);
+	if (st == BC_OK && strcmp(PQcmdTuples(res), "1") != 0)
+		st = s->api->fail(err, BC_E_CONFLICT, "store.duplicate_id",
+		                  "a stream with id %s exists already", params[0]);
 	PQclear(res);
-	if (st == BC_E_CONFLICT)
-		return s->api->fail(err, BC_E_CONFLICT, "store.duplicate_id",
-		                    "a stream with id %s exists already", params[0]);
 	return st;
 }
 
@@ -164,7 +179,7 @@ static enum bc_status pg_commit(void *instance, const char *id, const char *meta
 	struct pg_store *s = instance;
 	PGresult *res = NULL;
 	const char *params[2] = { str_or_empty(id), meta && meta[0] ? meta : "{}" };
-	enum bc_status st = run_stmt(s, PG_STMT_COMMIT, 2, params, 0, &res, err);
+	enum bc_status st = write_stmt(s, PG_STMT_COMMIT, 2, params, PG_WRITE_DURABLE, &res, err);
 	if (st == BC_OK && strcmp(PQcmdTuples(res), "1") != 0)
 		st = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
 		                  "no pending stream has id %s", params[0]);
@@ -182,7 +197,8 @@ static enum bc_status pg_commit_event(void *instance, const char *id, const char
 	enum bc_status st = event_params(s, event, params + 2, tm, err);
 	if (st != BC_OK)
 		return st;
-	st = run_stmt(s, PG_STMT_COMMIT_EVENT, 2 + PG_EVENT_PARAMS, params, 0, &res, err);
+	st = write_stmt(s, PG_STMT_COMMIT_EVENT, 2 + PG_EVENT_PARAMS, params,
+	                PG_WRITE_DURABLE | PG_WRITE_EVENT, &res, err);
 	if (st == BC_OK && PQntuples(res) != 1)
 		st = s->api->fail(err, BC_E_NOT_FOUND, "store.not_found",
 		                  "no pending stream has id %s", params[0]);
@@ -229,7 +245,10 @@ static enum bc_status stop_common(struct pg_store *s, enum pg_stmt which, int np
 	 * committed since: try again, a few times at most. */
 	for (int attempt = 0; attempt < 3; attempt++) {
 		PGresult *res = NULL;
-		enum bc_status st = run_stmt(s, which, nparams, params, 0, &res, err);
+		enum bc_status st = write_stmt(s, which, nparams, params,
+		                               PG_WRITE_DURABLE |
+		                                       (which == PG_STMT_STOP ? 0 : PG_WRITE_EVENT),
+		                               &res, err);
 		if (st != BC_OK) {
 			PQclear(res);
 			return st;
@@ -315,7 +334,8 @@ static enum bc_status pg_media(void *instance, const char *id, enum bc_media_sta
 	for (int attempt = 0; attempt < 3; attempt++) {
 		PGresult *res = NULL;
 		int state;
-		st = run_stmt(s, PG_STMT_MEDIA, 3 + PG_EVENT_PARAMS, params, 0, &res, err);
+		st = write_stmt(s, PG_STMT_MEDIA, 3 + PG_EVENT_PARAMS, params,
+		                PG_WRITE_DURABLE | PG_WRITE_EVENT, &res, err);
 		if (st != BC_OK) {
 			PQclear(res);
 			return st;
@@ -560,6 +580,7 @@ static void pg_destroy(void *instance)
 	struct pg_store *s = instance;
 	if (s == NULL)
 		return;
+	pg_batch_destroy(s->batch);
 	pg_pool_destroy(s->pool);
 	pg_statements_free(&s->stmts);
 	free(s->schema);
@@ -628,6 +649,15 @@ static enum bc_status pg_create(const struct bc_host_api *api, struct bc_host *h
 	if (st != BC_OK)
 		goto fail;
 	pg_pool_set_setup(s->pool, pg_schema_prepare, &s->stmts);
+	{
+		const struct pg_batch_statements bs = {
+			.lock_counter = pg_stmt_name(PG_STMT_LOCK_COUNTER),
+			.no_flush = pg_stmt_name(PG_STMT_NO_FLUSH),
+		};
+		st = pg_batch_create(api, host, s->pool, &bs, &s->batch, err);
+		if (st != BC_OK)
+			goto fail;
+	}
 	/* One connection ready now: proves the statements prepare, and names
 	 * the server in the log. */
 	st = pg_pool_acquire(s->pool, &slot, err);

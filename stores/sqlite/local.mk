@@ -13,7 +13,10 @@ stores_sqlite_store_sqlite_la_SOURCES = \
 	stores/sqlite/sqlite_pending.c \
 	stores/sqlite/sqlite_pending.h \
 	stores/sqlite/sqlite_schema.c \
-	stores/sqlite/sqlite_schema.h
+	stores/sqlite/sqlite_schema.h \
+	stores/common/group_commit.c \
+	stores/common/group_commit.h
+stores_sqlite_store_sqlite_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/stores/common
 stores_sqlite_store_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 stores_sqlite_store_sqlite_la_LDFLAGS = $(bc_plugin_ldflags)
 stores_sqlite_store_sqlite_la_LIBADD = $(SQLITE_LIBS)

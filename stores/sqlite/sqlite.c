@@ -44,6 +44,7 @@
 
 #include <broadcast/store.h>
 
+#include "group_commit.h"
 #include "sqlite_conn.h"
 #include "sqlite_pending.h"
 #include "sqlite_schema.h"
@@ -64,14 +65,11 @@ struct sqlite_store {
 	struct sqlite_pool pool; /* readers: get, list */
 	struct sqlite_pending pending; /* reserved, not yet committed */
 	struct sqlite_writer {
-		pthread_mutex_t lock;   /* guards queue, tail, leading, ops' done */
-		struct sqlite_op *queue; /* waiting for the next batch, in order */
-		struct sqlite_op **tail;
-		int leading;            /* a leader is running a batch */
+		struct gc_queue gc;     /* the group commit: ops wait here for a batch */
 		struct sqlite_conn conn; /* the leader's only; every write runs on it */
 		int sync_full;          /* configured synchronous=full */
 		int sync_now_full;      /* what conn is set to now */
-		int ready;              /* lock and conn are initialised */
+		int ready;              /* gc and conn are initialised */
 		/* The leader's only (leaders take turns under lock): */
 		/* The SQLite code failing writes now, 0 if none. Atomic: the
 		 * leader writes it, reserve() reads it from any thread. */
@@ -221,6 +219,7 @@ static enum bc_status sqlite_get_row(struct sqlite_store *s, struct sqlite_conn 
  * it takes every queued op, runs BEGIN IMMEDIATE, each op (one write
  * statement), COMMIT, and then wakes the followers, each with the result it
  * would have had alone. So N concurrent writes cost one fsync, not N.
+ * The queue and the hand-off are stores/common/group_commit.c's.
  */
 enum sqlite_op_kind {
 	SQLITE_OP_INSERT,  /* the commit of a reservation held in memory */
@@ -235,6 +234,7 @@ enum sqlite_op_kind {
 };
 
 struct sqlite_op {
+	struct gc_op gc;             /* first: the group commit's link */
 	enum sqlite_op_kind kind;
 	const struct bc_record *rec; /* insert: borrowed */
 	const char *id;              /* the others: borrowed */
@@ -260,13 +260,12 @@ struct sqlite_op {
 	 * SQLite code, and the whole batch is rolled back (nothing of the op
 	 * may stay, and SQLite only undid the failed statement). */
 	int undo_rc;
-	int done;                    /* under writer.lock: status is final */
-	struct sqlite_op *next;
-	/* Signalled (under writer.lock) when this op is done, or when it is
-	 * first in the queue and the leader finished: one wake-up per waiter,
-	 * not one for every waiter per batch. */
-	pthread_cond_t wake;
 };
+
+static struct sqlite_op *sqlite_op_next(const struct sqlite_op *op)
+{
+	return (struct sqlite_op *)op->gc.next;
+}
 
 static const char *const sqlite_op_names[] = {
 	[SQLITE_OP_INSERT] = "commit",   [SQLITE_OP_COMMIT] = "commit",
@@ -666,7 +665,7 @@ static void sqlite_batch_fail(struct sqlite_store *s, struct sqlite_op *batch,
 {
 	int after = 0;
 
-	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
+	for (struct sqlite_op *op = batch; op != NULL; op = sqlite_op_next(op)) {
 		if (op == from)
 			after = 1;
 		if (after || op->status == BC_OK)
@@ -699,7 +698,7 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 	struct sqlite_conn *c = &w->conn;
 	int durable = 0, rc;
 
-	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
+	for (struct sqlite_op *op = batch; op != NULL; op = sqlite_op_next(op)) {
 		op->status = BC_OK;
 		if (op->kind != SQLITE_OP_ABORT && op->kind != SQLITE_OP_HEALTH &&
 		    op->kind != SQLITE_OP_PRUNE)
@@ -723,7 +722,7 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 		sqlite_batch_fail(s, batch, batch, rc, NULL);
 		return rc;
 	}
-	for (struct sqlite_op *op = batch; op != NULL; op = op->next) {
+	for (struct sqlite_op *op = batch; op != NULL; op = sqlite_op_next(op)) {
 		/* Every op writes with one statement, after everything that can
 		 * fail in it (see sqlite_op_stop), and SQLite undoes a failed
 		 * statement by itself: so a failed op leaves nothing behind
@@ -794,64 +793,31 @@ static void sqlite_batch_after(struct sqlite_store *s, int rc, int wrote)
 	}
 }
 
+/* The group commit's leader (group_commit.h): run `batch` as one
+ * transaction and count it. */
+static void sqlite_batch_lead(void *arg, struct gc_op *batch_gc)
+{
+	struct sqlite_store *s = arg;
+	struct sqlite_writer *w = &s->writer;
+	struct sqlite_op *batch = (struct sqlite_op *)batch_gc;
+	uint64_t n = 0;
+	int changes = sqlite3_total_changes(w->conn.db), rc;
+
+	w->probed = 0;
+	rc = sqlite_batch_run(s, batch);
+	sqlite_batch_after(s, rc, w->probed || sqlite3_total_changes(w->conn.db) != changes);
+	for (struct sqlite_op *o = batch; o != NULL; o = sqlite_op_next(o))
+		n++;
+	s->api->counter_add(s->host, "sqlite_write_transactions_total", NULL, 1);
+	s->api->counter_add(s->host, "sqlite_write_operations_total", NULL, n);
+}
+
 /* Queue `op` and return its status once the batch holding it committed.
- * Any thread. The caller that finds no batch running leads: it takes the
- * whole queue, runs it as one transaction, marks its ops done and wakes
- * each of them, then wakes the first op queued meanwhile to lead the next
- * batch. A broadcast to every waiter instead woke all of them per batch,
- * most to find their op still queued (a futex storm under load). */
+ * Any thread. */
 static enum bc_status sqlite_write(struct sqlite_store *s, struct sqlite_op *op)
 {
-	struct sqlite_writer *w = &s->writer;
-	enum bc_status status;
-
-	op->done = 0;
-	op->next = NULL;
-	pthread_cond_init(&op->wake, NULL);
-	pthread_mutex_lock(&w->lock);
-	*w->tail = op;
-	w->tail = &op->next;
-	while (!op->done) {
-		struct sqlite_op *batch, *next;
-		uint64_t n = 0;
-		int changes, rc;
-
-		if (w->leading) {
-			pthread_cond_wait(&op->wake, &w->lock);
-			continue;
-		}
-		/* No batch is running, so ours is still queued: lead. */
-		batch = w->queue;
-		w->queue = NULL;
-		w->tail = &w->queue;
-		w->leading = 1;
-		pthread_mutex_unlock(&w->lock);
-		changes = sqlite3_total_changes(w->conn.db);
-		w->probed = 0;
-		rc = sqlite_batch_run(s, batch);
-		sqlite_batch_after(s, rc,
-		                   w->probed || sqlite3_total_changes(w->conn.db) != changes);
-		for (struct sqlite_op *o = batch; o != NULL; o = o->next)
-			n++;
-		s->api->counter_add(s->host, "sqlite_write_transactions_total", NULL, 1);
-		s->api->counter_add(s->host, "sqlite_write_operations_total", NULL, n);
-		pthread_mutex_lock(&w->lock);
-		/* After done is set a follower may return and free its op: signal
-		 * before that can happen, under the lock, and read next first. */
-		for (struct sqlite_op *o = batch; o != NULL; o = next) {
-			next = o->next;
-			o->done = 1;
-			if (o != op)
-				pthread_cond_signal(&o->wake);
-		}
-		w->leading = 0;
-		if (w->queue != NULL)
-			pthread_cond_signal(&w->queue->wake);
-	}
-	status = op->status;
-	pthread_mutex_unlock(&w->lock);
-	pthread_cond_destroy(&op->wake);
-	return status;
+	gc_submit(&s->writer.gc, &op->gc);
+	return op->status;
 }
 
 /* ---- operations ----------------------------------------------------------- */
@@ -1380,8 +1346,6 @@ static enum bc_status sqlite_writer_open(struct sqlite_store *s,
 	struct sqlite_writer *w = &s->writer;
 	enum bc_status status;
 
-	w->queue = NULL;
-	w->tail = &w->queue;
 	w->sync_full = cc->synchronous_full;
 	w->sync_now_full = cc->synchronous_full;
 	status = sqlite_conn_open(&w->conn, cc, s->api, err);
@@ -1390,7 +1354,7 @@ static enum bc_status sqlite_writer_open(struct sqlite_store *s,
 	status = sqlite_conn_prepare(&w->conn, cc->path, s->api, err);
 	if (status != BC_OK)
 		goto fail;
-	if (pthread_mutex_init(&w->lock, NULL) != 0) {
+	if (gc_init(&w->gc, 0, sqlite_batch_lead, s) != 0) {
 		status = s->api->fail(err, BC_E_INTERNAL, "sqlite.error", "pthread_mutex_init failed");
 		goto fail;
 	}
@@ -1407,7 +1371,7 @@ static void sqlite_writer_close(struct sqlite_writer *w)
 	if (!w->ready)
 		return;
 	sqlite_conn_close(&w->conn);
-	pthread_mutex_destroy(&w->lock);
+	gc_destroy(&w->gc);
 	w->ready = 0;
 }
 

@@ -238,6 +238,57 @@ class Daemon:
         return resp.status, hdrs, text
 
 
+def raw_http(port, data, source=None, trickle=None, timeout=10.0):
+    """Send `data` as is to 127.0.0.1:`port` (from `source`, an address on
+    lo, when given) on a new connection, then, with `trickle` = (byte,
+    every_s, for_s), one more byte every every_s seconds until an answer
+    comes or for_s pass; then read until the server closes or `timeout`.
+    For probing listeners with what no HTTP client sends. Returns (status,
+    headers with lower-case names, body bytes, seconds taken); status None
+    when nothing came (body b"") or what came is not HTTP (body: all of it)."""
+    t0 = time.monotonic()
+    chunks = []
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        if source:
+            s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(data)
+        if trickle is not None:
+            byte, every, limit = trickle
+            s.settimeout(every)
+            while not chunks and time.monotonic() - t0 < limit:
+                try:
+                    chunks.append(s.recv(65536))
+                except socket.timeout:
+                    try:
+                        s.sendall(byte)
+                    except OSError:
+                        break
+            if not chunks:
+                return None, {}, b"", time.monotonic() - t0
+            s.settimeout(timeout)
+        while True:
+            try:
+                c = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not c:
+                break
+            chunks.append(c)
+    took = time.monotonic() - t0
+    resp = b"".join(chunks)
+    head, _, body = resp.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/1."):
+        return None, {}, resp, took
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), hdrs, body, took
+
+
 def assert_error(testcase, status, body, want_status, want_code):
     """The API's error shape: {"error": {"code": ..., "message": ...}}."""
     testcase.assertEqual(status, want_status, body)

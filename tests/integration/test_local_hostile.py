@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import socket
-import time
 import unittest
 
 import bctest
@@ -24,51 +23,8 @@ CONFIG = bctest.config(providers="""
 
 
 def raw(d, data, trickle=None, timeout=10.0):
-    """Send `data` as is to the origin, then, if `trickle` = (byte, every_s,
-    for_s), one byte every every_s seconds until the origin answers or for_s
-    pass. Returns (status, headers lowercased, body bytes, seconds taken),
-    status None when the origin never answered."""
-    t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", d.ports[0]), timeout=timeout) as s:
-        s.sendall(data)
-        if trickle is not None:
-            byte, every, limit = trickle
-            s.settimeout(every)
-            while time.monotonic() - t0 < limit:
-                try:
-                    first = s.recv(65536)
-                    break
-                except socket.timeout:
-                    try:
-                        s.sendall(byte)
-                    except OSError:
-                        break
-            else:
-                return None, {}, b"", time.monotonic() - t0
-            s.settimeout(timeout)
-            chunks = [first]
-        else:
-            chunks = []
-        while True:
-            try:
-                c = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not c:
-                break
-            chunks.append(c)
-    took = time.monotonic() - t0
-    resp = b"".join(chunks)
-    head, _, body = resp.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines[0].startswith("HTTP/1."):
-        return None, {}, resp, took
-    status = int(lines[0].split()[1])
-    hdrs = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return status, hdrs, body, took
+    """bctest.raw_http to the origin: (status, headers, body, seconds)."""
+    return bctest.raw_http(d.ports[0], data, trickle=trickle, timeout=timeout)
 
 
 def request(method, path, token=None, body=b"", version="1.1", extra=b""):

@@ -8,7 +8,6 @@ and nothing changes: the stream's media state and events stay as they were,
 and its publisher keeps the stream. No nginx is needed: the test plays it."""
 import json
 import os
-import socket
 import subprocess
 import time
 import unittest
@@ -26,50 +25,9 @@ CONFIG = bctest.config(providers="""
 
 
 def raw(d, data, source=None, trickle=None, timeout=10.0):
-    """Send `data` to the callback listener from `source` (an address on
-    lo), then, with `trickle` = (byte, every_s, for_s), a byte every every_s
-    seconds until it answers. Returns (status, headers, body bytes)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        if source:
-            s.bind((source, 0))
-        s.connect(("127.0.0.1", d.ports[0]))
-        s.sendall(data)
-        chunks = []
-        t0 = time.monotonic()
-        if trickle is not None:
-            byte, every, limit = trickle
-            s.settimeout(every)
-            while time.monotonic() - t0 < limit:
-                try:
-                    chunks.append(s.recv(65536))
-                    break
-                except socket.timeout:
-                    try:
-                        s.sendall(byte)
-                    except OSError:
-                        break
-            s.settimeout(timeout)
-        while True:
-            try:
-                c = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not c:
-                break
-            chunks.append(c)
-    finally:
-        s.close()
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines[0].startswith("HTTP/1."):
-        return None, {}, body
-    hdrs = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return int(lines[0].split()[1]), hdrs, body
+    """bctest.raw_http to the callback listener from `source` (an address
+    on lo): (status, headers, body)."""
+    return bctest.raw_http(d.ports[0], data, source, trickle, timeout)[:3]
 
 
 def form(**params):

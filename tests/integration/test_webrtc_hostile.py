@@ -9,9 +9,7 @@ Janus (the room has no participant), and that the daemon still answers.
 
 Needs janus (no browser): CI installs it, so a missing one fails."""
 import json
-import socket
 import sys
-import time
 import unittest
 
 import bctest
@@ -29,46 +27,8 @@ OFFER = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
 
 def raw(port, data, trickle=None, timeout=10.0):
-    """Send `data` as is; with trickle=(byte, every_s, for_s) one more byte
-    every every_s seconds until an answer comes. Returns (status, headers,
-    body bytes, seconds); status None when nothing came."""
-    t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        chunks = []
-        if trickle is not None:
-            byte, every, limit = trickle
-            s.settimeout(every)
-            while time.monotonic() - t0 < limit:
-                try:
-                    chunks.append(s.recv(65536))
-                    break
-                except socket.timeout:
-                    try:
-                        s.sendall(byte)
-                    except OSError:
-                        break
-            else:
-                return None, {}, b"", time.monotonic() - t0
-            s.settimeout(timeout)
-        while True:
-            try:
-                c = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not c:
-                break
-            chunks.append(c)
-    took = time.monotonic() - t0
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines[0].startswith("HTTP/1."):
-        return None, {}, head, took
-    hdrs = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return int(lines[0].split()[1]), hdrs, body, took
+    """bctest.raw_http: (status, headers, body, seconds)."""
+    return bctest.raw_http(port, data, trickle=trickle, timeout=timeout)
 
 
 def request(method, path, body=b"", headers=(), host=b"127.0.0.1", length=True):

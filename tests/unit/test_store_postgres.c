@@ -1421,6 +1421,211 @@ START_TEST(test_stop_event_race_two_nodes)
 }
 END_TEST
 
+/* ---- batched writes (pg_batch.h) ------------------------------------------------------------ */
+
+#define BW_WRITERS 12
+
+struct bw_writer {
+	struct node *n;
+	char id[37];
+	const char *meta;
+	volatile int *queued;
+	pthread_mutex_t *mu;
+	enum bc_status st;
+	char code[64];
+};
+
+static void *bw_commit(void *arg)
+{
+	struct bw_writer *w = arg;
+	struct bc_event e;
+	struct bc_error err;
+	event_init(&e, w->id, "stream.started", 1000, "bob");
+	bc_error_clear(&err);
+	pthread_mutex_lock(w->mu);
+	(*w->queued)++;
+	pthread_mutex_unlock(w->mu);
+	w->st = ops->commit_event(w->n->st, w->id, w->meta, &e, &err);
+	snprintf(w->code, sizeof w->code, "%s", w->st == BC_OK ? "" : err.code);
+	return NULL;
+}
+
+/* Hold the event counter's lock from another connection while BW_WRITERS
+ * commits queue behind it, release it, and return the transactions the
+ * store ran for them. w[bad] gets meta that is not UTF-8 (bad < 0: none). */
+static uint64_t bw_run(struct node *a, const char *schema, struct bw_writer *w, int bad)
+{
+	PGconn *c = test_conn();
+	pthread_t t[BW_WRITERS];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	volatile int queued = 0;
+	uint64_t tx0;
+	char sql[256];
+
+	for (int i = 0; i < BW_WRITERS; i++) {
+		struct bc_record r;
+		struct bc_error err;
+		make_id(w[i].id, 0x5000 + (unsigned)i);
+		record_init(&r, w[i].id, "bob", 1000);
+		bc_error_clear(&err);
+		ck_assert_msg(ops->reserve(a->st, &r, &err) == BC_OK, "reserve: %s", err.code);
+		w[i].n = a;
+		w[i].meta = i == bad ? "{\"k\":\"\xff\xfe\"}" : "{}";
+		w[i].queued = &queued;
+		w[i].mu = &mu;
+	}
+	tx0 = stubhost_counter(a->sh, "postgres_write_transactions_total", NULL);
+	sql_ok(c, "BEGIN");
+	snprintf(sql, sizeof sql, "SELECT last_cursor FROM \"%s\".event_counter FOR UPDATE", schema);
+	sql_ok(c, sql);
+	for (int i = 0; i < BW_WRITERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, bw_commit, &w[i]), 0);
+	/* Every writer is about to queue; give the last ones time to. */
+	for (;;) {
+		int n;
+		pthread_mutex_lock(&mu);
+		n = queued;
+		pthread_mutex_unlock(&mu);
+		if (n == BW_WRITERS)
+			break;
+		usleep(1000);
+	}
+	usleep(300 * 1000);
+	sql_ok(c, "COMMIT");
+	for (int i = 0; i < BW_WRITERS; i++)
+		pthread_join(t[i], NULL);
+	PQfinish(c);
+	return stubhost_counter(a->sh, "postgres_write_transactions_total", NULL) - tx0;
+}
+
+/* Writes that arrive while one runs go together in the next transaction,
+ * and each caller gets its own answer. */
+START_TEST(test_writes_batched)
+{
+	struct node a;
+	struct bw_writer w[BW_WRITERS];
+	struct bc_event_sink ev;
+	char schema[64];
+	uint64_t tx;
+
+	memset(w, 0, sizeof w);
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	node_open(&a, "postgres", schema, NULL);
+	tx = bw_run(&a, schema, w, -1);
+	for (int i = 0; i < BW_WRITERS; i++)
+		ck_assert_msg(w[i].st == BC_OK, "commit %d: %d %s", i, w[i].st, w[i].code);
+	/* One for the writer that found the lock held, one for all the others. */
+	ck_assert_msg(tx <= 2, "%llu transactions for %d writes queued together",
+	              (unsigned long long)tx, BW_WRITERS);
+	read_events(&a, 0, 100, NULL, &ev);
+	ck_assert_uint_eq(ev.n, BW_WRITERS);
+	for (size_t i = 0; i < ev.n; i++)
+		ck_assert_uint_eq(ev.items[i].cursor, i + 1);
+	bc_event_sink_free(&ev);
+	node_close(&a);
+}
+END_TEST
+
+/* A write the database refuses rolls its batch back; every other write of
+ * that batch is then done alone and succeeds, and only the bad one fails. */
+START_TEST(test_batch_failure_isolated)
+{
+	struct node a;
+	struct bw_writer w[BW_WRITERS];
+	struct bc_event_sink ev;
+	enum bc_stream_state state;
+	struct bc_error err;
+	char schema[64];
+	const int bad = 7;
+
+	memset(w, 0, sizeof w);
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	node_open(&a, "postgres", schema, NULL);
+	bw_run(&a, schema, w, bad);
+	for (int i = 0; i < BW_WRITERS; i++) {
+		if (i == bad) {
+			ck_assert_msg(w[i].st == BC_E_INVALID && strcmp(w[i].code, "store.bad_value") == 0,
+			              "the bad commit answered %d %s", w[i].st, w[i].code);
+			ck_assert_int_eq(get_state(&a, w[i].id, &state, &err), BC_OK);
+			ck_assert_int_eq(state, BC_STATE_PENDING);
+		} else {
+			ck_assert_msg(w[i].st == BC_OK, "commit %d: %d %s", i, w[i].st, w[i].code);
+			ck_assert_int_eq(get_state(&a, w[i].id, &state, &err), BC_OK);
+			ck_assert_int_eq(state, BC_STATE_LIVE);
+		}
+	}
+	read_events(&a, 0, 100, NULL, &ev);
+	ck_assert_uint_eq(ev.n, BW_WRITERS - 1);
+	for (size_t i = 0; i < ev.n; i++) {
+		ck_assert_uint_eq(ev.items[i].cursor, i + 1); /* the rollback left no gap */
+		ck_assert_str_ne(ev.items[i].stream_id, w[bad].id);
+	}
+	bc_event_sink_free(&ev);
+	node_close(&a);
+}
+END_TEST
+
+/* The writes of a start and a stop find their row by the primary key only,
+ * also on a new, empty table (see BY_ID_IN_STATE in pg_schema.c): a plan
+ * through streams_by_state walked every dead entry of a state as the table
+ * grew. Counted by the server's own index statistics. */
+START_TEST(test_writes_use_primary_key)
+{
+	static const char *const pool_of_one[] = { "pool_size", "1", NULL };
+	struct node a;
+	PGconn *c;
+	char schema[64], sql[512];
+	long by_state0, pkey0, by_state, pkey = 0;
+
+	snprintf(schema, sizeof schema, "%s", fresh_schema());
+	node_open(&a, "postgres", schema, pool_of_one);
+	c = test_conn();
+	snprintf(sql, sizeof sql,
+	         "SELECT coalesce(sum(idx_scan) FILTER (WHERE indexrelname = 'streams_by_state'), 0)"
+	         " * 1000000000 + coalesce(sum(idx_scan) FILTER (WHERE indexrelname = "
+	         "'streams_pkey'), 0) FROM pg_stat_user_indexes WHERE schemaname = '%s'", schema);
+	{
+		long v = sql_long(c, sql);
+		by_state0 = v / 1000000000;
+		pkey0 = v % 1000000000;
+	}
+	for (unsigned i = 0; i < 60; i++) {
+		struct bc_record_sink sink;
+		struct bc_event e;
+		struct bc_error err;
+		char id[37];
+		make_id(id, 0x7000 + i);
+		start_stream_event(&a, id, "pat", 1000 + i);
+		event_init(&e, id, "stream.stopped", 2000 + i, "pat");
+		bc_record_sink_init(&sink);
+		bc_error_clear(&err);
+		ck_assert_msg(ops->stop_event(a.st, id, 2000 + i, "api", &e, &sink, &err) == BC_OK,
+		              "stop_event: %s", err.code);
+		bc_record_sink_free(&sink);
+	}
+	/* A backend reports its statistics within a second of going idle. */
+	for (int tries = 0; tries < 100; tries++) {
+		long v;
+		PQclear(PQexec(c, "SELECT pg_stat_clear_snapshot()"));
+		v = sql_long(c, sql);
+		by_state = v / 1000000000;
+		pkey = v % 1000000000;
+		if (pkey - pkey0 >= 120)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(pkey - pkey0 >= 120, "the primary key served %ld lookups, not 120+",
+	              pkey - pkey0);
+	/* Each new connection reaps abandoned PENDING rows through
+	 * streams_by_state (one, with a pool of one); without BY_ID_IN_STATE
+	 * every commit and stop used it too. */
+	ck_assert_msg(by_state - by_state0 <= 2, "streams_by_state served %ld writes",
+	              by_state - by_state0);
+	PQfinish(c);
+	node_close(&a);
+}
+END_TEST
+
 /* ---- cursor order under concurrent writers on two pools ------------------------------------ */
 
 #define CW_WRITERS 8  /* per pair of nodes: 4 on each */
@@ -1638,6 +1843,9 @@ static Suite *postgres_suite(void)
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_stop_event_race_two_nodes);
 	tcase_add_test(tc, test_cursor_order_two_pools);
+	tcase_add_test(tc, test_writes_batched);
+	tcase_add_test(tc, test_batch_failure_isolated);
+	tcase_add_test(tc, test_writes_use_primary_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

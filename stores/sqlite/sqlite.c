@@ -1183,6 +1183,10 @@ static enum bc_status sqlite_list(void *instance, const struct bc_list_query *qu
 	which = q.owner != NULL ? (q.after_id != NULL ? SQLITE_ST_LIST_OWNER_AFTER
 	                                               : SQLITE_ST_LIST_OWNER)
 	                        : (q.after_id != NULL ? SQLITE_ST_LIST_AFTER : SQLITE_ST_LIST);
+	/* Only LIVE records (a media state is theirs only): the partial index
+	 * of schema 5, instead of every stored record. */
+	if (q.owner == NULL && (q.state == BC_STATE_LIVE || (q.state == 0 && q.media != 0)))
+		which = q.after_id != NULL ? SQLITE_ST_LIST_LIVE_AFTER : SQLITE_ST_LIST_LIVE;
 	c = sqlite_pool_acquire(&s->pool);
 	st = c->st[which];
 	if (q.owner != NULL)

@@ -55,6 +55,15 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 		" WHERE owner = ?1 AND (start_ms, id) < (?4, ?5) AND state IN (?2, ?3)"
 		" AND (?7 = 0 OR (state = 2 AND media = ?7))"
 		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
+	/* "state = 2" as a constant, so SQLite may use the partial index. */
+	[SQLITE_ST_LIST_LIVE] =
+		"SELECT " SQLITE_RECORD_COLUMNS " FROM streams"
+		" WHERE state = 2 AND (?7 = 0 OR media = ?7)"
+		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
+	[SQLITE_ST_LIST_LIVE_AFTER] =
+		"SELECT " SQLITE_RECORD_COLUMNS " FROM streams"
+		" WHERE state = 2 AND (start_ms, id) < (?4, ?5) AND (?7 = 0 OR media = ?7)"
+		" ORDER BY start_ms DESC, id DESC LIMIT ?6",
 	[SQLITE_ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQLITE_ST_ROLLBACK] = "ROLLBACK",
 	[SQLITE_ST_TX_COMMIT] = "COMMIT",

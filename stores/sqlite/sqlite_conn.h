@@ -38,6 +38,8 @@ enum sqlite_stmt_id {
 	SQLITE_ST_LIST_OWNER,       /* and/or a keyset cursor, so each one uses */
 	SQLITE_ST_LIST_AFTER,       /* an index instead of a filter on a NULL */
 	SQLITE_ST_LIST_OWNER_AFTER, /* parameter */
+	SQLITE_ST_LIST_LIVE,        /* LIVE records only, and after a cursor: the */
+	SQLITE_ST_LIST_LIVE_AFTER,  /* partial index streams_live_by_start (schema 5) */
 	SQLITE_ST_BEGIN_IMMEDIATE,
 	SQLITE_ST_ROLLBACK,
 	SQLITE_ST_TX_COMMIT,        /* COMMIT (SQLITE_ST_COMMIT is the store's commit) */

@@ -17,7 +17,7 @@
 
 /* The schema version this code writes and reads (the number of migrations).
  * tests/unit/test_store_sqlite.c checks files against it. */
-#define SQLITE_SCHEMA_VERSION 4
+#define SQLITE_SCHEMA_VERSION 5
 
 /*
  * Bring the database `db` (at `path`, for messages) to SQLITE_SCHEMA_VERSION.

@@ -289,6 +289,25 @@ class Webhooks(unittest.TestCase):
         self.assertEqual(metric(d, "broadcast_webhook_retries_total", 'webhook="app"'), 0)
         self.assertNotIn("not acknowledged", d.log_text())
 
+    def test_oversized_answer_headers_are_a_failed_attempt(self):
+        # Whatever answers at the webhook's address may be hostile: a 200
+        # with a 256 KiB header line is an answer the sender cannot read, so the
+        # attempt fails and is retried; the daemon keeps serving, and
+        # delivers each event once the answers are sane again.
+        self.rx.mode = "bigheaders"
+        self.rx.start()
+        d = self.daemon(daemon_config(self.rx.url))
+        self.start_stop(d, 1)
+        self.rx.wait_requests(3, 10)
+        self.assertEqual(self.rx.acked(), [])
+        self.assertGreaterEqual(
+            wait_metric(d, "broadcast_webhook_retries_total", 'webhook="app"', 2), 2)
+        st, _, body = d.request("GET", "/healthz")
+        self.assertEqual(st, 200, body)
+        self.rx.mode = "ok"
+        acked = self.rx.wait_acked(2, 15)
+        self.check_delivered(d, acked, 2)
+
     # -- https and redirects ------------------------------------------------------
     def test_https_verified_with_ca_file_and_redirects_not_followed(self):
         tmp = bctest.Daemon(bctest.config()).tmp

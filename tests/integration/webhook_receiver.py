@@ -11,6 +11,7 @@ compare, and records every request it gets, acknowledged or not.
     rx.mode = "hang"                   # answers nothing for `hang_s`
     rx.mode = "redirect"               # answers 302 to the same URL
     rx.mode = "endless"                # answers 200 and a body that never ends
+    rx.mode = "bigheaders"             # answers 200 with a 256 KiB header line
     rx.stop()                          # connection refused from now on
     rx.start()                         # again, on the same port
 
@@ -25,6 +26,7 @@ import http.server
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 
@@ -108,15 +110,20 @@ class Receiver:
                     rx.cond.notify_all()
                 if mode == "hang":
                     rx.release.wait(rx.hang_s)
-                status = (400 if not ok else 200 if mode in ("ok", "endless") else
-                          302 if mode == "redirect" else 500)
+                status = (400 if not ok else 200 if mode in ("ok", "endless", "bigheaders")
+                          else 302 if mode == "redirect" else 500)
                 with rx.cond:
-                    rec["status"] = status
+                    # A 200 the client cannot read is no acknowledgement.
+                    rec["status"] = "oversized" if mode == "bigheaders" else status
                     rx.cond.notify_all()
                 try:
                     self.send_response(status)
                     if status == 302:
                         self.send_header("Location", self.path)
+                    if mode == "bigheaders":
+                        # A 256 KiB header line: more than a client should
+                        # buffer (libcurl refuses one over 100 KiB).
+                        self.send_header("X-Padding", "p" * (256 * 1024))
                     if mode == "endless" and ok:
                         # A terabyte announced, sent until the client hangs
                         # up (or hang_s passes, or stop()).
@@ -133,7 +140,14 @@ class Receiver:
                     pass
 
         self.release.clear()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # A client that hangs up (as the sender does after an answer
+                # it refuses) is not the receiver's error.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         if self.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

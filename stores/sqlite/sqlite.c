@@ -706,7 +706,8 @@ static int sqlite_batch_run(struct sqlite_store *s, struct sqlite_op *batch)
 	}
 	if (w->sync_full && durable != w->sync_now_full) {
 		/* sqlite3_exec, not a prepared statement: the pragma acts when
-		 * compiled (sqlite_conn_prepare() skips these two). */
+		 * compiled, so two prepared ones left every connection at the
+		 * later one's setting (issue 24). */
 		rc = sqlite3_exec(c->db, durable ? "PRAGMA synchronous = FULL"
 		                                 : "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 		if (rc == SQLITE_OK) {

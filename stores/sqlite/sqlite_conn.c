@@ -67,8 +67,6 @@ static const char *const sqlite_sql[SQLITE_ST_COUNT] = {
 	[SQLITE_ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQLITE_ST_ROLLBACK] = "ROLLBACK",
 	[SQLITE_ST_TX_COMMIT] = "COMMIT",
-	[SQLITE_ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
-	[SQLITE_ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 	/* Rewrites page 1 with what it holds: a real write, to find out
 	 * whether a failing disk or file takes writes again. */
 	[SQLITE_ST_WRITE_PROBE] = "PRAGMA user_version = " SQLITE_XSTR(SQLITE_SCHEMA_VERSION),
@@ -213,12 +211,6 @@ enum bc_status sqlite_conn_prepare(struct sqlite_conn *c, const char *path,
 		/* PERSISTENT: these live as long as the connection. */
 		int rc;
 
-		/* PRAGMA synchronous acts when it is compiled, not when it is
-		 * stepped: preparing both would leave every connection at NORMAL
-		 * (the later one), and stepping them changes nothing. sqlite.c
-		 * runs them with sqlite3_exec() when it switches (issue 24). */
-		if (i == SQLITE_ST_SYNC_FULL || i == SQLITE_ST_SYNC_NORMAL)
-			continue;
 		rc = sqlite3_prepare_v3(c->db, sqlite_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                            &c->st[i], NULL);
 		if (rc != SQLITE_OK) {

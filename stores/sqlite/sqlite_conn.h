@@ -43,8 +43,6 @@ enum sqlite_stmt_id {
 	SQLITE_ST_BEGIN_IMMEDIATE,
 	SQLITE_ST_ROLLBACK,
 	SQLITE_ST_TX_COMMIT,        /* COMMIT (SQLITE_ST_COMMIT is the store's commit) */
-	SQLITE_ST_SYNC_FULL,        /* PRAGMA synchronous, switched between batches */
-	SQLITE_ST_SYNC_NORMAL,
 	SQLITE_ST_WRITE_PROBE,      /* health's real write while writes fail */
 	SQLITE_ST_MEDIA,            /* since ABI 1.1: the media state of a LIVE row */
 	SQLITE_ST_EVENT_INSERT,     /* an event, in the transaction of its change */
